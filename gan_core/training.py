@@ -1,0 +1,315 @@
+"""The DCGAN training loop: D learns to tell real from generated, G learns from D's gradient.
+
+    trainer = Trainer(GANConfig(), TrainConfig(data="faces.zip", out="runs/faces"), images)
+    trainer.train()             # tqdm bar, JSONL log, sample grids, resumable checkpoints
+    trainer.export("checkpoints/faces")
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .augment import check_policy, diff_augment
+from .checkpoints import CheckpointError, load_tensors, save_gan, save_tensors
+from .config import GANConfig
+from .data import Batches
+from .device import pick_device
+from .latent import z_from_seeds
+from .media import load_image, make_grid, save_image, to_pil
+from .model_card import model_card
+from .models import Discriminator, Generator, to_uint8
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+LOG_NAME = "log.jsonl"
+STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after")
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""                # training images: zip, folder or torchvision name
+    out: str = "runs/dcgan"       # run folder: log, sample grids, checkpoint
+    split: str | None = "auto"    # metadata.csv split ("auto": `train` if there is one)
+    limit: int | None = None      # use only the first N images
+    steps: int = 0                # optimisation steps (0: from epochs)
+    epochs: float = 5.0           # passes over the data, when steps is 0
+    max_minutes: float = 0.0      # also stop after this much training time (0: no limit)
+    batch_size: int = 128
+    lr_g: float = 2e-4            # Adam learning rates, as in the paper
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ema_decay: float = 0.999      # EMA of G's weights (what gets shipped); 0 turns it off
+    diffaugment: str = ""         # e.g. "color,translation,cutout"; "" is off
+    flip: bool = False            # random horizontal flips of the training images
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = True    # faster convolutions on CPU and GPU
+    log_every: int = 100          # steps per JSONL record and bar update
+    sample_every: int = 1000      # steps per fixed-noise grid
+    checkpoint_every: int = 1000  # steps per resumable checkpoint
+
+    def __post_init__(self):
+        check_policy(self.diffaugment)
+        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema_decay must be in [0, 1)")
+
+
+# The two losses, written as the paper's objectives on D's logits.
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy: real images labelled 1, generated ones 0."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating: G maximises log D(G(z)) instead of minimising log(1 - D(G(z)))."""
+    return F.softplus(-fake_logits).mean()
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(G: Generator, device: torch.device, batches: int = 16, batch_size: int = 128,
+                          seed: int = 0) -> Generator:
+    """Re-estimate G's BatchNorm running statistics for its current weights (e.g. the EMA's),
+    so that eval mode, where each face depends on its own z alone, matches training mode."""
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    generator = torch.Generator(device=device).manual_seed(seed)
+    G.train()
+    for _ in range(batches):
+        G(torch.randn(batch_size, G.config.nz, device=device, generator=generator))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return G.eval()
+
+
+def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict, list]:
+    state = optimizer.state_dict()
+    tensors = {f"{prefix}.{index}.{key}": value for index, slots in state["state"].items()
+               for key, value in slots.items()}
+    return tensors, state["param_groups"]
+
+
+def _unflatten_optimizer(prefix: str, tensors: dict, param_groups: list) -> dict:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + "."):
+            index, key = name[len(prefix) + 1:].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": param_groups}
+
+
+class Trainer:
+    def __init__(self, model: GANConfig, opts: TrainConfig, images: torch.Tensor):
+        self.model, self.opts = model, opts
+        self.device = pick_device(opts.device)
+        if images.ndim != 4 or tuple(images.shape[1:]) != (model.channels, model.image_size, model.image_size):
+            raise ValueError(f"images of shape {tuple(images.shape[1:])} do not fit the model "
+                             f"({model.channels} x {model.image_size} x {model.image_size})")
+        fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
+        torch.manual_seed(opts.seed)  # the initial weights
+        self.G = Generator(model).to(self.device, memory_format=fmt)
+        self.D = Discriminator(model).to(self.device, memory_format=fmt)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        betas = (opts.beta1, opts.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=opts.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d, betas=betas)
+        self.batches = Batches(images, opts.batch_size, self.device, opts.seed, opts.flip, opts.channels_last)
+        self.rng = torch.Generator(device=self.device).manual_seed(opts.seed)  # z, flips, augmentation
+        self.fixed_z = z_from_seeds(range(64), model.nz, self.device)  # the grid's faces are seeds 0-63
+        self.step = 0
+        self.seconds = 0.0  # training time so far, across resumes
+        self.out = Path(opts.out)
+
+    @property
+    def total_steps(self) -> int:
+        return self.opts.steps or math.ceil(self.opts.epochs * self.batches.per_epoch)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.opts.diffaugment, self.rng) if self.opts.diffaugment else x
+
+    def train_step(self) -> torch.Tensor:
+        """One D step and one G step; returns the step's STATS as a tensor (no device sync)."""
+        real = self.batches.batch(self.step, self.rng)
+        z = torch.randn(len(real), self.model.nz, device=self.device, generator=self.rng)
+        fake = self.G(z)
+
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
+        real_logits = self.D(self._augment(real))
+        fake_logits = self.D(self._augment(fake.detach()))
+        loss_d = d_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+
+        # (2) Update G: maximise log D(G(z)); D's own weight gradients are not needed here
+        self.D.requires_grad_(False)
+        gen_logits = self.D(self._augment(fake))
+        loss_g = g_loss(gen_logits)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+
+        self._update_ema()
+        self.step += 1
+        with torch.no_grad():
+            return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(),
+                                torch.sigmoid(fake_logits).mean(), torch.sigmoid(gen_logits).mean()]).detach()
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.opts.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up
+        params_ema, params = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_lerp_(params_ema, params, 1 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def shipped_generator(self) -> Generator:
+        """A copy of the EMA generator with recalibrated BatchNorm statistics, in eval mode."""
+        G = copy.deepcopy(self.G_ema).to(memory_format=torch.contiguous_format)
+        return recalibrate_batchnorm(G, self.device, batch_size=self.opts.batch_size, seed=self.opts.seed)
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        images = to_uint8(self.shipped_generator()(self.fixed_z))
+        path = self.out / "samples" / f"step_{self.step:07d}.png"
+        save_image(make_grid(images, nrow=8), path)
+        return path
+
+    def train(self, progress: bool = True) -> dict:
+        """Run to total_steps (or max_minutes); returns the last logged record."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        total, opts = self.total_steps, self.opts
+        sums, count, record = torch.zeros(len(STATS), device=self.device), 0, {}
+        bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True)
+        start, tick = time.perf_counter(), time.perf_counter()
+        seconds_at_start = self.seconds
+        try:
+            while self.step < total:
+                sums += self.train_step()
+                count += 1
+                bar.update(1)
+                self.seconds = seconds_at_start + time.perf_counter() - start
+                out_of_time = opts.max_minutes and self.seconds >= 60 * opts.max_minutes
+                last = self.step == total or out_of_time
+                if self.step % opts.log_every == 0 or last:
+                    now = time.perf_counter()
+                    means = (sums / count).tolist()  # the one sync per interval
+                    record = {"step": self.step, "images": self.step * opts.batch_size,
+                              **{k: round(v, 5) for k, v in zip(STATS, means)},
+                              "img_per_s": round(count * opts.batch_size / (now - tick), 1),
+                              "seconds": round(self.seconds, 1)}
+                    with open(self.out / LOG_NAME, "a") as log:
+                        log.write(json.dumps(record) + "\n")
+                    bar.set_postfix(loss_d=f"{means[0]:.3f}", loss_g=f"{means[1]:.3f}",
+                                    D_x=f"{means[2]:.3f}", D_G_z=f"{means[3]:.3f}")
+                    sums.zero_()
+                    count, tick = 0, now
+                if self.step % opts.sample_every == 0 or last:
+                    self.save_samples()
+                if self.step % opts.checkpoint_every == 0 or last:
+                    self.save_checkpoint()
+                if out_of_time:
+                    break
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            raise
+        finally:
+            bar.close()
+        return record
+
+    # --- the release folder ------------------------------------------------------------------
+    def export(self, folder: str | Path, half: bool = False, history: int = 8, quality: dict | None = None) -> Path:
+        """Write the release folder: config, EMA generator, discriminator, model card, sample
+        grid, the training log and a few fixed-noise grids from along the run."""
+        folder = Path(folder)
+        G = self.shipped_generator()
+        D = copy.deepcopy(self.D).to(memory_format=torch.contiguous_format).eval()
+        save_gan(folder, self.model, G, D, half=half)
+        with torch.no_grad():
+            save_image(make_grid(to_uint8(G(self.fixed_z)), nrow=8), folder / "samples.png")
+        records = read_log(self.out / LOG_NAME)
+        if records:
+            keep = records[:: max(1, math.ceil(len(records) / 500))]
+            if keep[-1] is not records[-1]:
+                keep.append(records[-1])
+            (folder / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
+        grids = sorted((self.out / "samples").glob("step_*.png"))
+        if grids and history:
+            (folder / "history").mkdir(exist_ok=True)
+            for old in (folder / "history").glob("step_*.jpg"):
+                old.unlink()
+            picks = sorted({grids[round(i * (len(grids) - 1) / max(1, history - 1))] for i in range(history)})
+            for grid in picks:
+                to_pil(load_image(grid)).save(folder / "history" / f"{grid.stem}.jpg", quality=85)
+        last = records[-1] if records else {}
+        opts = self.opts
+        recipe = {"steps": self.step, "batch size": opts.batch_size, "images seen": self.step * opts.batch_size,
+                  "Adam lr G / D": f"{opts.lr_g} / {opts.lr_d}", "Adam betas": f"({opts.beta1}, {opts.beta2})",
+                  "EMA decay": opts.ema_decay, "DiffAugment": opts.diffaugment or "off",
+                  "horizontal flips": "on" if opts.flip else "off",
+                  "D spectral norm": "on" if self.model.d_spectral_norm else "off", "seed": opts.seed,
+                  "weights stored as": "float16" if half else "float32"}
+        training = {"device": str(self.device), "training time": f"{self.seconds / 3600:.2f} h",
+                    **{k: last[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in last}}
+        card = model_card(self.model, opts.data or "synthetic (dry run)", recipe, training, quality)
+        (folder / "README.md").write_text(card)
+        return folder
+
+    # --- resumable checkpoints -------------------------------------------------------------
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        path = Path(path) if path else self.out / CHECKPOINT_NAME
+        tensors = {}
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        opt_g, groups_g = _flatten_optimizer("opt_g", self.opt_g)
+        opt_d, groups_d = _flatten_optimizer("opt_d", self.opt_d)
+        tensors.update(opt_g)
+        tensors.update(opt_d)
+        tensors["rng"] = self.rng.get_state()
+        meta = {"step": self.step, "seconds": self.seconds, "model": self.model.to_dict(),
+                "train": dataclasses.asdict(self.opts), "opt_g_groups": groups_g, "opt_d_groups": groups_d}
+        save_tensors(path, tensors, meta)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        tensors, meta = load_tensors(path)
+        if meta.get("model") != self.model.to_dict():
+            raise CheckpointError(f"{path}: saved for model {meta.get('model')}, not {self.model.to_dict()}")
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            module.load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")})
+        self.opt_g.load_state_dict(_unflatten_optimizer("opt_g", tensors, meta["opt_g_groups"]))
+        self.opt_d.load_state_dict(_unflatten_optimizer("opt_d", tensors, meta["opt_d_groups"]))
+        self.rng.set_state(tensors["rng"])
+        self.step, self.seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
+
+
+def read_checkpoint_configs(path: str | Path) -> tuple[GANConfig, dict]:
+    """The model config and the training options a checkpoint was saved with."""
+    _, meta = load_tensors(path)
+    try:
+        return GANConfig.from_dict(meta["model"]), meta["train"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: not a training checkpoint ({err})") from None
+
+
+def read_log(path: str | Path) -> list[dict]:
+    """The JSONL training log as a list of records (empty if there is none yet)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,139 @@
+"""Train a DCGAN, resume it, export it, push it to the Hugging Face Hub.
+
+    $ python train.py --data ../shared/data/celeba64.zip --out runs/faces --steps 20000 \\
+          --diffaugment color,translation,cutout --flip --export checkpoints/celeba64
+    $ python train.py --resume runs/faces --steps 30000          # carry on to step 30000
+    $ python train.py --data ../shared/data/mnist28.zip --image-size 32 --channels 1 --out runs/digits
+    $ python train.py --dry-run --out /tmp/smoke                  # a few steps on fake data
+
+Each run folder holds log.jsonl (losses, D(x), D(G(z)) per interval), samples/ (fixed-noise
+grids of seeds 0-63) and checkpoint.safetensors (everything --resume needs).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+from pathlib import Path
+
+from gan_core.config import GANConfig
+from gan_core.data import DataError, load_images, synthetic_images
+from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, read_checkpoint_configs
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n", 1)[1])
+    # Every option defaults to None so that --resume can tell what was given on the command line.
+    data = p.add_argument_group("data and run")
+    data.add_argument("--data", help="zip or folder of images (imagefolder layout or plain), or mnist/cifar10/celeba")
+    data.add_argument("--split", help="metadata.csv split to train on (default: train, if the data has splits)")
+    data.add_argument("--limit", type=int, help="use only the first N images")
+    data.add_argument("--out", help="run folder (default runs/dcgan)")
+    data.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file)")
+    data.add_argument("--dry-run", action="store_true", help="a few steps on synthetic data (smoke test)")
+    model = p.add_argument_group("model (ignored with --resume)")
+    model.add_argument("--image-size", type=int, choices=(32, 64, 128), help="image side (default 64)")
+    model.add_argument("--channels", type=int, choices=(1, 3), help="3 RGB, 1 greyscale (default 3)")
+    model.add_argument("--nz", type=int, help="latent length (default 100)")
+    model.add_argument("--g-width", type=int, help="G base width ngf (default 64)")
+    model.add_argument("--d-width", type=int, help="D base width ndf (default 64)")
+    model.add_argument("--spectral-norm", action="store_true", default=None, help="spectral norm in D instead of BatchNorm")
+    model.add_argument("--name", help="a label for the model card and app")
+    train = p.add_argument_group("training")
+    train.add_argument("--steps", type=int, help="total optimisation steps (default: from --epochs)")
+    train.add_argument("--epochs", type=float, help="passes over the data when --steps is not given (default 5)")
+    train.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    train.add_argument("--batch-size", type=int, help="default 128")
+    train.add_argument("--lr-g", type=float, help="G's Adam learning rate (default 2e-4)")
+    train.add_argument("--lr-d", type=float, help="D's Adam learning rate (default 2e-4)")
+    train.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
+    train.add_argument("--ema-decay", type=float, help="EMA decay of G's weights (default 0.999; 0 off)")
+    train.add_argument("--diffaugment", help="DiffAugment policy, e.g. color,translation,cutout (default off)")
+    train.add_argument("--flip", action="store_true", default=None, help="random horizontal flips")
+    train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")
+    train.add_argument("--log-every", type=int, help="steps per log record (default 100)")
+    train.add_argument("--sample-every", type=int, help="steps per sample grid (default 1000)")
+    train.add_argument("--checkpoint-every", type=int, help="steps per checkpoint (default 1000)")
+    release = p.add_argument_group("release")
+    release.add_argument("--export", metavar="FOLDER", help="write the release folder here when done")
+    release.add_argument("--half", action="store_true", help="store exported weights as float16")
+    release.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the exported folder (private repo)")
+    return p.parse_args(argv)
+
+
+MODEL_FLAGS = {"image_size": "image_size", "channels": "channels", "nz": "nz", "g_width": "g_width",
+               "d_width": "d_width", "spectral_norm": "d_spectral_norm", "name": "name"}
+
+
+def given(args, names) -> dict:
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
+    train_fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    checkpoint = None
+    if args.resume:
+        checkpoint = Path(args.resume)
+        if checkpoint.is_dir():
+            checkpoint = checkpoint / CHECKPOINT_NAME
+        model, saved = read_checkpoint_configs(checkpoint)
+        saved.setdefault("out", str(checkpoint.parent))
+        opts = TrainConfig(**{**saved, **given(args, train_fields)})
+        return model, opts, checkpoint
+    model = GANConfig(**{MODEL_FLAGS[k]: v for k, v in given(args, MODEL_FLAGS).items()})
+    opts = TrainConfig(**given(args, train_fields))
+    if args.dry_run:
+        opts = dataclasses.replace(opts, steps=args.steps or 2, log_every=1, sample_every=args.steps or 2)
+    elif not opts.data:
+        raise SystemExit("train.py: give --data (or --resume RUN, or --dry-run)")
+    return model, opts, checkpoint
+
+
+def push_to_hub(folder: Path, repo_id: str) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, private=True, exist_ok=True)  # data terms may forbid publishing: private
+    api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload DCGAN checkpoint")
+    print(f"pushed {folder} to https://huggingface.co/{repo_id} (private)")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        model, opts, checkpoint = build(args)
+        if args.dry_run and not opts.data:
+            images = synthetic_images(max(4 * opts.batch_size, 64), model.image_size, model.channels, opts.seed)
+        else:
+            images = load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
+    except (DataError, ValueError, OSError) as err:
+        print(f"train.py: {err}", file=sys.stderr)
+        return 2
+    trainer = Trainer(model, opts, images)
+    if checkpoint:
+        trainer.load_checkpoint(checkpoint)
+    print(f"{len(images)} images from {opts.data or 'synthetic data'}; {trainer.device}; "
+          f"step {trainer.step} -> {trainer.total_steps}; run folder {opts.out}")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        record = trainer.train()
+    except KeyboardInterrupt:
+        print(f"\nstopped at step {trainer.step}; checkpoint saved; resume with --resume {opts.out}")
+        return 130
+    print("last interval:", record)
+    if args.export:
+        folder = trainer.export(args.export, half=args.half)
+        print(f"exported {folder}")
+        if args.push_to_hub:
+            push_to_hub(folder, args.push_to_hub)
+    elif args.push_to_hub:
+        print("train.py: --push-to-hub needs --export FOLDER", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
