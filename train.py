@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         model, opts, checkpoint = build(args)
-        if args.dry_run and not opts.data:
+        if not opts.data:  # a dry run, or the resumption of one
             images = synthetic_images(max(4 * opts.batch_size, 64), model.image_size, model.channels, opts.seed)
         else:
             images = load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images

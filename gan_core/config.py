@@ -20,12 +20,16 @@ class GANConfig:
     extra: dict = field(default_factory=dict, compare=False)  # free-form notes (data, recipe)
 
     def __post_init__(self):
+        for key in ("image_size", "channels", "nz", "g_width", "d_width"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{key} must be a whole number, got {value!r}")
         if self.image_size not in SUPPORTED_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         for key in ("nz", "g_width", "d_width"):
-            if int(getattr(self, key)) < 1:
+            if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be a positive integer, got {getattr(self, key)}")
 
     @property

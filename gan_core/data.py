@@ -41,6 +41,10 @@ class ImageSet:
 
 def prepare_image(image: Image.Image, size: int, channels: int) -> np.ndarray:
     """PIL image -> uint8 [C, size, size]: centre square crop, resize, RGB or greyscale."""
+    if image.mode.startswith("I"):  # 16/32-bit greyscale: scale to 8 bits rather than clip
+        wide = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or wide.max() <= 65535 else float(wide.max())
+        image = Image.fromarray(np.round(wide.clip(0, None) * 255 / peak).astype(np.uint8), mode="L")
     image = image.convert("RGB" if channels == 3 else "L")
     w, h = image.size
     side = min(w, h)
@@ -78,7 +82,7 @@ class _Files:
         """A zip of `folder/metadata.csv, folder/images/...` is read as if `folder/` were the root."""
         if "metadata.csv" in self.names or self.zip is None:
             return ""
-        tops = {n.split("/", 1)[0] for n in self.names}
+        tops = {n.split("/", 1)[0] for n in self.names if not n.startswith("__MACOSX/")}
         if len(tops) == 1 and f"{next(iter(tops))}/metadata.csv" in self.names:
             return next(iter(tops)) + "/"
         return ""

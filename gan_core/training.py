@@ -175,8 +175,7 @@ class Trainer:
         decay = min(self.opts.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up
         params_ema, params = list(self.G_ema.parameters()), list(self.G.parameters())
         torch._foreach_lerp_(params_ema, params, 1 - decay)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
+        torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))  # BatchNorm statistics
 
     def shipped_generator(self) -> Generator:
         """A copy of the EMA generator with recalibrated BatchNorm statistics, in eval mode."""

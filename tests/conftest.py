@@ -1,0 +1,54 @@
+"""Shared fixtures and markers for the gan_core test suite.
+
+* No test may touch the network: HF_HUB_OFFLINE is set here, at import time, before anything
+  imports huggingface_hub (whose `constants` module reads the environment once, on import).
+* `slow` marks tests that take more than a few seconds; `gpu` marks tests that need CUDA and
+  are skipped where it is not available.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+if "huggingface_hub" in sys.modules:  # imported before us (e.g. by a plugin): patch the read-once constant
+    import huggingface_hub.constants
+
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+
+import pytest
+import torch
+
+from gan_core.checkpoints import save_gan
+from gan_core.config import GANConfig
+from gan_core.models import Discriminator, Generator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped when torch.cuda.is_available() is False")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def tiny_config() -> GANConfig:
+    """A DCGAN small enough to build, save and run in milliseconds on a CPU."""
+    return GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
+
+
+@pytest.fixture
+def tiny_gan_folder(tmp_path, tiny_config):
+    """A release folder (config.json, model.safetensors, discriminator.safetensors) of a tiny,
+    untrained GAN built with torch.manual_seed(0), so its weights are the same in every run."""
+    torch.manual_seed(0)
+    G = Generator(tiny_config)
+    D = Discriminator(tiny_config)
+    return save_gan(tmp_path / "tiny_gan", tiny_config, G, D)
