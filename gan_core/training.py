@@ -120,9 +120,10 @@ class Trainer:
             raise ValueError(f"images of shape {tuple(images.shape[1:])} do not fit the model "
                              f"({model.channels} x {model.image_size} x {model.image_size})")
         fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
-        torch.manual_seed(opts.seed)  # the initial weights
-        self.G = Generator(model).to(self.device, memory_format=fmt)
-        self.D = Discriminator(model).to(self.device, memory_format=fmt)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
+            torch.manual_seed(opts.seed)
+            self.G = Generator(model).to(self.device, memory_format=fmt)
+            self.D = Discriminator(model).to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         betas = (opts.beta1, opts.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=opts.lr_g, betas=betas)
@@ -157,12 +158,14 @@ class Trainer:
 
         # (2) Update G: maximise log D(G(z)); D's own weight gradients are not needed here
         self.D.requires_grad_(False)
-        gen_logits = self.D(self._augment(fake))
-        loss_g = g_loss(gen_logits)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        self.D.requires_grad_(True)
+        try:
+            gen_logits = self.D(self._augment(fake))
+            loss_g = g_loss(gen_logits)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
 
         self._update_ema()
         self.step += 1
