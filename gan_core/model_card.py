@@ -35,6 +35,16 @@ def _table(rows: dict) -> str:
     return "\n".join(lines)
 
 
+def set_quality(card: str, markdown: str) -> str:
+    """The card with its "## Quality" section (up to the next "## " heading) replaced."""
+    head, found, rest = card.partition("\n## Quality\n")
+    if not found:
+        return card.rstrip() + f"\n\n## Quality\n{markdown.strip()}\n"
+    tail = rest.split("\n## ", 1)
+    after = "\n## " + tail[1] if len(tail) > 1 else ""
+    return f"{head}\n## Quality\n{markdown.strip()}\n{after}"
+
+
 def model_card(config: GANConfig, data: str, recipe: dict, training: dict, quality: dict | None = None,
                sample_image: str = "samples.png") -> str:
     licence, terms = data_terms(data)

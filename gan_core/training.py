@@ -266,9 +266,11 @@ class Trainer:
                   "horizontal flips": "on" if opts.flip else "off",
                   "D spectral norm": "on" if self.model.d_spectral_norm else "off", "seed": opts.seed,
                   "weights stored as": "float16" if half else "float32"}
-        training = {"device": str(self.device), "training time": f"{self.seconds / 3600:.2f} h",
+        training = {"device": str(self.device), "training time": f"{self.seconds / 60:.1f} min",
                     **{k: last[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in last}}
-        card = model_card(self.model, opts.data or "synthetic (dry run)", recipe, training, quality)
+        data = f"{Path(opts.data).name} (split: {opts.split}, {len(self.batches.images)} images)" if opts.data \
+            else "synthetic (dry run)"
+        card = model_card(self.model, data, recipe, training, quality)
         (folder / "README.md").write_text(card)
         return folder
 

@@ -450,3 +450,29 @@ def test_batches_fewer_images_than_a_batch(pool):
     with pytest.raises(DataError, match="fewer than one batch"):
         Batches(pool[:3], batch_size=4, device=CPU)
     assert Batches(pool[:4], batch_size=4, device=CPU).per_epoch == 1
+
+
+def test_torchvision_sets_by_name(monkeypatch, tmp_path):
+    """`load_images("mnist", ...)` goes through torchvision's own class (with its download);
+    a stand-in class proves the wiring without a network."""
+    import torchvision
+    from PIL import Image as PILImage
+
+    calls = {}
+
+    class FakeMNIST:
+        def __init__(self, root, train, download):
+            calls.update(root=root, train=train, download=download)
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return PILImage.new("L", (28, 28), color=40 * i), i
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    images = load_images("mnist", 32, channels=1, root=str(tmp_path), limit=3)
+    assert calls == {"root": str(tmp_path), "train": True, "download": True}
+    assert images.images.shape == (3, 1, 32, 32)
+    assert images.images[2].unique().tolist() == [80]
+    assert images.source == "torchvision:mnist"
