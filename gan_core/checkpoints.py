@@ -141,13 +141,31 @@ def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
     return _download(text, revision)
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub answers at all (so an offline machine fails fast instead of retrying)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _download(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
+    local_only = not hub_reachable()  # then only the local cache is read
     try:
-        config_path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision))
-        hf_hub_download(repo_id, GENERATOR_NAME, revision=revision)
+        config_path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, local_files_only=local_only))
+        hf_hub_download(repo_id, GENERATOR_NAME, revision=revision, local_files_only=local_only)
     except LocalEntryNotFoundError:
         raise CheckpointError(f"{repo_id}: not in the local Hugging Face cache and the Hub cannot be "
                               f"reached (offline?)") from None
@@ -157,7 +175,7 @@ def _download(repo_id: str, revision: str | None) -> Path:
     except (HfHubHTTPError, OSError, ValueError) as err:
         raise CheckpointError(f"{repo_id}: cannot download from the Hugging Face Hub ({str(err).splitlines()[0]})") from None
     try:
-        hf_hub_download(repo_id, DISCRIMINATOR_NAME, revision=revision)
+        hf_hub_download(repo_id, DISCRIMINATOR_NAME, revision=revision, local_files_only=local_only)
     except Exception:  # the discriminator is optional
         pass
     return config_path.parent

@@ -1,0 +1,64 @@
+"""Morph videos: faces along a path through keyframe latents, as frames, MP4 and GIF."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .latent import EASINGS, interpolation_path
+from .media import make_grid, upscale, write_gif, write_mp4
+from .models import GAN
+
+MAX_FRAMES = 600
+MAX_SIZE = 512
+MAX_KEYFRAMES = 16
+
+
+def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
+    """How many frames a morph will have; a ValueError if it is out of bounds."""
+    if not 2 <= n_keyframes <= MAX_KEYFRAMES:
+        raise ValueError(f"a morph needs 2 to {MAX_KEYFRAMES} keyframes, got {n_keyframes}")
+    if frames_per_segment < 1:
+        raise ValueError("frames per segment must be at least 1")
+    segments = n_keyframes if loop else n_keyframes - 1
+    total = segments * frames_per_segment + (0 if loop else 1)
+    if total > MAX_FRAMES:
+        raise ValueError(f"{total} frames is more than the {MAX_FRAMES} allowed; use fewer frames per "
+                         f"segment or fewer keyframes")
+    return total
+
+
+def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24, mode: str = "slerp",
+                 easing: str = "ease-in-out", loop: bool = True, size: int = 256, smooth: bool = True,
+                 progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
+    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
+    plan_frames(len(keyframes), frames_per_segment, loop)
+    if not 16 <= size <= MAX_SIZE:
+        raise ValueError(f"the output size must be 16 to {MAX_SIZE} pixels, got {size}")
+    if easing not in EASINGS:
+        raise ValueError(f"easing must be one of {', '.join(EASINGS)}")
+    path = interpolation_path(keyframes.cpu(), frames_per_segment, mode, easing, loop)
+    frames: list[np.ndarray] = []
+    for start in range(0, len(path), batch_size):
+        images = gan.generate(path[start:start + batch_size])
+        frames.extend(image if size == image.shape[0] else upscale(image, size, smooth) for image in images)
+        if progress:
+            progress(len(frames) / len(path))
+    return frames
+
+
+def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.ndarray:
+    """`count` evenly spaced frames side by side, each `height` pixels high."""
+    picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    small = np.stack([upscale(frames[i], height, smooth=True) for i in picks])
+    return make_grid(small, nrow=len(picks), padding=2)
+
+
+def write_morph(frames: list[np.ndarray], folder: str | Path, fps: float = 24, name: str = "morph") -> tuple[Path, Path]:
+    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`."""
+    if not 1 <= fps <= 60:
+        raise ValueError(f"fps must be 1 to 60, got {fps}")
+    folder = Path(folder)
+    return write_mp4(frames, folder / f"{name}.mp4", fps), write_gif(frames, folder / f"{name}.gif", fps)

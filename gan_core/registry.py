@@ -1,0 +1,49 @@
+"""Loaded models, shared read-only by every session of the app: bundled folders by name, Hub
+repos by id, each loaded once (bounded, thread-safe)."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+
+from .checkpoints import CheckpointError, load_gan
+from .latent import z_from_seeds
+from .models import GAN
+
+
+class ModelStore:
+    def __init__(self, bundled: dict[str, Path], device: str = "auto", max_loaded: int = 6):
+        self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / "config.json").is_file()}
+        self.device, self.max_loaded = device, max_loaded
+        self._loaded: OrderedDict[str, GAN] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.bundled)
+
+    def get(self, key: str) -> GAN:
+        """A bundled model by name, or any folder / Hub repo id the core's loader takes."""
+        key = (key or "").strip()
+        if not key:
+            raise CheckpointError("no model chosen")
+        with self._lock:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key]
+        gan = load_gan(self.bundled.get(key, key), self.device)
+        with self._lock:
+            self._loaded[key] = gan
+            while len(self._loaded) > self.max_loaded:
+                oldest = next(k for k in self._loaded if k not in self.bundled)
+                del self._loaded[oldest]
+        return gan
+
+    def warm_up(self) -> None:
+        """Load every bundled model and run each once, so the first user waits for nothing."""
+        for name in self.bundled:
+            gan = self.get(name)
+            with torch.inference_mode():
+                gan.generate(z_from_seeds(range(16), gan.config.nz))
