@@ -60,7 +60,7 @@ def friendly(fn):
     return wrapper
 
 
-def big(image, smooth: bool = False):
+def big(image, smooth: bool = True):
     return upscale(image, CONFIG.display, smooth)
 
 
@@ -99,7 +99,7 @@ def load_hub(repo_id: str):
 @friendly
 def show_gallery(model: str, start_seed):
     seeds, images = gallery(STORE.get(model), check_seed(start_seed), CONFIG.gallery_size)
-    return [(big(image), f"seed {s}") for s, image in zip(seeds, images)], seeds
+    return [(upscale(image, 128, smooth=True), f"seed {s}") for s, image in zip(seeds, images)], seeds
 
 
 def pick_from_gallery(seeds: list[int], event: gr.SelectData):
@@ -223,7 +223,7 @@ def do_face_math(model: str, a: str, b: str, c: str):
     out = face_math(gan, exemplars(a, "A"), exemplars(b, "B"), exemplars(c, "C"))
     concepts = [(make_grid(upscale_all(faces, 96), nrow=len(faces)), label)
                 for faces, label in zip(out.concepts, ("A", "B", "C"))]
-    return (big(out.result), make_grid(upscale_all(out.neighbours, 128), nrow=3), big(out.pixels, smooth=True),
+    return (big(out.result), make_grid(upscale_all(out.neighbours, 128), nrow=3), big(out.pixels),
             concepts)
 
 
@@ -253,30 +253,31 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             with gr.Column(scale=3):
                 with gr.Row(equal_height=True):
                     start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-                    random_btn = gr.Button("🎲 Random seeds")
-                faces = gr.Gallery(label="Click a face to explore it", columns=4, height=460,
+                    random_btn = gr.Button("Random seeds")
+                faces = gr.Gallery(label="Click a face to explore it", columns=4, height=560, elem_id="faces",
                                    allow_preview=False, object_fit="contain")
+                with gr.Accordion("Dimension scanner: which number changes what?", open=True):
+                    with gr.Row(equal_height=True):
+                        page = gr.Slider(0, 12, 0, step=1, label="Page (8 dimensions each)")
+                        scan_btn = gr.Button("Scan")
+                        pick_dim = gr.Number(None, precision=0, minimum=0, label="Dimension to put on a slider")
+                        use_btn = gr.Button("Put on a slider")
+                    scan_caption = gr.Markdown()
+                    scan_image = gr.Image(label="Dimension scan", interactive=False)
             with gr.Column(scale=2):
-                face_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Current face (seed)")
-                current = gr.Image(label="Current face", height=300, interactive=False, format="png")
+                face_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Current face (seed)",
+                                      elem_id="face-seed")
+                current = gr.Image(label="Current face", height=300, interactive=False, format="png", elem_id="current-face")
                 dims, values = [], []
                 for i in range(CONFIG.slots):
                     with gr.Row(equal_height=True):
                         dims.append(gr.Dropdown(list(range(100)), value=i, label="dimension", scale=1, min_width=90))
-                        values.append(gr.Slider(-3, 3, 0, step=0.05, label=f"z[{i}] offset", scale=4))
+                        values.append(gr.Slider(-3, 3, 0, step=0.05, label="z offset", scale=4, elem_id=f"slot-{i}"))
                 with gr.Row():
                     reset_btn = gr.Button("Reset sliders")
                     share_btn = gr.Button("Share")
                 state_text = gr.Textbox(label="Seed + sliders (copy, or paste and apply)", max_lines=2)
                 apply_btn = gr.Button("Apply pasted state")
-        with gr.Accordion("Dimension scanner: which number changes what?", open=False):
-            with gr.Row(equal_height=True):
-                page = gr.Slider(0, 12, 0, step=1, label="Page (8 dimensions each)")
-                scan_btn = gr.Button("Scan")
-                pick_dim = gr.Number(None, precision=0, minimum=0, label="Dimension to put on a slider")
-                use_btn = gr.Button("Put on a slider")
-            scan_caption = gr.Markdown()
-            scan_image = gr.Image(label="Dimension scan", interactive=False)
 
     with gr.Tab("Morph video"):
         with gr.Row():
@@ -284,7 +285,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42")
                 add_key_btn = gr.Button("Add the current face (with its sliders)")
                 with gr.Row():
-                    frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment")
+                    frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment", elem_id="frames-per-segment")
                     fps = gr.Slider(1, 60, 24, step=1, label="Frames per second")
                 with gr.Row():
                     mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
@@ -293,12 +294,12 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                     size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
                     smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
                     loop = gr.Checkbox(True, label="Loop back to the start")
-                morph_btn = gr.Button("Render morph", variant="primary")
+                morph_btn = gr.Button("Render morph", variant="primary", elem_id="morph-button")
                 gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
             with gr.Column(scale=3):
                 morph_info = gr.Markdown()
-                video = gr.Video(label="MP4", autoplay=True, loop=True, height=320)
-                strip = gr.Image(label="Filmstrip", interactive=False)
+                video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
+                strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
                 gif = gr.File(label="GIF to download")
 
     with gr.Tab("Face math"):
@@ -310,14 +311,15 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             concept_c = gr.Textbox(CONFIG.face_math_presets[0][3], label="+ C (seeds)")
         with gr.Row():
             add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
-            math_btn = gr.Button("Compute", variant="primary")
+            math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
         gr.Examples([list(p[1:]) for p in CONFIG.face_math_presets], [concept_a, concept_b, concept_c],
                     example_labels=[p[0] for p in CONFIG.face_math_presets], label="Ready examples (faces model)")
         with gr.Row():
-            math_result = gr.Image(label="A - B + C in z", interactive=False)
+            math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
             math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
             math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
-        math_concepts = gr.Gallery(label="Exemplars", columns=3, height=180, allow_preview=False)
+        math_concepts = gr.Gallery(label="Exemplars of A, B and C", columns=3, height=160, allow_preview=False,
+                                   object_fit="contain")
 
     # --- wiring ---------------------------------------------------------------------------------
     slot_inputs = [*dims, *values]
@@ -350,6 +352,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     share_btn.click(share, [face_seed, *slot_inputs], state_text, api_name="share")
     apply_btn.click(apply_shared, [model, state_text], [face_seed, *slot_inputs, current], api_name="apply_state")
     scan_btn.click(scan_page, [model, face_seed, page, *slot_inputs], [scan_image, scan_caption], api_name="scan")
+    page.release(scan_page, [model, face_seed, page, *slot_inputs], [scan_image, scan_caption],
+                 api_visibility="private", trigger_mode="always_last")
     use_btn.click(use_dimension, [pick_dim, *slot_inputs], slot_inputs, api_name="use_dimension").then(
         show_face, face_inputs, current, api_visibility="private")
 

@@ -1,0 +1,105 @@
+"""The studio in a real browser: Debian's Chromium driven by Playwright (no downloaded browser).
+
+Loads the page, moves a slider, builds a morph, does face math; checks each output appears and
+saves screenshots (to $STUDIO_SCREENSHOTS if set, else the test's temporary folder)."""
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def url():
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(url, tmp_path_factory):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def image_src(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} img").first.get_attribute("src") or ""
+
+
+def wait_for_new_src(page, elem_id: str, old: str, timeout: float = 30.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        src = image_src(page, elem_id) if page.locator(f"#{elem_id} img").count() else ""
+        if src and src != old:
+            return time.perf_counter() - start
+        page.wait_for_timeout(10)
+    raise AssertionError(f"#{elem_id} did not show a new image within {timeout} s")
+
+
+def drag_slider(page, elem_id: str, fraction: float) -> None:
+    box = page.locator(f"#{elem_id} input[type=range]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=8)
+    page.mouse.up()
+
+
+def test_explore_gallery_and_slider(page, shots):
+    page.locator("#faces img").nth(15).wait_for(timeout=30_000)  # 16 faces
+    page.locator("#current-face img").wait_for(timeout=30_000)
+    before = image_src(page, "current-face")
+    page.locator("#faces img").nth(5).click()  # seed 5 becomes the current face
+    wait_for_new_src(page, "current-face", before)
+    assert page.locator("#face-seed input").input_value() == "5"
+    before = image_src(page, "current-face")
+    drag_slider(page, "slot-0", 0.9)
+    seconds = wait_for_new_src(page, "current-face", before)
+    print(f"slider release to new image: {seconds * 1000:.0f} ms")
+    page.screenshot(path=str(shots / "explore.png"), full_page=True)
+
+
+def test_morph(page, shots):
+    page.get_by_role("tab", name="Morph video").click()
+    page.locator("#frames-per-segment input[type=number]").fill("6")
+    page.locator("#frames-per-segment input[type=number]").press("Enter")
+    page.locator("#morph-button").click()
+    page.locator("#morph-video video").wait_for(timeout=60_000)
+    assert page.locator("#morph-video video").get_attribute("src")
+    page.locator("#filmstrip img").wait_for(timeout=10_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "morph.png"), full_page=True)
+
+
+def test_face_math(page, shots):
+    page.get_by_role("tab", name="Face math").click()
+    page.locator("#math-button").click()
+    page.locator("#math-result img").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "face_math.png"), full_page=True)
