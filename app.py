@@ -21,8 +21,8 @@ from gan_core.checkpoints import CheckpointError
 from gan_core.explore import dimension_scan, face, gallery, parse_state, share_state
 from gan_core.face_math import face_math
 from gan_core.latent import MAX_SEED, check_seed, parse_seeds, z_from_seed
-from gan_core.media import make_grid, upscale
-from gan_core.morph import EASINGS, MAX_FRAMES, MAX_SIZE, filmstrip, morph_frames, write_morph
+from gan_core.media import make_grid, upscale, write_gif, write_mp4
+from gan_core.morph import EASINGS, MAX_FRAMES, MAX_SIZE, check_fps, filmstrip, morph_frames, write_morph
 from gan_core.registry import ModelStore
 
 HERE = Path(__file__).resolve().parent
@@ -196,18 +196,35 @@ def add_current_to_keyframes(keyframes: str, seed, *slots):
     return json.dumps(items) if any(isinstance(i, dict) for i in items) else ", ".join(map(str, items))
 
 
-@friendly
-def make_morph(model: str, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-               size, smooth: bool, progress=gr.Progress()):
+def render_morph(model: str, keyframes: str, frames_per_segment, mode: str, easing: str, loop: bool, size,
+                 smooth: bool, progress) -> list:
     gan = STORE.get(model)
     keys = parse_keyframes(keyframes, gan.config.nz)
     progress(0, desc="Rendering frames")
-    frames = morph_frames(gan, keys, int(frames_per_segment), mode, easing, bool(loop), int(size), bool(smooth),
-                          progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
+    return morph_frames(gan, keys, int(frames_per_segment), mode, easing, bool(loop), int(size), bool(smooth),
+                        progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
+
+
+@friendly
+def make_morph(model: str, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
+               size, smooth: bool, progress=gr.Progress()):
+    frames = render_morph(model, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
     progress(0.8, desc="Encoding MP4 and GIF")
     folder = tempfile.mkdtemp(prefix="dcgan-morph-")  # one folder per render: nothing shared
     mp4, gif = write_morph(frames, folder, float(fps))
     return filmstrip(frames), str(mp4), str(gif), f"{len(frames)} frames at {int(fps)} fps, {int(size)} px"
+
+
+def morph_file(fmt: str):
+    """An API-only morph endpoint that renders one format (MP4 or GIF)."""
+    @friendly
+    def render(model: str, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
+               size, smooth: bool, progress=gr.Progress()):
+        frames = render_morph(model, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
+        folder = Path(tempfile.mkdtemp(prefix="dcgan-morph-"))
+        writer = write_mp4 if fmt == "mp4" else write_gif
+        return str(writer(frames, folder / f"morph.{fmt}", check_fps(fps)))
+    return render
 
 
 # --- face math ---------------------------------------------------------------------------------
@@ -301,6 +318,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
                 strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
                 gif = gr.File(label="GIF to download")
+                morph_api, mp4_only, gif_only = gr.Button(visible=False), gr.File(visible=False), gr.File(visible=False)
 
     with gr.Tab("Face math"):
         gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
@@ -359,8 +377,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
 
     add_key_btn.click(add_current_to_keyframes, [keyframes, face_seed, *slot_inputs], keyframes,
                       api_visibility="private")
-    morph_btn.click(make_morph, [model, keyframes, frames_per, fps, mode, easing, loop, size, smooth],
-                    [strip, video, gif, morph_info], api_name="morph")
+    morph_inputs = [model, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
+    morph_btn.click(make_morph, morph_inputs, [strip, video, gif, morph_info], api_name="morph")
+    for fmt, output in (("mp4", mp4_only), ("gif", gif_only)):  # API-only: one format each
+        morph_api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
 
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
         button.click(add_current_to_concept, [box, face_seed], box, api_visibility="private")

@@ -38,8 +38,10 @@ def face_math(gan: GAN, a: list[int], b: list[int], c: list[int], noise: float =
     generator = torch.Generator().manual_seed(seed)
     jitter = (torch.rand(9, nz, generator=generator) * 2 - 1) * noise  # uniform in [-noise, noise]
     jitter[4] = 0  # the centre of the grid is the result itself
-    faces = gan.generate(torch.cat([z[None], z + jitter]))
-    exemplars = [gan.generate(z_from_seeds(s, nz)) for s in (a, b, c)]
+    exemplar_z = [z_from_seeds(s, nz) for s in (a, b, c)]
+    faces = gan.generate(torch.cat([z[None], z + jitter, *exemplar_z]))  # one batch for everything
+    bounds = np.cumsum([10] + [len(e) for e in exemplar_z])
+    exemplars = [faces[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
     means = [e.astype(np.float32).mean(axis=0) for e in exemplars]
     pixels = np.clip(means[0] - means[1] + means[2], 0, 255).round().astype(np.uint8)
-    return FaceMath(faces[0], faces[1:], pixels, exemplars)
+    return FaceMath(faces[0], faces[1:10], pixels, exemplars)

@@ -56,9 +56,13 @@ def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.
     return make_grid(small, nrow=len(picks), padding=2)
 
 
+def check_fps(fps) -> float:
+    if not 1 <= float(fps) <= 60:
+        raise ValueError(f"fps must be 1 to 60, got {fps}")
+    return float(fps)
+
+
 def write_morph(frames: list[np.ndarray], folder: str | Path, fps: float = 24, name: str = "morph") -> tuple[Path, Path]:
     """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`."""
-    if not 1 <= fps <= 60:
-        raise ValueError(f"fps must be 1 to 60, got {fps}")
-    folder = Path(folder)
+    fps, folder = check_fps(fps), Path(folder)
     return write_mp4(frames, folder / f"{name}.mp4", fps), write_gif(frames, folder / f"{name}.gif", fps)

@@ -121,3 +121,12 @@ def test_digits_model(client):
 def test_bad_input_gives_a_clear_message_and_the_app_keeps_serving(client, api_name, args, expected):
     assert expected in error_of(client, *args, api_name=api_name)
     assert image(client.predict(3, *NO_EDITS, api_name="/face")).shape == (256, 256, 3)
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "gif"])
+def test_single_format_morph_endpoints(client, fmt):
+    path = client.predict("0, 7", 3, 12, "lerp", "linear", False, 64, False, api_name=f"/morph_{fmt}")
+    assert path.endswith(f".{fmt}")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    assert (b"ftyp" in head) if fmt == "mp4" else head.startswith(b"GIF8")

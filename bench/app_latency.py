@@ -1,0 +1,248 @@
+"""How fast does the studio answer? Ours against a bare Gradio app with no-op endpoints.
+
+    $ python bench/app_latency.py                 # ~3 minutes on a 2-core CPU
+    $ python bench/app_latency.py --repeats 30 --browser
+
+Both apps run as their own processes on loopback and are called through gradio_client. The bare
+app's endpoints return outputs of the same types and sizes as ours, precomputed, so their time
+is Gradio's own floor (queue, (de)serialisation, file handling); each action is reported as
+ours, the floor, and ours over the floor. Also: cold start of `python app.py` to its first
+answer, 16 concurrent clients moving sliders, and (with --browser) slider release to the new
+image shown in Chromium.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/ is not a package
+SLOTS = [0, 1, 2, 3, 4, 5]
+MORPH = ("0, 7, 42, 99, 5", 30, 24, "slerp", "ease-in-out", False, 256, True)  # 4 x 30 + 1 = 121 frames
+
+# (label, api name, arguments, repeats divisor)
+ACTIONS = [
+    ("slider update", "/face", lambda i: (3, *SLOTS, 0.05 * (i % 40) - 1, 0, 0, 0, 0, 0), 1),
+    ("16-face gallery", "/gallery", lambda i: (i,), 1),
+    ("dimension scanner page", "/scan", lambda i: (3, i % 12, *SLOTS, 0, 0, 0, 0, 0, 0), 1),
+    ("face math + 3x3 grid", "/face_math", lambda i: ("47, 71, 83", "16, 18, 21", f"3, 19, {33 + i}"), 1),
+    ("121-frame 256 px MP4", "/morph_mp4", lambda i: MORPH, 4),
+    ("121-frame 256 px GIF", "/morph_gif", lambda i: MORPH, 4),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_noop(port: int) -> None:
+    """The floor: endpoints with our endpoints' output types, returning precomputed values."""
+    import gradio as gr
+
+    from gan_core.media import make_grid, write_gif, write_mp4
+
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    thumb = face[::2, ::2]
+    scan = make_grid(np.repeat(face[None, ::2, ::2][:, :96, :96], 56, axis=0), nrow=7)
+    grid = make_grid(np.repeat(face[None, :128, :128], 9, axis=0), nrow=3)
+    frames = [np.roll(face, i, axis=1) for i in range(121)]
+    folder = Path(tempfile.mkdtemp(prefix="noop-"))
+    mp4, gif = str(write_mp4(frames, folder / "m.mp4", 24)), str(write_gif(frames, folder / "m.gif", 24))
+
+    with gr.Blocks() as demo:
+        args = [gr.Number() for _ in range(14)]
+        text = [gr.Textbox() for _ in range(3)]
+        image, gallery, file, md = gr.Image(format="png"), gr.Gallery(), gr.File(), gr.Markdown()
+        images = [gr.Image() for _ in range(3)]
+        button = gr.Button()
+        button.click(lambda *a: face, args[:13], image, api_name="face")
+        button.click(lambda a: [(thumb, f"seed {i}") for i in range(16)], args[0], gallery, api_name="gallery")
+        button.click(lambda *a: (scan, "caption"), args, [image, md], api_name="scan")
+        button.click(lambda *a: (face, grid, face, [(thumb, "A"), (thumb, "B"), (thumb, "C")]), text,
+                     [*images, gallery], api_name="face_math")
+        morph_in = [text[0], *args[:2], text[1], text[2], gr.Checkbox(), args[2], gr.Checkbox()]
+        button.click(lambda *a: mp4, morph_in, file, api_name="morph_mp4")
+        button.click(lambda *a: gif, morph_in, file, api_name="morph_gif")
+    demo.queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def start(cmd: list[str], port: int) -> tuple[subprocess.Popen, float]:
+    """Start a server process; seconds from spawn to its first answered /face call."""
+    from gradio_client import Client
+
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while time.perf_counter() - t0 < 120:
+        try:
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict(*ACTIONS[0][2](0), api_name="/face")
+            return proc, time.perf_counter() - t0
+        except Exception:
+            if proc.poll() is not None:
+                raise SystemExit(f"{cmd} exited with {proc.returncode}")
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{cmd} did not answer within 120 s")
+
+
+def timed(client, api_name, args) -> float:
+    t = time.perf_counter()
+    client.predict(*args, api_name=api_name)
+    return time.perf_counter() - t
+
+
+def pct(values, q) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q))
+
+
+def measure(clients: dict, repeats: int) -> dict:
+    """Per action, ours and the floor interleaved (so both see the same machine state)."""
+    out = {}
+    for label, api_name, make_args, divisor in ACTIONS:
+        n = max(3, repeats // divisor)
+        times = {name: [] for name in clients}
+        for name, client in clients.items():
+            timed(client, api_name, make_args(0))  # warm-up
+        for i in range(n):
+            for name, client in clients.items():
+                times[name].append(timed(client, api_name, make_args(i + 1)))
+        row = {name: {"p50_ms": pct(t, 50), "p95_ms": pct(t, 95), "n": n} for name, t in times.items()}
+        row["over_floor_p50_ms"] = row["ours"]["p50_ms"] - row["floor"]["p50_ms"]
+        out[label] = row
+        print(f"{label:28s} ours p50 {row['ours']['p50_ms']:7.0f} ms  p95 {row['ours']['p95_ms']:7.0f} ms | "
+              f"floor p50 {row['floor']['p50_ms']:5.0f} ms | over the floor {row['over_floor_p50_ms']:6.0f} ms",
+              flush=True)
+    return out
+
+
+def concurrent(url: str, clients: int = 16, calls: int = 10) -> dict:
+    from gradio_client import Client
+
+    latencies, errors, lock = [], [], threading.Lock()
+
+    def user(k):
+        try:
+            client = Client(url, verbose=False)
+        except Exception as err:  # noqa: BLE001 - every failure counts
+            with lock:
+                errors.append(repr(err))
+            return
+        for i in range(calls):
+            try:
+                t = timed(client, "/face", (k, *SLOTS, 0.1 * i - 0.5, 0, 0, 0, 0, 0))
+                with lock:
+                    latencies.append(t)
+            except Exception as err:  # noqa: BLE001
+                with lock:
+                    errors.append(repr(err))
+
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"clients": clients, "calls": clients * calls, "errors": len(errors), "first_errors": errors[:3],
+            "p50_ms": pct(latencies, 50) if latencies else None, "p95_ms": pct(latencies, 95) if latencies else None}
+
+
+def browser_slider(url: str, drags: int = 10) -> dict | None:
+    """Slider release -> new face shown, in Debian's Chromium through Playwright."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    flags = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"]
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("#current-face img").wait_for(timeout=60_000)
+        box = page.locator("#slot-0 input[type=range]").bounding_box()
+        y = box["y"] + box["height"] / 2
+        for i in range(drags):
+            old = page.locator("#current-face img").get_attribute("src")
+            page.mouse.move(box["x"] + box["width"] * 0.5, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * (0.1 + 0.08 * i), y, steps=4)
+            t = time.perf_counter()
+            page.mouse.up()
+            while page.locator("#current-face img").get_attribute("src") == old:
+                if time.perf_counter() - t > 20:
+                    break
+                page.wait_for_timeout(5)
+            times.append(time.perf_counter() - t)
+        browser.close()
+    return {"drags": drags, "p50_ms": pct(times, 50), "p95_ms": pct(times, 95)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=20, help="calls per action (a quarter for videos)")
+    p.add_argument("--browser", action="store_true", help="also time the slider in Chromium")
+    p.add_argument("--json", help="write the figures here too")
+    p.add_argument("--serve-noop", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve_noop:
+        serve_noop(args.serve_noop)
+        return 0
+    from gradio_client import Client
+
+    ours_port, floor_port = free_port(), free_port()
+    ours, cold = start([sys.executable, "app.py"], ours_port)
+    floor, _ = start([sys.executable, __file__, "--serve-noop", str(floor_port)], floor_port)
+    try:
+        print(f"cold start, `python app.py` to first answer: {cold:.1f} s (target <= 10 s)")
+        clients = {"ours": Client(f"http://127.0.0.1:{ours_port}/", verbose=False),
+                   "floor": Client(f"http://127.0.0.1:{floor_port}/", verbose=False)}
+        results = {"cold_start_s": cold, "actions": measure(clients, args.repeats)}
+        load = concurrent(f"http://127.0.0.1:{ours_port}/")
+        single = results["actions"]["slider update"]["ours"]["p50_ms"]
+        load["p95_over_single_p50"] = load["p95_ms"] / single if load["p95_ms"] else None
+        results["concurrent_sliders"] = load
+        floor_load = concurrent(f"http://127.0.0.1:{floor_port}/")
+        floor_single = results["actions"]["slider update"]["floor"]["p50_ms"]
+        floor_load["p95_over_single_p50"] = floor_load["p95_ms"] / floor_single if floor_load["p95_ms"] else None
+        results["concurrent_sliders_floor"] = floor_load
+        for name, row in (("ours", load), ("floor", floor_load)):
+            print(f"16 concurrent clients x 10 slider updates, {name:5s}: {row['errors']} errors, "
+                  f"p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms = {row['p95_over_single_p50']:.1f}x "
+                  f"its single-client p50 (target for ours <= 4x)")
+        if args.browser:
+            results["browser_slider"] = browser_slider(f"http://127.0.0.1:{ours_port}/")
+            if results["browser_slider"]:
+                b = results["browser_slider"]
+                print(f"browser: slider release to new face shown: p50 {b['p50_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms")
+        targets = {"slider update": 30, "face math + 3x3 grid": 100, "121-frame 256 px MP4": 1500,
+                   "121-frame 256 px GIF": 1500}
+        print("\ntargets, over the floor (p50):")
+        for label, limit in targets.items():
+            over = results["actions"][label]["over_floor_p50_ms"]
+            print(f"  {label:28s} {over:7.0f} ms  (<= {limit} ms: {'met' if over <= limit else 'NOT met'})")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+    finally:
+        for proc in (ours, floor):
+            proc.terminate()
+            proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
