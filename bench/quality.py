@@ -230,24 +230,27 @@ def evaluate(args, source: str, model, stats, device, train: np.ndarray, test: n
     # memorisation
     start = time.perf_counter()
     n_gen = min(64, n)
-    gen_idx, gen_dist = metrics.nearest_neighbours(fakes[:n_gen], train)
+    # The models train with horizontal flips, so a mirrored copy counts as a copy too.
+    references = np.concatenate([train, train[:, :, ::-1]])
+    gen_idx, gen_dist = metrics.nearest_neighbours(fakes[:n_gen], references)
     if args.memo_test is not None and args.memo_test < len(test):
         test_pick = np.sort(np.random.default_rng(args.seed).choice(len(test), args.memo_test, replace=False))
         test_desc = f"a random {args.memo_test} of the {len(test)} test faces (seed {args.seed})"
     else:
         test_pick = np.arange(len(test))
         test_desc = f"all {len(test)} test faces"
-    _, test_dist = metrics.nearest_neighbours(test[test_pick], train)
+    _, test_dist = metrics.nearest_neighbours(test[test_pick], references)
     gen_sum, test_sum = metrics.distance_summary(gen_dist), metrics.distance_summary(test_dist)
     closer = float(np.mean(gen_dist < test_sum["p5"]))
-    grid = memorisation_grid(fakes[:n_gen], train[gen_idx])
+    grid = memorisation_grid(fakes[:n_gen], references[gen_idx])
     png = save_image(grid, out / "memorisation.png")
     timings["memorisation"] = time.perf_counter() - start
     memo = {"generated": {"seeds": f"0-{n_gen - 1}", "count": n_gen, "distance": gen_sum,
-                          "nearest_train_index": gen_idx.tolist(), "nearest_train_distance": gen_dist.tolist()},
+                          "nearest_train_index": (gen_idx % len(train)).tolist(),
+                          "nearest_is_mirrored": (gen_idx >= len(train)).tolist(), "nearest_train_distance": gen_dist.tolist()},
             "test": {"which": test_desc, "count": len(test_pick), "distance": test_sum},
             "share_generated_below_test_p5": closer,
-            "metric": "pixel L2 on 64x64x3 uint8 values (as float) against all train images, no flips",
+            "metric": "pixel L2 on 64x64x3 uint8 values (as float) against all train images and their mirror images",
             "image": png.name}
     print(f"  nearest train image, pixel L2: generated (seeds 0-{n_gen - 1}) min {gen_sum['min']:.0f} "
           f"p5 {gen_sum['p5']:.0f} median {gen_sum['median']:.0f} mean {gen_sum['mean']:.0f}; "
