@@ -284,7 +284,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             with gr.Column(scale=2):
                 face_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Current face (seed)",
                                       elem_id="face-seed")
-                current = gr.Image(label="Current face", height=300, interactive=False, format="png", elem_id="current-face")
+                current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face")
                 dims, values = [], []
                 for i in range(CONFIG.slots):
                     with gr.Row(equal_height=True):

@@ -54,9 +54,18 @@ def serve_noop(port: int) -> None:
 
     from gan_core.media import make_grid, write_gif, write_mp4
 
-    rng = np.random.default_rng(0)
-    face = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    from gan_core.data import synthetic_images
+    from gan_core.media import upscale
+
+    # Smooth pictures like faces; each answer is a fresh image (np.roll), so Gradio encodes it
+    # anew as it must for ours (a constant array is encoded once and then served from its cache).
+    face = upscale(synthetic_images(1, 64, 3)[0].permute(1, 2, 0).numpy(), 256, smooth=True)
     thumb = face[::2, ::2]
+    calls = iter(range(10**9))
+
+    def fresh(image):
+        return np.roll(image, next(calls) % image.shape[1], axis=1)
+
     scan = make_grid(np.repeat(face[None, ::2, ::2][:, :96, :96], 56, axis=0), nrow=7)
     grid = make_grid(np.repeat(face[None, :128, :128], 9, axis=0), nrow=3)
     frames = [np.roll(face, i, axis=1) for i in range(121)]
@@ -66,13 +75,13 @@ def serve_noop(port: int) -> None:
     with gr.Blocks() as demo:
         args = [gr.Number() for _ in range(14)]
         text = [gr.Textbox() for _ in range(3)]
-        image, gallery, file, md = gr.Image(format="png"), gr.Gallery(), gr.File(), gr.Markdown()
+        image, gallery, file, md = gr.Image(), gr.Gallery(), gr.File(), gr.Markdown()
         images = [gr.Image() for _ in range(3)]
         button = gr.Button()
-        button.click(lambda *a: face, args[:13], image, api_name="face")
-        button.click(lambda a: [(thumb, f"seed {i}") for i in range(16)], args[0], gallery, api_name="gallery")
-        button.click(lambda *a: (scan, "caption"), args, [image, md], api_name="scan")
-        button.click(lambda *a: (face, grid, face, [(thumb, "A"), (thumb, "B"), (thumb, "C")]), text,
+        button.click(lambda *a: fresh(face), args[:13], image, api_name="face")
+        button.click(lambda a: [(fresh(thumb), f"seed {i}") for i in range(16)], args[0], gallery, api_name="gallery")
+        button.click(lambda *a: (fresh(scan), "caption"), args, [image, md], api_name="scan")
+        button.click(lambda *a: (fresh(face), fresh(grid), fresh(face), [(fresh(thumb), n) for n in "ABC"]), text,
                      [*images, gallery], api_name="face_math")
         morph_in = [text[0], *args[:2], text[1], text[2], gr.Checkbox(), args[2], gr.Checkbox()]
         button.click(lambda *a: mp4, morph_in, file, api_name="morph_mp4")

@@ -190,6 +190,52 @@ def sanity(args, model, stats, device) -> dict:
             "inception_images_per_s": speed, "inception_images_per_s_noise": noise_speed}
 
 
+def memorisation(args, fakes: np.ndarray, train: np.ndarray, test: np.ndarray, out: Path) -> dict:
+    """Nearest training images of generated faces, against the same for held-out test faces; and,
+    since a set 9x larger has nearer neighbours, generated faces against equal-size random train
+    and test sets: a model that copies its training set is nearer the train one."""
+    n = len(fakes)
+    n_gen = min(64, n)
+    # The models train with horizontal flips, so a mirrored copy counts as a copy too.
+    references = np.concatenate([train, train[:, :, ::-1]])
+    gen_idx, gen_dist = metrics.nearest_neighbours(fakes[:n_gen], references)
+    if args.memo_test is not None and args.memo_test < len(test):
+        test_pick = np.sort(np.random.default_rng(args.seed).choice(len(test), args.memo_test, replace=False))
+        test_desc = f"a random {args.memo_test} of the {len(test)} test faces (seed {args.seed})"
+    else:
+        test_pick = np.arange(len(test))
+        test_desc = f"all {len(test)} test faces"
+    _, test_dist = metrics.nearest_neighbours(test[test_pick], references)
+    gen_sum, test_sum = metrics.distance_summary(gen_dist), metrics.distance_summary(test_dist)
+    closer = float(np.mean(gen_dist < test_sum["p5"]))
+    grid = memorisation_grid(fakes[:n_gen], references[gen_idx])
+    png = save_image(grid, out / "memorisation.png")
+    memo = {"generated": {"seeds": f"0-{n_gen - 1}", "count": n_gen, "distance": gen_sum,
+                          "nearest_train_index": (gen_idx % len(train)).tolist(),
+                          "nearest_is_mirrored": (gen_idx >= len(train)).tolist(), "nearest_train_distance": gen_dist.tolist()},
+            "test": {"which": test_desc, "count": len(test_pick), "distance": test_sum},
+            "share_generated_below_test_p5": closer,
+            "metric": "pixel L2 on 64x64x3 uint8 values (as float) against all train images and their mirror images",
+            "image": png.name}
+    print(f"  nearest train image, pixel L2: generated (seeds 0-{n_gen - 1}) min {gen_sum['min']:.0f} "
+          f"p5 {gen_sum['p5']:.0f} median {gen_sum['median']:.0f} mean {gen_sum['mean']:.0f}; "
+          f"test ({test_desc}) min {test_sum['min']:.0f} p5 {test_sum['p5']:.0f} "
+          f"median {test_sum['median']:.0f} mean {test_sum['mean']:.0f}")
+    print(f"  {closer:.1%} of generated faces are closer to a train image than the 5th percentile of "
+          f"test faces ({test_sum['p5']:.0f})")
+    n_fair = min(1000, n)
+    sub = train[np.random.default_rng(args.seed).choice(len(train), len(test), replace=False)]
+    _, d_sub = metrics.nearest_neighbours(fakes[:n_fair], np.concatenate([sub, sub[:, :, ::-1]]))
+    _, d_test = metrics.nearest_neighbours(fakes[:n_fair], np.concatenate([test, test[:, :, ::-1]]))
+    memo["equal_sets"] = {"generated": n_fair, "set_size": len(test),
+                          "median_to_train_subset": float(np.median(d_sub)), "median_to_test": float(np.median(d_test)),
+                          "share_nearer_train": float(np.mean(d_sub < d_test))}
+    print(f"  {n_fair} generated faces against equal-size sets ({len(test)} random train, {len(test)} test): "
+          f"median distance {np.median(d_sub):.0f} vs {np.median(d_test):.0f}; "
+          f"{np.mean(d_sub < d_test):.1%} nearer the train set (50% = no memorisation)")
+    return memo
+
+
 def evaluate(args, source: str, model, stats, device, train: np.ndarray, test: np.ndarray, out: Path) -> dict:
     timings = {}
     t0 = time.perf_counter()
@@ -229,35 +275,8 @@ def evaluate(args, source: str, model, stats, device, train: np.ndarray, test: n
 
     # memorisation
     start = time.perf_counter()
-    n_gen = min(64, n)
-    # The models train with horizontal flips, so a mirrored copy counts as a copy too.
-    references = np.concatenate([train, train[:, :, ::-1]])
-    gen_idx, gen_dist = metrics.nearest_neighbours(fakes[:n_gen], references)
-    if args.memo_test is not None and args.memo_test < len(test):
-        test_pick = np.sort(np.random.default_rng(args.seed).choice(len(test), args.memo_test, replace=False))
-        test_desc = f"a random {args.memo_test} of the {len(test)} test faces (seed {args.seed})"
-    else:
-        test_pick = np.arange(len(test))
-        test_desc = f"all {len(test)} test faces"
-    _, test_dist = metrics.nearest_neighbours(test[test_pick], references)
-    gen_sum, test_sum = metrics.distance_summary(gen_dist), metrics.distance_summary(test_dist)
-    closer = float(np.mean(gen_dist < test_sum["p5"]))
-    grid = memorisation_grid(fakes[:n_gen], references[gen_idx])
-    png = save_image(grid, out / "memorisation.png")
+    memo = memorisation(args, fakes, train, test, out)
     timings["memorisation"] = time.perf_counter() - start
-    memo = {"generated": {"seeds": f"0-{n_gen - 1}", "count": n_gen, "distance": gen_sum,
-                          "nearest_train_index": (gen_idx % len(train)).tolist(),
-                          "nearest_is_mirrored": (gen_idx >= len(train)).tolist(), "nearest_train_distance": gen_dist.tolist()},
-            "test": {"which": test_desc, "count": len(test_pick), "distance": test_sum},
-            "share_generated_below_test_p5": closer,
-            "metric": "pixel L2 on 64x64x3 uint8 values (as float) against all train images and their mirror images",
-            "image": png.name}
-    print(f"  nearest train image, pixel L2: generated (seeds 0-{n_gen - 1}) min {gen_sum['min']:.0f} "
-          f"p5 {gen_sum['p5']:.0f} median {gen_sum['median']:.0f} mean {gen_sum['mean']:.0f}; "
-          f"test ({test_desc}) min {test_sum['min']:.0f} p5 {test_sum['p5']:.0f} "
-          f"median {test_sum['median']:.0f} mean {test_sum['mean']:.0f}")
-    print(f"  {closer:.1%} of generated faces are closer to a train image than the 5th percentile of "
-          f"test faces ({test_sum['p5']:.0f})")
     timings["total"] = time.perf_counter() - t0
     return {"checkpoint": str(source), "config": cfg.to_dict(),
             "device": str(device), "fid": fid,
@@ -282,6 +301,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=10_000, help="generated faces for FID (seeds 0..N-1)")
     p.add_argument("--swd-real", type=int, default=None,
                    help="train images (and as many generated) for SWD; default min(8192, --samples)")
+    p.add_argument("--only-memorisation", action="store_true",
+                   help="just the memorisation check (1000 faces, about a minute), to memorisation.json")
     p.add_argument("--memo-test", type=int, default=None,
                    help="test faces for the memorisation baseline (default: all 1572)")
     p.add_argument("--noise", type=int, default=500, help="uniform-noise images for --sanity")
@@ -318,6 +339,14 @@ def main(argv=None) -> int:
             resolve(source)
         except CheckpointError as err:
             raise Fail(str(err)) from None
+    if args.only_memorisation:
+        train, test = split_nhwc(args.data, "train"), split_nhwc(args.data, "test")
+        for source in args.checkpoint:
+            out = args.out or RESULTS / Path(str(source).rstrip("/")).name
+            print(f"\n== {source} -> {out}")
+            memo = memorisation(args, generate(load_gan(source, device), 1000), train, test, out)
+            write_json(out / "memorisation.json", {"checkpoint": str(source), "memorisation": memo})
+        return 0
     inception_path = find_inception(args.inception)
     model, sha1 = load_inception(inception_path, device)
     common = {"inception": {"file": str(inception_path), "sha1": sha1,
