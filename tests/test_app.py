@@ -97,7 +97,7 @@ def test_digits_model(client):
     info, *dims = client.predict("Digits (MNIST 32x32)", api_name="/choose_model")
     assert "32x32" in info
     digit = image(client.predict(1, *NO_EDITS, api_name="/face"))
-    assert np.array_equal(digit[..., 0], digit[..., 1])  # greyscale
+    assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to webp rounding)
     client.predict("Faces (CelebA 64x64)", api_name="/choose_model")
 
 
