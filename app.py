@@ -8,7 +8,6 @@ endpoint (see "Use via API" at the foot of the page, or gradio_client).
 from __future__ import annotations
 
 import functools
-import json
 import random
 import tempfile
 from dataclasses import dataclass
@@ -20,9 +19,10 @@ import torch
 from gan_core.checkpoints import CheckpointError
 from gan_core.explore import dimension_scan, face, gallery, parse_state, share_state
 from gan_core.face_math import face_math
-from gan_core.latent import MAX_SEED, check_seed, parse_seeds, z_from_seed
+from gan_core.latent import MAX_SEED, check_seed, parse_seeds
 from gan_core.media import make_grid, upscale, write_gif, write_mp4
-from gan_core.morph import EASINGS, MAX_FRAMES, MAX_SIZE, check_fps, filmstrip, morph_frames, write_morph
+from gan_core.morph import (EASINGS, MAX_FRAMES, MAX_SIZE, add_keyframe, check_fps, filmstrip, keyframes_from_text,
+                            morph_frames, write_morph)
 from gan_core.registry import ModelStore
 
 HERE = Path(__file__).resolve().parent
@@ -162,44 +162,15 @@ def apply_shared(model: str, text: str):
 
 
 # --- morph -------------------------------------------------------------------------------------
-def parse_keyframes(text: str, nz: int) -> torch.Tensor:
-    """'0, 7, 42' (seeds) or a JSON list of seeds and shared states -> keyframe latents."""
-    text = (text or "").strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError("keyframes: not valid JSON; write seeds like 0, 7, 42") from None
-    else:
-        items = parse_seeds(text, max_count=16) if text else []
-    zs = []
-    for item in items:
-        if isinstance(item, dict):
-            seed, edits = parse_state(json.dumps(item), nz)
-            z = z_from_seed(seed, nz)
-            for dim, offset in edits.items():
-                z[dim] += offset
-        else:
-            z = z_from_seed(check_seed(item), nz)
-        zs.append(z)
-    if len(zs) < 2:
-        raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
-    return torch.stack(zs)
-
-
 @friendly
 def add_current_to_keyframes(keyframes: str, seed, *slots):
-    state = json.loads(share_state(check_seed(seed), edits_of(slots)))
-    text = (keyframes or "").strip()
-    items = json.loads(text) if text.startswith("[") else (parse_seeds(text, 16) if text else [])
-    items.append(state if state["edits"] else state["seed"])
-    return json.dumps(items) if any(isinstance(i, dict) for i in items) else ", ".join(map(str, items))
+    return add_keyframe(keyframes, check_seed(seed), edits_of(slots))
 
 
 def render_morph(model: str, keyframes: str, frames_per_segment, mode: str, easing: str, loop: bool, size,
                  smooth: bool, progress) -> list:
     gan = STORE.get(model)
-    keys = parse_keyframes(keyframes, gan.config.nz)
+    keys = keyframes_from_text(keyframes, gan.config.nz)
     progress(0, desc="Rendering frames")
     return morph_frames(gan, keys, int(frames_per_segment), mode, easing, bool(loop), int(size), bool(smooth),
                         progress=lambda f: progress(0.8 * f, desc="Rendering frames"))

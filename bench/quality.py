@@ -271,7 +271,7 @@ def evaluate(args, source: str, model, stats, device, train: np.ndarray, test: n
     pick = np.sort(np.random.default_rng(args.seed).choice(len(train), n_swd, replace=False))
     swd = metrics.swd(train[pick], fakes[:n_swd], seed=args.seed)
     timings["swd"] = time.perf_counter() - start
-    print(f"  SWD x1e3: " + ", ".join(f"{k} {v:.2f}" for k, v in swd.items()) + f" ({n_swd} vs {n_swd} images)")
+    print("  SWD x1e3: " + ", ".join(f"{k} {v:.2f}" for k, v in swd.items()) + f" ({n_swd} vs {n_swd} images)")
 
     # memorisation
     start = time.perf_counter()

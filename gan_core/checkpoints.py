@@ -169,7 +169,7 @@ def _download(repo_id: str, revision: str | None) -> Path:
     except LocalEntryNotFoundError:
         raise CheckpointError(f"{repo_id}: not in the local Hugging Face cache and the Hub cannot be "
                               f"reached (offline?)") from None
-    except EntryNotFoundError as err:
+    except EntryNotFoundError:
         raise CheckpointError(f"{repo_id}: the repo has no model files ({CONFIG_NAME} and "
                               f"{GENERATOR_NAME} are needed)") from None
     except (HfHubHTTPError, OSError, ValueError) as err:

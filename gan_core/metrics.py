@@ -155,7 +155,7 @@ def _descriptors(images: torch.Tensor, level: int, levels: int, generator: torch
                  chunk: int) -> torch.Tensor:
     """Random 7x7 neighbourhoods of pyramid level `level` of uint8 [N, H, W, C] images,
     normalised per channel over the whole set -> float32 [N * 128, C * 49]."""
-    n, c = images.shape[0], images.shape[3]
+    n = images.shape[0]
     half = SWD_NHOOD // 2
     offsets = torch.arange(-half, half + 1)
     out = []

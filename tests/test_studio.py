@@ -83,3 +83,18 @@ def test_face_math_is_mean_arithmetic(gan):
     for bad in ([], [1, 2, 3, 4]):
         with pytest.raises(ValueError, match="exemplar"):
             face_math(gan, bad, [1], [2])
+
+
+def test_keyframes_from_text_and_add_keyframe(gan):
+    from gan_core.morph import add_keyframe, keyframes_from_text
+
+    nz = gan.config.nz
+    keys = keyframes_from_text("1, 2", nz)
+    assert torch.equal(keys, z_from_seeds([1, 2], nz))
+    text = add_keyframe("1, 2", 5, {3: 1.5})
+    keys = keyframes_from_text(text, nz)
+    assert keys.shape == (3, nz) and keys[2, 3] == pytest.approx(z_from_seed(5, nz)[3] + 1.5)
+    assert add_keyframe("1", 2, {}) == "1, 2"
+    for bad in ("1", "", "[1, {\"seed\": -1}]", "[oops", "{}"):
+        with pytest.raises(ValueError):
+            keyframes_from_text(bad, nz)
