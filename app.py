@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import torch
 
 from gan_core.checkpoints import CheckpointError
@@ -209,10 +210,11 @@ def exemplars(text: str, name: str) -> list[int]:
 def do_face_math(model: str, a: str, b: str, c: str):
     gan = STORE.get(model)
     out = face_math(gan, exemplars(a, "A"), exemplars(b, "B"), exemplars(c, "C"))
-    concepts = [(make_grid(upscale_all(faces, 96), nrow=len(faces)), label)
-                for faces, label in zip(out.concepts, ("A", "B", "C"))]
-    return (big(out.result), make_grid(upscale_all(out.neighbours, 128), nrow=3), big(out.pixels),
-            concepts)
+    rows = [upscale_all(faces, 96) for faces in out.concepts]
+    blank = np.full_like(rows[0][0], 255)
+    table = make_grid(np.stack([row[i] if i < len(row) else blank for row in rows for i in range(3)]), nrow=3,
+                      pad_value=255)
+    return big(out.result), make_grid(upscale_all(out.neighbours, 128), nrow=3), big(out.pixels), table
 
 
 @friendly
@@ -307,8 +309,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
             math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
             math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
-        math_concepts = gr.Gallery(label="Exemplars of A, B and C", columns=3, height=160, allow_preview=False,
-                                   object_fit="contain")
+            math_concepts = gr.Image(label="Exemplars: rows A, B, C", interactive=False)
+
 
     # --- wiring ---------------------------------------------------------------------------------
     slot_inputs = [*dims, *values]
