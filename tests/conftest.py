@@ -52,3 +52,20 @@ def tiny_gan_folder(tmp_path, tiny_config):
     G = Generator(tiny_config)
     D = Discriminator(tiny_config)
     return save_gan(tmp_path / "tiny_gan", tiny_config, G, D)
+
+
+@pytest.fixture(scope="module")
+def studio_url():
+    """The studio app launched in-process on a free loopback port, for one test module."""
+    import socket
+
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.demo.close()

@@ -1,6 +1,5 @@
 """The launched app through gradio_client: every endpoint, good and bad input."""
 import json
-import socket
 
 import numpy as np
 import pytest
@@ -13,17 +12,8 @@ NO_EDITS = [0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0]
 
 
 @pytest.fixture(scope="module")
-def client():
-    import app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        app.demo.close()
+def client(studio_url):
+    return gradio_client.Client(studio_url, verbose=False)
 
 
 def image(path) -> np.ndarray:

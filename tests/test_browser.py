@@ -4,7 +4,6 @@ Loads the page, moves a slider, builds a morph, does face math; checks each outp
 saves screenshots (to $STUDIO_SCREENSHOTS if set, else the test's temporary folder)."""
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -18,25 +17,11 @@ FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "-
 
 
 @pytest.fixture(scope="module")
-def url():
-    import app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.demo.close()
-
-
-@pytest.fixture(scope="module")
-def page(url, tmp_path_factory):
+def page(studio_url):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
+        page.goto(studio_url)
         yield page
         browser.close()
 
