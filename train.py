@@ -32,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument("--limit", type=int, help="use only the first N images")
     data.add_argument("--out", help="run folder (default runs/dcgan)")
     data.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file)")
+    data.add_argument("--init-from", metavar="FOLDER", help="start from a release folder's weights (fresh optimizers; "
+                                                             "its config is used)")
     data.add_argument("--dry-run", action="store_true", help="a few steps on synthetic data (smoke test)")
     model = p.add_argument_group("model (ignored with --resume)")
     model.add_argument("--image-size", type=int, choices=(32, 64, 128), help="image side (default 64)")
@@ -83,13 +85,22 @@ def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
         saved.setdefault("out", str(checkpoint.parent))
         opts = TrainConfig(**{**saved, **given(args, train_fields)})
         return model, opts, checkpoint
-    model = GANConfig(**{MODEL_FLAGS[k]: v for k, v in given(args, MODEL_FLAGS).items()})
+    if args.init_from:
+        model = load_gan_config(args.init_from)
+    else:
+        model = GANConfig(**{MODEL_FLAGS[k]: v for k, v in given(args, MODEL_FLAGS).items()})
     opts = TrainConfig(**given(args, train_fields))
     if args.dry_run:
         opts = dataclasses.replace(opts, steps=args.steps or 2, log_every=1, sample_every=args.steps or 2)
     elif not opts.data:
         raise SystemExit("train.py: give --data (or --resume RUN, or --dry-run)")
     return model, opts, checkpoint
+
+
+def load_gan_config(folder: str) -> GANConfig:
+    import json
+
+    return GANConfig.from_dict(json.loads((Path(folder) / "config.json").read_text()))
 
 
 def push_to_hub(folder: Path, repo_id: str) -> None:
@@ -115,6 +126,8 @@ def main(argv=None) -> int:
     trainer = Trainer(model, opts, images)
     if checkpoint:
         trainer.load_checkpoint(checkpoint)
+    elif args.init_from:
+        trainer.init_from_release(args.init_from)
     print(f"{len(images)} images from {opts.data or 'synthetic data'}; {trainer.device}; "
           f"step {trainer.step} -> {trainer.total_steps}; run folder {opts.out}")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -290,6 +290,19 @@ class Trainer:
         save_tensors(path, tensors, meta)
         return path
 
+    def init_from_release(self, folder: str | Path) -> None:
+        """Start from a release folder's weights (its EMA G for G and G_ema, its D for D), with
+        fresh optimizers: how a shipped model goes on training where only its release survives."""
+        from .checkpoints import DISCRIMINATOR_NAME, GENERATOR_NAME, load_weights
+
+        folder = Path(folder)
+        config = GANConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        if {**config.to_dict(), "name": ""} != {**self.model.to_dict(), "name": ""}:
+            raise CheckpointError(f"{folder}: its config {config.to_dict()} differs from this run's")
+        load_weights(self.G, folder / GENERATOR_NAME)
+        load_weights(self.D, folder / DISCRIMINATOR_NAME)
+        self.G_ema.load_state_dict(self.G.state_dict())
+
     def load_checkpoint(self, path: str | Path) -> None:
         tensors, meta = load_tensors(path)
         if meta.get("model") != self.model.to_dict():

@@ -160,3 +160,21 @@ def test_train_py_dry_run_export_and_resume(tmp_path, capsys):
 def test_train_py_reports_bad_data_clearly(tmp_path, capsys):
     assert train.main(["--data", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "r")]) == 2
     assert "missing.zip" in capsys.readouterr().err
+
+
+def test_train_py_can_start_from_a_release_folder(tmp_path):
+    release = tmp_path / "release"
+    assert train.main(["--dry-run", "--out", str(tmp_path / "a"), "--image-size", "32", "--g-width", "8",
+                       "--d-width", "8", "--batch-size", "16", "--export", str(release)]) == 0
+    shipped = load_gan(release, "cpu")
+    trainer = Trainer(shipped.config, TrainConfig(out=str(tmp_path / "b"), batch_size=16, device="cpu", seed=9),
+                      synthetic_images(64, 32))
+    trainer.init_from_release(release)
+    for name, value in shipped.G.state_dict().items():
+        assert torch.equal(trainer.G_ema.state_dict()[name], value)
+        assert torch.equal(trainer.G.state_dict()[name], value)
+    assert train.main(["--init-from", str(release), "--dry-run", "--out", str(tmp_path / "c"),
+                       "--batch-size", "16"]) == 0
+    with pytest.raises(Exception, match="differs"):
+        Trainer(TINY, TrainConfig(out=str(tmp_path / "d"), batch_size=16, device="cpu"),
+                synthetic_images(64, 32)).init_from_release(release)
