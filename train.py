@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from gan_core.checkpoints import read_config
 from gan_core.config import GANConfig
 from gan_core.data import DataError, load_images, synthetic_images
 from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, read_checkpoint_configs
@@ -86,7 +87,7 @@ def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
         opts = TrainConfig(**{**saved, **given(args, train_fields)})
         return model, opts, checkpoint
     if args.init_from:
-        model = load_gan_config(args.init_from)
+        model = read_config(args.init_from)
     else:
         model = GANConfig(**{MODEL_FLAGS[k]: v for k, v in given(args, MODEL_FLAGS).items()})
     opts = TrainConfig(**given(args, train_fields))
@@ -95,12 +96,6 @@ def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
     elif not opts.data:
         raise SystemExit("train.py: give --data (or --resume RUN, or --dry-run)")
     return model, opts, checkpoint
-
-
-def load_gan_config(folder: str) -> GANConfig:
-    import json
-
-    return GANConfig.from_dict(json.loads((Path(folder) / "config.json").read_text()))
 
 
 def push_to_hub(folder: Path, repo_id: str) -> None:

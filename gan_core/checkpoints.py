@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from .config import GANConfig
 from .device import pick_device
@@ -65,17 +65,17 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="pt") as f:  # one read for tensors and metadata
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
             raw = (f.metadata() or {}).get("json", "{}")
         return tensors, json.loads(raw)
     except (SafetensorError, json.JSONDecodeError, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
 
 
-def _read_config(path: Path) -> GANConfig:
+def read_config(folder: str | os.PathLike) -> GANConfig:
+    """The GANConfig of a model folder, or a CheckpointError that says what is wrong."""
+    path = Path(folder) / CONFIG_NAME
     try:
         return GANConfig.from_dict(json.loads(path.read_text()))
     except FileNotFoundError:
@@ -184,7 +184,7 @@ def _download(repo_id: str, revision: str | None) -> Path:
 def load_gan(source: str | os.PathLike, device: str | torch.device = "auto", revision: str | None = None) -> GAN:
     """Load a release folder or Hub repo id into a GAN (eval mode), on `device` (auto: GPU if any)."""
     folder = resolve(source, revision)
-    config = _read_config(folder / CONFIG_NAME)
+    config = read_config(folder)
     device = pick_device(device) if isinstance(device, str) else device
     G = Generator(config)
     if not (folder / GENERATOR_NAME).is_file():

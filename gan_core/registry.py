@@ -8,14 +8,14 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import CheckpointError, load_gan
+from .checkpoints import CONFIG_NAME, CheckpointError, load_gan
 from .latent import z_from_seeds
 from .models import GAN
 
 
 class ModelStore:
     def __init__(self, bundled: dict[str, Path], device: str = "auto", max_loaded: int = 6):
-        self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / "config.json").is_file()}
+        self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / CONFIG_NAME).is_file()}
         self.device, self.max_loaded = device, max_loaded
         self._loaded: OrderedDict[str, GAN] = OrderedDict()
         self._lock = threading.Lock()

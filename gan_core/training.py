@@ -293,10 +293,10 @@ class Trainer:
     def init_from_release(self, folder: str | Path) -> None:
         """Start from a release folder's weights (its EMA G for G and G_ema, its D for D), with
         fresh optimizers: how a shipped model goes on training where only its release survives."""
-        from .checkpoints import DISCRIMINATOR_NAME, GENERATOR_NAME, load_weights
+        from .checkpoints import DISCRIMINATOR_NAME, GENERATOR_NAME, load_weights, read_config
 
         folder = Path(folder)
-        config = GANConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        config = read_config(folder)
         if {**config.to_dict(), "name": ""} != {**self.model.to_dict(), "name": ""}:
             raise CheckpointError(f"{folder}: its config {config.to_dict()} differs from this run's")
         load_weights(self.G, folder / GENERATOR_NAME)
