@@ -4,6 +4,7 @@ Release folder (what the app loads, locally or from the Hugging Face Hub):
     config.json                 GANConfig
     model.safetensors           the (EMA) generator
     discriminator.safetensors   the discriminator (optional)
+    directions.*, attributes.*  named directions in z and an attribute classifier (optional)
     README.md                   model card
 Training state (what `train.py --resume` reads): one safetensors file holding every tensor,
 with the rest (step, optimizer settings, configs) as JSON in its metadata.
@@ -26,6 +27,8 @@ from .models import GAN, Discriminator, Generator
 CONFIG_NAME = "config.json"
 GENERATOR_NAME = "model.safetensors"
 DISCRIMINATOR_NAME = "discriminator.safetensors"
+# optional extras a release folder may carry (see gan_core.directions and gan_core.attributes)
+OPTIONAL_FILES = (DISCRIMINATOR_NAME, "directions.safetensors", "directions.json", "attributes.safetensors")
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 
 
@@ -174,10 +177,11 @@ def _download(repo_id: str, revision: str | None) -> Path:
                               f"{GENERATOR_NAME} are needed)") from None
     except (HfHubHTTPError, OSError, ValueError) as err:
         raise CheckpointError(f"{repo_id}: cannot download from the Hugging Face Hub ({str(err).splitlines()[0]})") from None
-    try:
-        hf_hub_download(repo_id, DISCRIMINATOR_NAME, revision=revision, local_files_only=local_only)
-    except Exception:  # the discriminator is optional
-        pass
+    for name in OPTIONAL_FILES:
+        try:
+            hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
+        except Exception:  # optional: the model works without it
+            pass
     return config_path.parent
 
 
@@ -195,4 +199,4 @@ def load_gan(source: str | os.PathLike, device: str | torch.device = "auto", rev
         D = Discriminator(config)
         load_weights(D, folder / DISCRIMINATOR_NAME)
         D = D.to(device).eval()
-    return GAN(config, G.to(device).eval(), D, device)
+    return GAN(config, G.to(device).eval(), D, device, folder)

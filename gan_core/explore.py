@@ -1,5 +1,10 @@
-"""Exploring the latent space: galleries of seeds, scrubbing dimensions, the dimension scanner,
-and a shareable state (seed + edits as a small JSON text)."""
+"""Exploring the latent space: galleries of seeds, scrubbing dimensions and moving along named
+directions, the dimension and direction scanners, and a shareable state (seed + edits + moves as
+a small JSON text).
+
+edits: {dimension: offset} added to single coordinates of z.
+moves: {direction name: offset} added along unit directions (see gan_core.directions).
+"""
 from __future__ import annotations
 
 import json
@@ -7,6 +12,7 @@ import json
 import numpy as np
 import torch
 
+from .directions import Direction, check_offset, move, walk
 from .latent import check_seed, z_from_seed, z_from_seeds
 from .models import GAN
 
@@ -40,21 +46,24 @@ def check_edits(edits: dict, nz: int) -> dict[int, float]:
     return out
 
 
-def edited_z(seed: int, edits: dict, nz: int) -> torch.Tensor:
-    """The seed's z with `edits` added to the chosen dimensions."""
+def edited_z(seed: int, edits: dict, nz: int, moves: dict | None = None,
+             directions: dict[str, Direction] | None = None) -> torch.Tensor:
+    """The seed's z with `edits` added to the chosen dimensions and `moves` along named directions."""
     z = z_from_seed(seed, nz)
     for dim, offset in check_edits(edits, nz).items():
         z[dim] += offset
-    return z
+    return move(z, moves, directions or {}) if moves else z
 
 
-def face(gan: GAN, seed: int, edits: dict | None = None) -> np.ndarray:
-    """One face [H, W, C] for a seed and its edits."""
-    return gan.generate(edited_z(seed, edits or {}, gan.config.nz)[None])[0]
+def face(gan: GAN, seed: int, edits: dict | None = None, moves: dict | None = None,
+         directions: dict[str, Direction] | None = None) -> np.ndarray:
+    """One face [H, W, C] for a seed, its edits and its moves."""
+    return gan.generate(edited_z(seed, edits or {}, gan.config.nz, moves, directions)[None])[0]
 
 
 def dimension_scan(gan: GAN, seed: int, dims: list[int], edits: dict | None = None,
-                   values=(-3, -2, -1, 0, 1, 2, 3)) -> np.ndarray:
+                   values=(-3, -2, -1, 0, 1, 2, 3), moves: dict | None = None,
+                   directions: dict[str, Direction] | None = None) -> np.ndarray:
     """Faces [len(dims) * len(values), H, W, C]: row r is the face with dimension dims[r] set to
     each value in turn (other edits kept), so the dimension that changes age stands out."""
     nz = gan.config.nz
@@ -62,7 +71,7 @@ def dimension_scan(gan: GAN, seed: int, dims: list[int], edits: dict | None = No
         raise ValueError("pick at least one dimension to scan")
     if len(dims) > 16:
         raise ValueError("scan at most 16 dimensions at once")
-    base = edited_z(seed, edits or {}, nz)
+    base = edited_z(seed, edits or {}, nz, moves, directions)
     rows = []
     for dim in dims:
         check_edits({dim: 0}, nz)
@@ -72,14 +81,39 @@ def dimension_scan(gan: GAN, seed: int, dims: list[int], edits: dict | None = No
     return gan.generate(torch.cat(rows))
 
 
-def share_state(seed: int, edits: dict) -> str:
-    """Seed and edits as a small JSON text a user can copy and paste back."""
+def direction_scan(gan: GAN, z: torch.Tensor, directions: list[Direction],
+                   values=(-3, -2, -1, 0, 1, 2, 3)) -> np.ndarray:
+    """Faces [len(directions) * len(values), H, W, C]: row r walks z along directions[r]."""
+    if not directions:
+        raise ValueError("no directions to scan")
+    if len(directions) > 16:
+        raise ValueError("scan at most 16 directions at once")
+    return gan.generate(torch.cat([walk(z, d, values) for d in directions]))
+
+
+def check_moves(moves: dict) -> dict[str, float]:
+    """{direction name: offset} with offsets in range (names are checked when the move is made)."""
+    out = {}
+    for name, value in moves.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"a move needs a direction name, got {name!r}")
+        offset = check_offset(name, value)
+        if offset:
+            out[name] = offset
+    return out
+
+
+def share_state(seed: int, edits: dict, moves: dict | None = None) -> str:
+    """Seed, edits and moves as a small JSON text a user can copy and paste back."""
     edits = {str(k): round(float(v), 3) for k, v in sorted(edits.items(), key=lambda kv: int(kv[0])) if float(v)}
-    return json.dumps({"seed": check_seed(seed), "edits": edits})
+    state = {"seed": check_seed(seed), "edits": edits}
+    if moves := {k: round(v, 3) for k, v in check_moves(moves or {}).items()}:
+        state["moves"] = moves
+    return json.dumps(state)
 
 
-def parse_state(text: str, nz: int) -> tuple[int, dict[int, float]]:
-    """The inverse of share_state, with clear errors for anything else."""
+def parse_state(text: str, nz: int) -> tuple[int, dict[int, float], dict[str, float]]:
+    """The inverse of share_state: (seed, edits, moves), with clear errors for anything else."""
     try:
         state = json.loads(text)
     except (TypeError, json.JSONDecodeError):
@@ -89,4 +123,7 @@ def parse_state(text: str, nz: int) -> tuple[int, dict[int, float]]:
     edits = state.get("edits", {})
     if not isinstance(edits, dict):
         raise ValueError('"edits" must map dimension numbers to offsets')
-    return check_seed(state["seed"]), check_edits(edits, nz)
+    moves = state.get("moves", {})
+    if not isinstance(moves, dict):
+        raise ValueError('"moves" must map direction names to offsets')
+    return check_seed(state["seed"]), check_edits(edits, nz), check_moves(moves)

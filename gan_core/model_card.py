@@ -35,14 +35,18 @@ def _table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def set_quality(card: str, markdown: str) -> str:
-    """The card with its "## Quality" section (up to the next "## " heading) replaced."""
-    head, found, rest = card.partition("\n## Quality\n")
+def set_section(card: str, heading: str, markdown: str) -> str:
+    """The card with its "## {heading}" section (up to the next "## " heading) replaced, or added."""
+    head, found, rest = card.partition(f"\n## {heading}\n")
     if not found:
-        return card.rstrip() + f"\n\n## Quality\n{markdown.strip()}\n"
+        return card.rstrip() + f"\n\n## {heading}\n{markdown.strip()}\n"
     tail = rest.split("\n## ", 1)
     after = "\n## " + tail[1] if len(tail) > 1 else ""
-    return f"{head}\n## Quality\n{markdown.strip()}\n{after}"
+    return f"{head}\n## {heading}\n{markdown.strip()}\n{after}"
+
+
+def set_quality(card: str, markdown: str) -> str:
+    return set_section(card, "Quality", markdown)
 
 
 def model_card(config: GANConfig, data: str, recipe: dict, training: dict, quality: dict | None = None,

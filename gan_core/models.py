@@ -6,6 +6,7 @@ D: image -> strided convolutions (LeakyReLU 0.2, BatchNorm after the first) -> o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -99,12 +100,14 @@ def from_uint8(images: np.ndarray | torch.Tensor, device: torch.device | str = "
 
 @dataclass
 class GAN:
-    """A loaded model: its config, the (EMA) generator, the discriminator if shipped, and their device."""
+    """A loaded model: its config, the (EMA) generator, the discriminator if shipped, their device,
+    and the folder it came from (where extras such as directions live)."""
 
     config: GANConfig
     G: Generator
     D: Discriminator | None
     device: torch.device
+    folder: Path | None = None
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor, batch_size: int = 256) -> np.ndarray:

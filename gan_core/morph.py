@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .directions import Direction, walk
 from .explore import edited_z, parse_state, share_state
 from .latent import EASINGS, check_seed, interpolation_path, parse_seeds
 from .media import make_grid, upscale, write_gif, write_mp4
@@ -31,12 +32,13 @@ def _keyframe_items(text: str) -> list:
     return parse_seeds(text, max_count=MAX_KEYFRAMES) if text else []
 
 
-def keyframes_from_text(text: str, nz: int) -> torch.Tensor:
-    """'0, 7, 42' (seeds) or a JSON list of seeds and shared states {"seed", "edits"} -> [K, nz]."""
+def keyframes_from_text(text: str, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
+    """'0, 7, 42' (seeds) or a JSON list of seeds and shared states {"seed", "edits", "moves"}
+    -> [K, nz]; moves along named directions need `directions`."""
     zs = []
     for item in _keyframe_items(text):
-        seed, edits = parse_state(json.dumps(item), nz) if isinstance(item, dict) else (check_seed(item), {})
-        zs.append(edited_z(seed, edits, nz))
+        seed, edits, moves = parse_state(json.dumps(item), nz) if isinstance(item, dict) else (check_seed(item), {}, {})
+        zs.append(edited_z(seed, edits, nz, moves, directions))
     if len(zs) < 2:
         raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
     if len(zs) > MAX_KEYFRAMES:
@@ -44,10 +46,10 @@ def keyframes_from_text(text: str, nz: int) -> torch.Tensor:
     return torch.stack(zs)
 
 
-def add_keyframe(text: str, seed: int, edits: dict) -> str:
+def add_keyframe(text: str, seed: int, edits: dict, moves: dict | None = None) -> str:
     """The keyframe text with one more face: a plain seed, or a shared state if it has edits."""
     items = _keyframe_items(text)
-    items.append(json.loads(share_state(seed, edits)) if edits else seed)
+    items.append(json.loads(share_state(seed, edits, moves)) if edits or moves else seed)
     return json.dumps(items) if any(isinstance(i, dict) for i in items) else ", ".join(map(str, items))
 
 
@@ -82,6 +84,13 @@ def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24
         if progress:
             progress(len(frames) / len(path))
     return frames
+
+
+def walk_keyframes(z: torch.Tensor, direction: Direction, span: float = 3.0) -> torch.Tensor:
+    """[2, nz]: z moved to -span and +span along `direction`; a lerp between them walks the direction."""
+    if not 0 < float(span) <= 5:
+        raise ValueError(f"walk -span to +span with a span of 0 to 5, got {span}")
+    return walk(z, direction, [-float(span), float(span)])
 
 
 def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.ndarray:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import torch
 
+from .attributes import AttributeClassifier, load_classifier
 from .checkpoints import CONFIG_NAME, CheckpointError, load_gan
+from .directions import DIRECTIONS_INFO, Direction, directions_for, read_info
 from .latent import z_from_seeds
 from .models import GAN
 
@@ -18,6 +20,7 @@ class ModelStore:
         self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / CONFIG_NAME).is_file()}
         self.device, self.max_loaded = device, max_loaded
         self._loaded: OrderedDict[str, GAN] = OrderedDict()
+        self._extras: dict[str, tuple] = {}  # key -> (directions, default sliders, classifier)
         self._lock = threading.Lock()
 
     @property
@@ -39,11 +42,35 @@ class ModelStore:
             while len(self._loaded) > self.max_loaded:
                 oldest = next(k for k in self._loaded if k not in self.bundled)
                 del self._loaded[oldest]
+                self._extras.pop(oldest, None)
         return gan
+
+    def _extras_of(self, key: str) -> tuple:
+        gan, key = self.get(key), (key or "").strip()
+        if key not in self._extras:
+            folder = gan.folder
+            directions = directions_for(gan, folder)
+            sliders = read_info(folder).get("sliders", []) if folder and (folder / DIRECTIONS_INFO).is_file() else []
+            classifier = load_classifier(folder, gan.device) if folder else None
+            with self._lock:
+                self._extras[key] = (directions, [s for s in sliders if s in directions], classifier)
+        return self._extras[key]
+
+    def directions(self, key: str) -> dict[str, Direction]:
+        """The model's directions by name: shipped ones, or label-free ones computed once."""
+        return self._extras_of(key)[0]
+
+    def sliders(self, key: str) -> list[str]:
+        """The directions the model's card suggests putting on the named sliders first."""
+        return self._extras_of(key)[1]
+
+    def classifier(self, key: str) -> AttributeClassifier | None:
+        return self._extras_of(key)[2]
 
     def warm_up(self) -> None:
         """Load every bundled model and run each once, so the first user waits for nothing."""
         for name in self.bundled:
             gan = self.get(name)
+            self.directions(name)
             with torch.inference_mode():
                 gan.generate(z_from_seeds(range(16), gan.config.nz))

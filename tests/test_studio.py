@@ -47,7 +47,7 @@ def test_dimension_scan_rows(gan):
 def test_share_state_round_trip(gan):
     text = share_state(9, {4: 1.25, 2: 0})
     assert json.loads(text) == {"seed": 9, "edits": {"4": 1.25}}
-    assert parse_state(text, gan.config.nz) == (9, {4: 1.25})
+    assert parse_state(text, gan.config.nz) == (9, {4: 1.25}, {})
     for bad in ("", "[]", '{"edits": {}}', '{"seed": -3}', '{"seed": 1, "edits": [1]}'):
         with pytest.raises(ValueError):
             parse_state(bad, gan.config.nz)

@@ -1,0 +1,281 @@
+"""Directions in z that change one thing about a face: found label-free (SeFa, GANSpace-style
+PCA) or from labels (InterFaceGAN-style: the unit normal of a linear boundary in z).
+
+A direction is a unit vector d of length nz; a face moves along it as z + alpha * d, with alpha
+in units of z's standard deviation (z ~ N(0, I), so alpha = 3 is a three-sigma move).
+
+Shipped beside a model as
+    directions.safetensors   one tensor per direction ("d000", "d001", ...)
+    directions.json          names, methods, what each end means, and measured quality
+Models without them get the label-free directions, computed in well under a second.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoints import CheckpointError, _atomic_write, load_tensors, save_tensors
+from .models import GAN, Generator
+
+DIRECTIONS_NAME = "directions.safetensors"
+DIRECTIONS_INFO = "directions.json"
+MAX_OFFSET = 5.0
+MAX_DIRECTIONS = 256
+
+
+@dataclass
+class Direction:
+    name: str                  # what the slider is called: "Age", "SeFa 3", ...
+    vector: torch.Tensor       # unit vector [nz], on the CPU
+    method: str                # "sefa", "ganspace", "interfacegan", "conditional", "user"
+    negative: str = "-"        # what the face looks like at -3 ("younger") ...
+    positive: str = "+"        # ... and at +3 ("older")
+    quality: dict = field(default_factory=dict)  # measured figures (flip rate, ...)
+
+    @property
+    def label(self) -> str:
+        ends = (self.negative, self.positive)
+        return self.name if ends == ("-", "+") else f"{self.name} ({self.negative} \u2194 {self.positive})"
+
+
+def unit(vector: torch.Tensor) -> torch.Tensor:
+    vector = vector.detach().double().flatten().cpu()
+    norm = vector.norm()
+    if not torch.isfinite(norm) or norm < 1e-8:
+        raise ValueError("a direction cannot be the zero vector")
+    return (vector / norm).float()
+
+
+# --- label-free ---------------------------------------------------------------------------------
+def first_layer_weight(G: Generator) -> torch.Tensor:
+    """The first transposed convolution's weight as a matrix [nz, out]: layer one maps z to W^T z."""
+    weight = G.main[0].weight.detach().float().cpu()
+    return weight.reshape(weight.shape[0], -1)
+
+
+def sefa(G: Generator, count: int = 10) -> list[Direction]:
+    """Closed-form factorisation (Shen & Zhou 2021): the top eigenvectors of A^T A, where A = W^T
+    is the first layer's linear map; moving z along them changes layer one's output the most."""
+    W = first_layer_weight(G).double()
+    values, vectors = torch.linalg.eigh(W @ W.T)  # ascending
+    order = values.argsort(descending=True)[:count]
+    total = values.clamp(min=0).sum()
+    return [Direction(f"SeFa {i + 1}", unit(vectors[:, j]), "sefa",
+                      quality={"eigenvalue_share": round(float(values[j] / total), 4)})
+            for i, j in enumerate(order.tolist())]
+
+
+@torch.inference_mode()
+def first_layer_activations(G: Generator, z: torch.Tensor) -> torch.Tensor:
+    """Layer one's output after BatchNorm and ReLU, flattened: [N, C * 4 * 4]."""
+    G.eval()
+    x = z.to(next(G.parameters()).device).view(len(z), -1, 1, 1)
+    for layer in G.main[:3]:
+        x = layer(x)
+    return x.flatten(1).float().cpu()
+
+
+def ganspace(G: Generator, count: int = 10, samples: int = 4096, seed: int = 0) -> list[Direction]:
+    """GANSpace-style PCA (Haerkoenen et al. 2020): principal components of layer one's activations
+    over `samples` random z, each mapped back to z by least squares (z ~ V x over the PCA
+    coefficients x); the direction is V's row for that component."""
+    nz = G.config.nz
+    z = torch.randn(samples, nz, generator=torch.Generator().manual_seed(seed))
+    h = first_layer_activations(G, z)
+    h = h - h.mean(0)
+    with torch.random.fork_rng(devices=[]):  # svd_lowrank starts from a random projection
+        torch.manual_seed(seed)
+        _, s, v = torch.svd_lowrank(h, q=min(count + 10, *h.shape), niter=4)
+    coeffs = h @ v[:, :count]                                   # [N, count]
+    V = torch.linalg.lstsq(coeffs.double(), z.double()).solution  # [count, nz]: z ~ coeffs @ V
+    variance = (s[:count] ** 2) / (h.pow(2).sum())
+    return [Direction(f"PCA {i + 1}", unit(V[i]), "ganspace",
+                      quality={"variance_share": round(float(variance[i]), 4)}) for i in range(count)]
+
+
+def label_free(G: Generator, count: int = 10) -> list[Direction]:
+    return sefa(G, count) + ganspace(G, count)
+
+
+# --- from labels --------------------------------------------------------------------------------
+def fit_direction(z: torch.Tensor, labels: torch.Tensor, l2: float = 1e-2, steps: int = 100) -> tuple[torch.Tensor, float, float]:
+    """A linear boundary w.z + b between faces labelled 1 and 0 (soft labels in [0, 1] work too),
+    by L2-regularised logistic regression. Returns (unit normal pointing to label 1, the
+    boundary's signed offset along it, training accuracy). With few labels the L2 term pulls the
+    answer towards the difference of the class means, which is what a handful of marks supports."""
+    z = torch.as_tensor(z).double().reshape(len(labels), -1)
+    y = torch.as_tensor(labels).double().flatten()
+    if len(y) < 2 or not (y > 0.5).any() or not (y < 0.5).any():
+        raise ValueError("fitting a direction needs faces on both sides: some marked yes and some no")
+    if not ((y >= 0) & (y <= 1)).all():
+        raise ValueError("labels must be 0 (no) or 1 (yes), or probabilities in between")
+    w = torch.zeros(z.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    x = torch.cat([z, torch.ones(len(z), 1, dtype=torch.float64)], 1)
+    optimizer = torch.optim.LBFGS([w], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w, y) + l2 * w[:-1].pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    w = w.detach()
+    normal = w[:-1]
+    if normal.norm() < 1e-10:
+        raise ValueError("the marked faces do not separate along any direction; mark more, or clearer ones")
+    accuracy = float((((x @ w) > 0).double() == (y > 0.5).double()).double().mean())
+    return unit(normal), float(-w[-1] / normal.norm()), accuracy
+
+
+def condition(direction: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
+    """`direction` with the span of `others` projected out (InterFaceGAN's conditional edit): moving
+    along it leaves the other boundaries' scores unchanged, to first order."""
+    d = unit(direction).double()
+    basis, _ = torch.linalg.qr(torch.stack([unit(o).double() for o in others], 1))
+    rest = d - basis @ (basis.T @ d)
+    if rest.norm() < 1e-3:
+        raise ValueError("the direction lies in the span of those it is conditioned on")
+    return unit(rest)
+
+
+# --- the user's own -----------------------------------------------------------------------------
+MIN_MARKS, MIN_EACH, MAX_MARKS = 10, 3, 200
+
+
+def check_name(name: str, taken=()) -> str:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValueError("name the concept first, e.g. 'freckles' or 'looks tired'")
+    if len(name) > 40:
+        raise ValueError("a concept name has at most 40 characters")
+    if name in taken:
+        raise ValueError(f"'{name}' is already a direction of this model; pick another name")
+    return name
+
+
+def fit_user_direction(name: str, yes: list, no: list, nz: int, taken=()) -> Direction:
+    """A direction from faces the user marked yes or no (their z vectors), fitted live."""
+    name = check_name(name, taken)
+    marks = len(yes) + len(no)
+    if marks < MIN_MARKS or min(len(yes), len(no)) < MIN_EACH:
+        raise ValueError(f"mark at least {MIN_MARKS} faces, at least {MIN_EACH} of them yes and {MIN_EACH} no "
+                         f"(now {len(yes)} yes, {len(no)} no)")
+    if marks > MAX_MARKS:
+        raise ValueError(f"at most {MAX_MARKS} marks")
+    z = torch.as_tensor([*yes, *no], dtype=torch.float32)
+    if z.shape != (marks, nz):
+        raise ValueError(f"each mark must be a z of {nz} numbers")
+    labels = torch.cat([torch.ones(len(yes)), torch.zeros(len(no))])
+    normal, _, accuracy = fit_direction(z, labels)
+    return Direction(name, normal, "user", f"less {name}", f"more {name}",
+                     {"yes": len(yes), "no": len(no), "fit_accuracy": round(accuracy, 3)})
+
+
+def direction_to_json(d: Direction) -> dict:
+    """A direction as a small JSON-able dict (for the session, downloads and uploads)."""
+    return {"name": d.name, "method": d.method, "negative": d.negative, "positive": d.positive,
+            "quality": d.quality, "vector": [round(float(v), 6) for v in d.vector]}
+
+
+def direction_from_json(obj, nz: int) -> Direction:
+    """The inverse of direction_to_json, checked (names, lengths, finite numbers)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("vector"), list):
+        raise ValueError('not a direction: expected {"name": ..., "vector": [...]}')
+    if len(obj["vector"]) != nz:
+        raise ValueError(f"this direction has {len(obj['vector'])} numbers; this model's z has {nz}")
+    try:
+        vector = torch.tensor([float(v) for v in obj["vector"]])
+    except (TypeError, ValueError):
+        raise ValueError("a direction's vector must be numbers") from None
+    text = {k: str(obj.get(k, default))[:40] for k, default in (("negative", "-"), ("positive", "+"))}
+    quality = obj.get("quality") if isinstance(obj.get("quality"), dict) else {}
+    return Direction(check_name(obj.get("name")), unit(vector), str(obj.get("method", "user"))[:20], **text,
+                     quality=quality)
+
+
+# --- using them ---------------------------------------------------------------------------------
+def check_offset(name: str, value) -> float:
+    try:
+        offset = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the offset for {name!r} must be a number, got {value!r}") from None
+    if not abs(offset) <= MAX_OFFSET:
+        raise ValueError(f"offset {value} for {name!r} is outside -{MAX_OFFSET:g}..{MAX_OFFSET:g}")
+    return offset
+
+
+def move(z: torch.Tensor, moves: dict[str, float], directions: dict[str, Direction]) -> torch.Tensor:
+    """z (one [nz] or a batch [N, nz]) moved by offset * direction for each named direction."""
+    z = z.clone()
+    for name, value in moves.items():
+        if name not in directions:
+            known = ", ".join(list(directions)[:12]) or "none"
+            raise ValueError(f"unknown direction {name!r}; this model has: {known}")
+        offset = check_offset(name, value)
+        if offset:
+            z += offset * directions[name].vector.to(z.device, z.dtype)
+    return z
+
+
+def walk(z: torch.Tensor, direction: Direction, values) -> torch.Tensor:
+    """[len(values), nz]: z moved to each offset along `direction` in turn."""
+    offsets = torch.as_tensor([check_offset(direction.name, v) for v in values], dtype=z.dtype, device=z.device)
+    return z.reshape(1, -1) + offsets[:, None] * direction.vector.to(z.device, z.dtype)
+
+
+# --- files --------------------------------------------------------------------------------------
+def save_directions(folder: str | os.PathLike, directions: list[Direction], extra: dict | None = None) -> Path:
+    """Write directions.safetensors and directions.json into a model folder."""
+    folder = Path(folder)
+    if len({d.name for d in directions}) != len(directions):
+        raise ValueError("direction names must be unique")
+    keys = [f"d{i:03d}" for i in range(len(directions))]
+    save_tensors(folder / DIRECTIONS_NAME, {k: d.vector.float() for k, d in zip(keys, directions)})
+    info = {"directions": [{"key": k, **{f: v for f, v in asdict(d).items() if f != "vector"}}
+                           for k, d in zip(keys, directions)], **(extra or {})}
+    text = json.dumps(info, indent=1) + "\n"
+    _atomic_write(folder / DIRECTIONS_INFO, lambda tmp: Path(tmp).write_text(text))
+    return folder / DIRECTIONS_NAME
+
+
+def read_info(folder: str | os.PathLike) -> dict:
+    path = Path(folder) / DIRECTIONS_INFO
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: cannot read ({err})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("directions"), list):
+        raise CheckpointError(f"{path}: expected {{\"directions\": [...]}}")
+    return info
+
+
+def load_directions(folder: str | os.PathLike, nz: int) -> list[Direction]:
+    """The directions shipped in a model folder ([] when it has none). Vectors are checked to be
+    finite, of length nz, and are renormalised."""
+    folder = Path(folder)
+    if not (folder / DIRECTIONS_NAME).is_file():
+        return []
+    tensors, _ = load_tensors(folder / DIRECTIONS_NAME)
+    out = []
+    for item in read_info(folder)["directions"][:MAX_DIRECTIONS]:
+        try:
+            vector = tensors[item["key"]]
+            fields = {f: item[f] for f in ("name", "method", "negative", "positive", "quality") if f in item}
+            if vector.shape != (nz,):
+                raise ValueError(f"has shape {tuple(vector.shape)}, not ({nz},)")
+            out.append(Direction(vector=unit(vector), **fields))
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{folder / DIRECTIONS_INFO}: bad entry {item!r:.80} ({err})") from None
+    return out
+
+
+def directions_for(gan: GAN, folder: str | os.PathLike | None) -> dict[str, Direction]:
+    """Every direction a model offers, by name: the shipped ones, or label-free ones computed now."""
+    shipped = load_directions(folder, gan.config.nz) if folder else []
+    found = shipped if any(d.method in ("sefa", "ganspace") for d in shipped) else shipped + label_free(gan.G)
+    return {d.name: d for d in found}
