@@ -1,0 +1,214 @@
+"""The training dashboard: a run's curves and fixed-noise grids, read from the files training writes.
+
+    run = read_run("runs/digits")                  # train.py's run folder, or a release folder
+    losses, outputs = curve_tables(run.records)    # long tables (step, value, series) for gr.LinePlot
+    step, grid = grid_at(run, 1200)                # the grid nearest to step 1200
+    timelapse(run, "/tmp/digits.mp4", fps=4)       # every grid in turn, each labelled with its step
+
+A run folder (train.py) holds log.jsonl and samples/step_NNNNNNN.png; a release folder keeps a
+compact copy: training_log.jsonl and history/step_NNNNNNN.jpg.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .media import load_image, write_mp4
+
+LOG_NAMES = ("log.jsonl", "training_log.jsonl")   # run folder, release folder
+GRID_FOLDERS = ("samples", "history")
+GRID_NAME = re.compile(r"step_(\d+)\.(png|jpe?g|webp)$", re.IGNORECASE)
+MAX_FRAMES = 600
+# Curve names as the plots show them, keyed by the log's fields.
+LOSSES = {"loss_d": "D loss", "loss_g": "G loss"}
+OUTPUTS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated images"}
+CHANCE = "0.5: D cannot tell"
+
+
+@dataclass
+class Run:
+    folder: Path
+    log: Path
+    records: list[dict]                 # one per logged interval, by step, each step once
+    grids: list[tuple[int, Path]] = field(default_factory=list)  # (step, fixed-noise grid image), by step
+
+    @property
+    def grid_steps(self) -> list[int]:
+        return [step for step, _ in self.grids]
+
+    @property
+    def last_step(self) -> int:
+        return self.records[-1]["step"] if self.records else 0
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """The records of a JSONL training log, sorted by step with each step once (a resumed run
+    logs some steps again: the later record wins). A half-written last line, as a run that is
+    still going may leave, is skipped; [] when there is no log yet."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the training log ({err})") from None
+    by_step: dict[int, dict] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            step = int(record["step"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            if number == len(lines):
+                continue  # being written right now
+            raise ValueError(f"{path}, line {number}: not a training record (JSON with a step)") from None
+        by_step[step] = {**record, "step": step}
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def _grids(folder: Path) -> list[tuple[int, Path]]:
+    found: dict[int, Path] = {}
+    for sub in reversed(GRID_FOLDERS):  # samples/ (full quality) wins over history/
+        if (folder / sub).is_dir():
+            for path in (folder / sub).iterdir():
+                match = GRID_NAME.fullmatch(path.name)
+                if match and path.is_file():
+                    found[int(match.group(1))] = path
+    return sorted(found.items())
+
+
+def read_run(folder: str | os.PathLike) -> Run:
+    """A training run (train.py's out folder) or a release folder (checkpoints/<name>), with its
+    log records and sample grids; a ValueError that says what is missing otherwise."""
+    folder = Path(str(folder).strip() or ".").expanduser()
+    if folder.is_file() and folder.suffix == ".jsonl":
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"no such run folder: {folder}")
+    log = next((folder / name for name in LOG_NAMES if (folder / name).is_file()), None)
+    if log is None:
+        raise ValueError(f"{folder}: no training log here (train.py writes log.jsonl into its run folder; "
+                         f"a release folder carries training_log.jsonl)")
+    records = read_records(log)
+    if not records:
+        raise ValueError(f"{log}: the log has no records yet (train.py writes one every --log-every steps)")
+    return Run(folder, log, records, _grids(folder))
+
+
+# --- curves -----------------------------------------------------------------------------------
+def curve_rows(records: list[dict], names: dict[str, str]) -> list[dict]:
+    """Long format: one {"step", "value", "series"} row per record and logged field in `names`."""
+    return [{"step": r["step"], "value": float(r[key]), "series": label}
+            for key, label in names.items() for r in records
+            if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+
+
+def chance_rows(records: list[dict]) -> list[dict]:
+    """The 0.5 line across the run: where D's outputs meet when it can no longer tell."""
+    if not records:
+        return []
+    return [{"step": records[i]["step"], "value": 0.5, "series": CHANCE} for i in (0, -1)]
+
+
+def curve_tables(records: list[dict]):
+    """Two pandas DataFrames (step, value, series) for gr.LinePlot(x="step", y="value",
+    color="series"): the D and G losses, and D's mean outputs D(x) and D(G(z)) with the 0.5 line."""
+    import pandas as pd  # installed with gradio; the rest of gan_core does not need it
+
+    columns = ["step", "value", "series"]
+    losses = pd.DataFrame(curve_rows(records, LOSSES), columns=columns)
+    outputs = pd.DataFrame(curve_rows(records, OUTPUTS) + chance_rows(records), columns=columns)
+    return losses, outputs
+
+
+def summary(run: Run) -> str:
+    """One line about the run: how far it went and where it ended."""
+    last = run.records[-1]
+    parts = [f"{last['step']:,} steps"]
+    if "seconds" in last:
+        parts[0] += f" in {last['seconds'] / 60:.1f} min"
+    values = [f"{label.split(':')[0]} {last[key]:.3f}" for key, label in {**LOSSES, **OUTPUTS}.items() if key in last]
+    if values:
+        parts.append("last interval: " + ", ".join(values))
+    parts.append(f"{len(run.grids)} sample grid{'s' * (len(run.grids) != 1)}")
+    return "; ".join(parts)
+
+
+# --- grids ------------------------------------------------------------------------------------
+def nearest_grid(run: Run, step) -> tuple[int, Path]:
+    """The (step, path) of the grid nearest to `step` (the earlier one on a tie)."""
+    if not run.grids:
+        raise ValueError(f"{run.folder}: this run has no sample grids yet")
+    try:
+        step = float(step)
+    except (TypeError, ValueError):
+        raise ValueError(f"a step is a number, got {step!r}") from None
+    if not math.isfinite(step):
+        raise ValueError(f"a step is a number, got {step!r}")
+    return min(run.grids, key=lambda item: (abs(item[0] - step), item[0]))
+
+
+def grid_at(run: Run, step) -> tuple[int, np.ndarray]:
+    """The fixed-noise grid nearest to `step`: (its step, uint8 RGB image)."""
+    found, path = nearest_grid(run, step)
+    return found, load_image(path)
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    """The image with a black band on top that says `text` (e.g. "step 1,000")."""
+    pil = Image.fromarray(image)
+    band = max(14, pil.width // 22)
+    out = Image.new("RGB", (pil.width, pil.height + band))
+    out.paste(pil.convert("RGB"), (0, band))
+    try:
+        font = ImageFont.load_default(size=round(band * 0.75))
+    except (TypeError, ImportError, OSError):  # an old Pillow, or no FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    ImageDraw.Draw(out).text((band // 3, band // 2), text, fill=(255, 255, 255), font=font, anchor="lm")
+    return np.asarray(out)
+
+
+def timelapse_frames(run: Run, labelled: bool = True) -> Iterator[np.ndarray]:
+    """Each grid in turn (at most MAX_FRAMES, evenly picked), at the first grid's size."""
+    if not run.grids:
+        raise ValueError(f"{run.folder}: this run has no sample grids to make a time-lapse of")
+    picks = sorted({round(i) for i in np.linspace(0, len(run.grids) - 1, min(MAX_FRAMES, len(run.grids)))})
+
+    def frames():
+        size = None
+        for i in picks:
+            step, path = run.grids[i]
+            image = load_image(path)
+            size = size or (image.shape[1], image.shape[0])
+            if (image.shape[1], image.shape[0]) != size:
+                image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+            yield label(image, f"step {step:,}") if labelled else image
+
+    return frames()
+
+
+def timelapse(run: Run, path: str | os.PathLike, fps: float = 4, labelled: bool = True, hold: float = 1.0) -> Path:
+    """An MP4 of the fixed-noise grids along the run, each labelled with its step; the last
+    grid is held for `hold` seconds."""
+    if not 0.5 <= float(fps) <= 60:
+        raise ValueError(f"fps must be 0.5 to 60, got {fps}")
+
+    grids = timelapse_frames(run, labelled)
+
+    def frames():
+        last = None
+        for last in grids:
+            yield last
+        for _ in range(round(hold * fps)):
+            yield last
+
+    return write_mp4(frames(), path, fps=fps)
