@@ -1,0 +1,255 @@
+"""Train live, small: a short digits run in a background thread that a page can start, watch and stop.
+
+    live = LiveRun()                     # one per process (the app keeps one for every visitor)
+    live.start(steps=900, minutes=2)     # ValueError while a live run is already going
+    live.status()                        # LiveStatus: step, log records, the latest fixed-noise grid
+    live.stop()
+
+Each run trains gan_core.training.Trainer from scratch on one CPU thread (the app keeps the
+others), for at most MAX_STEPS steps and MAX_MINUTES minutes, and writes train.py's files (log.jsonl,
+samples/step_*.png) into a fresh temporary folder, so gan_core.dashboard reads it like any run.
+
+The data ships with the digits model, made once from the MNIST test set (no network at run time):
+
+    $ python -m gan_core.live_training ../shared/data/mnist28.zip checkpoints/mnist32/live_digits.npz
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import GANConfig
+from .media import load_image
+from .training import LOG_NAME, STATS, TrainConfig, Trainer
+
+DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / "live_digits.npz"
+DIGITS = GANConfig(image_size=32, channels=1, nz=100, g_width=32, d_width=32, name="Live digits 32x32")
+MAX_STEPS = 3000
+MAX_MINUTES = 3.0
+_ACTIVE_LOCK = threading.Lock()  # held by the one live run of this process while it trains
+_active: "LiveRun | None" = None
+
+
+def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000) -> Path:
+    """The first `count` digits of mnist28.zip at 32x32 (Lanczos-resized, as
+    load_images(..., 32, channels=1) gave them to the shipped mnist32 model), with their labels,
+    as a compressed npz: images uint8 [count, 1, 32, 32], labels uint8 [count]."""
+    from .data import load_images
+
+    digits = load_images(source, 32, channels=1, limit=count)
+    labels = np.array([int(label) for label in digits.metadata.get("label", [])], np.uint8)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, images=digits.images.numpy(), labels=labels)
+    return out
+
+
+def load_live_digits(path: str | Path = DIGITS_DATA) -> torch.Tensor:
+    """The shipped live-training digits, uint8 [N, 1, 32, 32]."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no live-training data at {path}; make it with "
+                         f"python -m gan_core.live_training ../shared/data/mnist28.zip {path}")
+    with np.load(path) as data:
+        return torch.from_numpy(data["images"])
+
+
+def _whole(value, name: str, low: int, high: int) -> int:
+    """A whole number in [low, high], or a ValueError that names the setting."""
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and low <= value <= high
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
+@dataclass
+class LiveStatus:
+    running: bool
+    step: int                              # steps trained so far
+    total: int                             # steps asked for
+    seconds: float                         # training time so far
+    records: list[dict] = field(default_factory=list)  # the log so far (train.py's format)
+    grid: np.ndarray | None = None         # the latest fixed-noise grid, uint8 [H, W, 3]
+    grid_step: int | None = None           # the step it was drawn at
+    folder: Path | None = None             # the run folder (for gan_core.dashboard.read_run)
+    message: str = ""                      # one line for people: where the run is, or why it ended
+
+    @property
+    def latest(self) -> dict:
+        return self.records[-1] if self.records else {}
+
+
+class LiveRun:
+    """Starts, watches and stops one short training run at a time (per process)."""
+
+    def __init__(self, images: torch.Tensor | None = None, model: GANConfig = DIGITS, data: str | Path = DIGITS_DATA,
+                 device: str = "auto", threads: int = 1):
+        self.model, self.data, self.device, self.threads = model, Path(data), device, threads
+        self._images = images
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._trainer: Trainer | None = None
+        self._folder: Path | None = None
+        self._records: list[dict] = []
+        self._grid: tuple[int, Path] | None = None
+        self._total, self._ending = 0, ""
+        self._loaded: tuple[Path, np.ndarray] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, steps: int = 900, minutes: float = 2.0, batch_size: int = 64, log_every: int = 10,
+              sample_every: int = 50, seed: int = 0) -> LiveStatus:
+        """Train a fresh model for `steps` steps or `minutes` minutes, whichever ends first (the
+        digits model does about 7 steps a second on one CPU thread at batch size 64). G's grid
+        comes from an EMA of its weights with decay 0.99, short enough to follow a short run."""
+        global _active
+        steps = _whole(steps, "steps", 1, MAX_STEPS)
+        try:
+            minutes = float(minutes)
+        except (TypeError, ValueError):
+            minutes = float("nan")
+        if not 0 < minutes <= MAX_MINUTES:
+            raise ValueError(f"a live run lasts more than 0 and at most {MAX_MINUTES:g} minutes, not {minutes}")
+        batch_size = _whole(batch_size, "batch size", 1, 1024)
+        log_every, sample_every = _whole(log_every, "log_every", 1, MAX_STEPS), _whole(sample_every, "sample_every", 1, MAX_STEPS)
+        if not _ACTIVE_LOCK.acquire(blocking=False):
+            other = _active.status() if _active is not None else None
+            where = f" (step {other.step} of {other.total})" if other else ""
+            raise ValueError(f"a live run is already going{where}; stop it or wait for it to end "
+                             f"(at most {MAX_MINUTES:g} minutes)")
+        folder = None
+        try:
+            images = self._images if self._images is not None else load_live_digits(self.data)
+            folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
+            opts = TrainConfig(out=str(folder), steps=steps, batch_size=batch_size, device=self.device,
+                               ema_decay=0.99, log_every=log_every, sample_every=sample_every,
+                               checkpoint_every=MAX_STEPS + 1, seed=int(seed))
+            trainer = Trainer(self.model, opts, images)
+        except BaseException:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            _ACTIVE_LOCK.release()
+            raise
+        self._remove_folder()
+        self._trainer, self._folder, self._total = trainer, folder, steps
+        self._records, self._grid, self._ending, self._loaded = [], None, "", None
+        self._stop.clear()
+        _active = self
+        self._thread = threading.Thread(target=self._train, args=(trainer, 60 * minutes),
+                                        name="dcgan-live-run", daemon=True)
+        self._thread.start()
+        return self.status()
+
+    def stop(self, wait: float = 10.0) -> LiveStatus:
+        """Ask the run to stop after its current step (and its last record and grid)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=wait)
+        return self.status()
+
+    def status(self) -> LiveStatus:
+        trainer = self._trainer
+        if trainer is None:
+            return LiveStatus(False, 0, 0, 0.0, message="no live run yet")
+        grid_step, grid = None, None
+        if self._grid is not None:
+            grid_step, path = self._grid
+            if self._loaded is None or self._loaded[0] != path:
+                self._loaded = (path, load_image(path))
+            grid = self._loaded[1]
+        running, step = self.running, trainer.step
+        if running:
+            message = f"training: step {step} of {self._total}, {trainer.seconds:.0f} s"
+        else:
+            message = f"{self._ending or 'ended'} at step {step} of {self._total} after {trainer.seconds:.0f} s"
+        return LiveStatus(running, step, self._total, trainer.seconds, list(self._records), grid, grid_step,
+                          self._folder, message)
+
+    def close(self) -> None:
+        """Stop the run and delete its folder."""
+        self.stop()
+        self._remove_folder()
+
+    def _remove_folder(self) -> None:
+        if self._folder is not None and not self.running:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    # --- the background thread ---------------------------------------------------------------
+    def _sample(self, trainer: Trainer) -> None:
+        path = trainer.save_samples()
+        self._grid = (trainer.step, path)  # only once the file is complete
+
+    def _train(self, trainer: Trainer, budget: float) -> None:
+        """Trainer.train's loop, with a stop button and a time budget: the same log records
+        (one per log_every steps and at the end) and grids (step 0, every sample_every, the end)."""
+        global _active
+        torch.set_num_threads(self.threads)  # for this thread only (OpenMP): the app keeps the rest
+        opts = trainer.opts
+        sums, count = torch.zeros(len(STATS), device=trainer.device), 0
+        start = tick = time.perf_counter()
+        try:
+            self._sample(trainer)
+            while True:
+                sums += trainer.train_step()
+                count += 1
+                trainer.seconds = time.perf_counter() - start
+                stopped, out_of_time = self._stop.is_set(), trainer.seconds >= budget
+                last = trainer.step >= self._total or stopped or out_of_time
+                if trainer.step % opts.log_every == 0 or last:
+                    now = time.perf_counter()
+                    means = (sums / count).tolist()
+                    record = {"step": trainer.step, "images": trainer.step * opts.batch_size,
+                              **{k: round(v, 5) for k, v in zip(STATS, means)},
+                              "img_per_s": round(count * opts.batch_size / (now - tick), 1),
+                              "seconds": round(trainer.seconds, 1)}
+                    with open(trainer.out / LOG_NAME, "a") as log:
+                        log.write(json.dumps(record) + "\n")
+                    self._records.append(record)
+                    sums.zero_()
+                    count, tick = 0, now
+                if trainer.step % opts.sample_every == 0 or last:
+                    self._sample(trainer)
+                if last:
+                    self._ending = ("finished" if trainer.step >= self._total else
+                                    "stopped" if stopped else f"out of time ({budget / 60:g} min)")
+                    break
+        except Exception as err:  # shown in the status line; the app keeps running
+            self._ending = f"failed ({type(err).__name__}: {err})"
+        finally:
+            _active = None
+            _ACTIVE_LOCK.release()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Make the live-training digits (checkpoints/mnist32/live_digits.npz).")
+    p.add_argument("source", help="mnist28.zip (the 10,000 MNIST test digits)")
+    p.add_argument("out", nargs="?", default=str(DIGITS_DATA), help=f"npz to write (default {DIGITS_DATA})")
+    p.add_argument("--count", type=int, default=2000, help="how many digits, from the first (default 2000)")
+    args = p.parse_args(argv)
+    try:
+        out = make_live_digits(args.source, args.out, args.count)
+    except ValueError as err:
+        print(f"live_training: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.count} digits -> {out} ({out.stat().st_size / 1e3:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""gan_core.live_training: a short run in the background, one at a time, stoppable, read like any run."""
+import io
+import time
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_core import dashboard
+from gan_core.data import synthetic_images
+from gan_core.live_training import DIGITS_DATA, LiveRun, load_live_digits, make_live_digits
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and then a busy machine cannot stall them."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def live(tiny_config):
+    runner = LiveRun(images=synthetic_images(64, 32, 3, seed=1), model=tiny_config, device="cpu")
+    yield runner
+    runner.close()
+
+
+def wait_until_done(runner, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while runner.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not runner.running
+
+
+def test_a_short_run_logs_and_draws_like_train_py(live):
+    assert live.status().message == "no live run yet"
+    live.start(steps=6, minutes=1, batch_size=16, log_every=2, sample_every=3)
+    wait_until_done(live)
+    status = live.status()
+    assert status.step == status.total == 6 and status.message.startswith("finished")
+    assert [r["step"] for r in status.records] == [2, 4, 6]
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "img_per_s", "seconds"} <= set(status.latest)
+    assert status.grid_step == 6 and status.grid.dtype == np.uint8 and status.grid.ndim == 3
+    run = dashboard.read_run(status.folder)  # the dashboard reads it like any run
+    assert run.grid_steps == [0, 3, 6] and run.records == status.records
+
+
+def test_one_live_run_at_a_time_and_stop(live, tiny_config):
+    live.start(steps=3000, minutes=1, batch_size=16, log_every=1, sample_every=1000)
+    try:
+        with pytest.raises(ValueError, match="a live run is already going"):
+            live.start(steps=5)
+        other = LiveRun(images=synthetic_images(64, 32, 3), model=tiny_config, device="cpu")
+        with pytest.raises(ValueError, match="already going"):  # one per process, not per object
+            other.start(steps=5)
+        deadline = time.monotonic() + 20
+        while not live.status().records and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        status = live.stop()
+    assert not status.running and status.message.startswith("stopped")
+    assert 0 < status.step < 3000 and status.records[-1]["step"] == status.step  # a last record at the stop
+    assert status.grid_step == status.step  # and a last grid
+    first = status.folder
+    live.start(steps=2, batch_size=16)  # free again; a new run gets a new folder, the old one goes
+    wait_until_done(live)
+    assert live.status().folder != first and not first.exists()
+
+
+def test_bad_settings_are_clear(live, tmp_path, tiny_config):
+    for kwargs, message in [({"steps": 0}, "steps must be"), ({"steps": 10**6}, "steps must be"),
+                            ({"minutes": 10}, "at most 3 minutes"), ({"minutes": "soon"}, "minutes"),
+                            ({"batch_size": 2.5}, "batch size"), ({"sample_every": 0}, "sample_every")]:
+        with pytest.raises(ValueError, match=message):
+            live.start(**kwargs)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        live.start(steps=2, batch_size=128)  # 64 images
+    missing = LiveRun(model=tiny_config, data=tmp_path / "none.npz")
+    with pytest.raises(ValueError, match="no live-training data"):
+        missing.start(steps=2)
+    live.start(steps=1, batch_size=16)  # failed starts left the slot free
+    wait_until_done(live)
+
+
+def test_make_live_digits_from_an_imagefolder_zip(tmp_path):
+    source = tmp_path / "digits.zip"
+    with zipfile.ZipFile(source, "w") as z:
+        z.writestr("metadata.csv", "file_name,label\n" + "".join(f"images/{i}.png,{i % 10}\n" for i in range(5)))
+        for i in range(5):
+            buffer = io.BytesIO()
+            Image.fromarray(np.full((28, 28), 50 * i, np.uint8)).save(buffer, "PNG")
+            z.writestr(f"images/{i}.png", buffer.getvalue())
+    out = make_live_digits(source, tmp_path / "live.npz", count=3)
+    images = load_live_digits(out)
+    assert images.shape == (3, 1, 32, 32) and images.dtype.is_floating_point is False
+    assert np.load(out)["labels"].tolist() == [0, 1, 2]
+
+
+def test_the_shipped_live_digits():
+    images = load_live_digits()
+    assert tuple(images.shape) == (2000, 1, 32, 32)
+    assert DIGITS_DATA.stat().st_size < 2**20
+    assert 0.05 < images.float().mean().item() / 255 < 0.3  # white digits on black, as MNIST
