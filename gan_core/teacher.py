@@ -173,7 +173,8 @@ def check_image(gan: GAN, image) -> np.ndarray:
         array = (array.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).round()[..., None]
     elif channels == 3 and array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
-    return np.ascontiguousarray(array, dtype=np.uint8)
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    return array if array.flags.writeable else array.copy()  # torch wants writable arrays
 
 
 def _check_gradient(gradient: np.ndarray) -> np.ndarray:

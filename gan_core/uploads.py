@@ -92,7 +92,7 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
         source = Image.fromarray(source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source)
     if isinstance(source, Image.Image):
         _check_size(source, "the image", max_pixels)
-        return prepare_image(_readable(source), size, channels).transpose(1, 2, 0)
+        return prepare_image(_readable(source), size, channels).transpose(1, 2, 0).copy()
     data, name = _read_bytes(source, max_bytes)
     try:
         with warnings.catch_warnings():
@@ -102,7 +102,7 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
                 if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale where that still leaves 4x the size
                     image.draft("RGB", (4 * size, 4 * size))
                 upright = ImageOps.exif_transpose(image)
-                return prepare_image(_readable(upright), size, channels).transpose(1, 2, 0)
+                return prepare_image(_readable(upright), size, channels).transpose(1, 2, 0).copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{name} has too many pixels to decode safely; the limit is "
                          f"{max_pixels / 1e6:.3g} megapixels") from None

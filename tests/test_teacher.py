@@ -2,6 +2,7 @@
 import io
 import math
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -83,6 +84,14 @@ def test_the_colour_maps_mean_what_they_say():
     assert signed[10, 10, 2] > signed[10, 10, 0] + 100  # blue
     assert (signed[0, 0] > 240).all()                   # white where D does not care
     assert (teacher.heat_map(np.zeros((8, 8, 1))) == teacher.colormap(0.0)).all()  # flat: no NaN
+
+
+def test_read_only_images_are_fine(gan, image):
+    frozen = image.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's "non-writable array" warning
+        assert teacher.ask(gan, frozen).probability == pytest.approx(teacher.probability(gan, image), abs=1e-5)
 
 
 def test_works_inside_inference_mode_as_the_app_calls_it(gan, image):
@@ -203,6 +212,7 @@ def test_upload_is_cropped_resized_and_converted(tmp_path):
         fmt = "TIFF" if mode == "CMYK" else "PNG"
         assert load_upload(encoded(Image.new("RGB", (20, 20), (90, 120, 200)).convert(mode), fmt), 16).shape == (16, 16, 3)
     assert load_upload(wide, 32).shape == (32, 32, 3)  # an array, as gr.Image(type="numpy") gives
+    assert out.flags.writeable  # torch warns on read-only arrays
     assert load_upload(Image.fromarray(wide), 32).shape == (32, 32, 3)
 
 
