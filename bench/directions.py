@@ -99,7 +99,7 @@ def main(argv=None) -> int:
         strip = torch.cat([walk(zi, d, STRIP_VALUES) for zi in seeds_z])
         images = [upscale(im, 96, smooth=True) for im in gan.generate(strip)]
         save_image(make_grid(images, nrow=len(STRIP_VALUES)), out / f"{d.name.split(',')[0].lower().replace(' ', '_')}"
-                   f"{'_kept' if d.method == 'conditional' else ''}.png")
+                   f"{'_kept' if d.method == 'conditional' else ''}.jpg")
 
     # the best single raw dimension per attribute, screened on a few faces, then measured on all
     zs = z[:args.screen]

@@ -106,9 +106,15 @@ def fit_direction(z: torch.Tensor, labels: torch.Tensor, l2: float = 1e-2, steps
     """A linear boundary w.z + b between faces labelled 1 and 0 (soft labels in [0, 1] work too),
     by L2-regularised logistic regression. Returns (unit normal pointing to label 1, the
     boundary's signed offset along it, training accuracy). With few labels the L2 term pulls the
-    answer towards the difference of the class means, which is what a handful of marks supports."""
-    z = torch.as_tensor(z).double().reshape(len(labels), -1)
-    y = torch.as_tensor(labels).double().flatten()
+    answer towards the difference of the class means, which is what a handful of marks supports.
+    Works inside torch.inference_mode too (as the app calls it)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        z = torch.as_tensor(z).double().reshape(len(labels), -1).clone()  # clones are normal tensors here
+        y = torch.as_tensor(labels).double().flatten().clone()
+        return _fit_logistic(z, y, l2, steps)
+
+
+def _fit_logistic(z: torch.Tensor, y: torch.Tensor, l2: float, steps: int) -> tuple[torch.Tensor, float, float]:
     if len(y) < 2 or not (y > 0.5).any() or not (y < 0.5).any():
         raise ValueError("fitting a direction needs faces on both sides: some marked yes and some no")
     if not ((y >= 0) & (y <= 1)).all():

@@ -45,3 +45,37 @@ def face_math(gan: GAN, a: list[int], b: list[int], c: list[int], noise: float =
     means = [e.astype(np.float32).mean(axis=0) for e in exemplars]
     pixels = np.clip(means[0] - means[1] + means[2], 0, 255).round().astype(np.uint8)
     return FaceMath(faces[0], faces[1:10], pixels, exemplars)
+
+
+# (label, A, B, C): each concept is {attribute: wanted?}; exemplars are picked by a classifier
+PRESET_RECIPES = (
+    ("man with glasses - man + woman", {"Male": True, "Eyeglasses": True}, {"Male": True, "Eyeglasses": False},
+     {"Male": False, "Eyeglasses": False}),
+    ("smiling woman - woman + man", {"Male": False, "Smiling": True}, {"Male": False, "Smiling": False},
+     {"Male": True, "Smiling": False}),
+    ("blond woman - woman + man", {"Male": False, "Blond_Hair": True}, {"Male": False, "Blond_Hair": False},
+     {"Male": True, "Blond_Hair": False}),
+)
+
+
+def pick_exemplars(probs: torch.Tensor, names, want: dict[str, bool], seeds, count: int = MAX_EXEMPLARS) -> list[int]:
+    """The `count` seeds whose faces best show `want` ({attribute: present?}), scored by the product
+    of the classifier's probabilities [len(seeds), len(names)] for each wish."""
+    score = torch.ones(len(seeds))
+    for attribute, present in want.items():
+        p = probs[:, list(names).index(attribute)]
+        score = score * (p if present else 1 - p)
+    return [int(seeds[i]) for i in score.argsort(descending=True)[:count].tolist()]
+
+
+def classifier_presets(gan: GAN, classifier, pool: int = 2000) -> list[list]:
+    """Face-math presets [label, "A seeds", "B seeds", "C seeds"] with exemplars picked by the
+    attribute classifier among seeds 0 to pool - 1 (recipes whose attributes it lacks are left out)."""
+    seeds = list(range(pool))
+    probs = classifier.predict(gan.generate(z_from_seeds(seeds, gan.config.nz)))
+    presets = []
+    for label, *concepts in PRESET_RECIPES:
+        if all(a in classifier.names for concept in concepts for a in concept):
+            picks = [", ".join(map(str, pick_exemplars(probs, classifier.names, c, seeds))) for c in concepts]
+            presets.append([label, *picks])
+    return presets

@@ -134,12 +134,13 @@ class LiveRun:
                              f"(at most {MAX_MINUTES:g} minutes)")
         folder = None
         try:
-            images = self._images if self._images is not None else load_live_digits(self.data)
             folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
             opts = TrainConfig(out=str(folder), steps=steps, batch_size=batch_size, device=self.device,
                                ema_decay=0.99, log_every=log_every, sample_every=sample_every,
                                checkpoint_every=MAX_STEPS + 1, seed=int(seed))
-            trainer = Trainer(self.model, opts, images)
+            with torch.inference_mode(False):  # callers may be in inference mode (the app is); training is not
+                images = self._images if self._images is not None else load_live_digits(self.data)
+                trainer = Trainer(self.model, opts, images.clone())
         except BaseException:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ class ModelStore:
         self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / CONFIG_NAME).is_file()}
         self.device, self.max_loaded = device, max_loaded
         self._loaded: OrderedDict[str, GAN] = OrderedDict()
-        self._extras: dict[str, tuple] = {}  # key -> (directions, default sliders, classifier)
+        self._extras: dict[str, tuple] = {}  # key -> (directions, directions.json, classifier)
         self._lock = threading.Lock()
 
     @property
@@ -50,10 +50,10 @@ class ModelStore:
         if key not in self._extras:
             folder = gan.folder
             directions = directions_for(gan, folder)
-            sliders = read_info(folder).get("sliders", []) if folder and (folder / DIRECTIONS_INFO).is_file() else []
+            info = read_info(folder) if folder and (folder / DIRECTIONS_INFO).is_file() else {}
             classifier = load_classifier(folder, gan.device) if folder else None
             with self._lock:
-                self._extras[key] = (directions, [s for s in sliders if s in directions], classifier)
+                self._extras[key] = (directions, info, classifier)
         return self._extras[key]
 
     def directions(self, key: str) -> dict[str, Direction]:
@@ -61,8 +61,14 @@ class ModelStore:
         return self._extras_of(key)[0]
 
     def sliders(self, key: str) -> list[str]:
-        """The directions the model's card suggests putting on the named sliders first."""
-        return self._extras_of(key)[1]
+        """The directions the model suggests putting on the named sliders first."""
+        directions, info, _ = self._extras_of(key)
+        return [name for name in info.get("sliders", []) if name in directions]
+
+    def presets(self, key: str) -> list[list[str]]:
+        """Face-math presets [label, A, B, C] whose exemplars the model's classifier picked."""
+        presets = self._extras_of(key)[1].get("face_math_presets", [])
+        return [p for p in presets if isinstance(p, list) and len(p) == 4 and all(isinstance(t, str) for t in p)]
 
     def classifier(self, key: str) -> AttributeClassifier | None:
         return self._extras_of(key)[2]

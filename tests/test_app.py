@@ -7,8 +7,9 @@ from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 
-SLOTS = 6
-NO_EDITS = [0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0]
+SLOTS, NAMED = 6, 4
+NO_MOVES = [None] * NAMED + [0] * NAMED
+NO_EDITS = [0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0] + NO_MOVES
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +20,11 @@ def client(studio_url):
 def image(path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
+
+
+def face(client, *args) -> np.ndarray:
+    path, _ = client.predict(*args, api_name="/face")
+    return image(path)
 
 
 def error_of(client, *args, api_name):
@@ -34,11 +40,11 @@ def test_api_lists_every_action(client):
 
 
 def test_face_and_slider_edit(client):
-    plain = image(client.predict(3, *NO_EDITS, api_name="/face"))
+    plain = face(client, 3, *NO_EDITS)
     assert plain.shape == (256, 256, 3) and plain.std() > 10
-    again = image(client.predict(3, *NO_EDITS, api_name="/face"))
+    again = face(client, 3, *NO_EDITS)
     assert np.array_equal(plain, again)  # same seed, same face
-    edited = image(client.predict(3, 0, 1, 2, 3, 4, 5, 2.5, 0, 0, 0, 0, 0, api_name="/face"))
+    edited = face(client, 3, 0, 1, 2, 3, 4, 5, 2.5, 0, 0, 0, 0, 0, *NO_MOVES)
     assert np.abs(edited.astype(int) - plain).mean() > 1  # moving z[0] changes the face
 
 
@@ -52,18 +58,21 @@ def test_scanner_and_use_dimension(client):
     grid, caption = client.predict(3, 1, *NO_EDITS, api_name="/scan")
     assert "dimensions 8 to 15" in caption
     assert image(grid).shape[1] > image(grid).shape[0] * 0.8  # 8 rows x 7 columns
-    slots = client.predict(42, *NO_EDITS, api_name="/use_dimension")
+    slots = client.predict(42, *NO_EDITS[:2 * SLOTS], api_name="/use_dimension")
     assert 42 in [int(d) for d in slots[:SLOTS]]
 
 
 def test_share_and_apply_round_trip(client):
-    text = client.predict(7, 0, 1, 2, 3, 4, 5, 1.5, 0, 0, 0, 0, -2, api_name="/share")
-    assert json.loads(text) == {"seed": 7, "edits": {"0": 1.5, "5": -2.0}}
+    text = client.predict(7, 0, 1, 2, 3, 4, 5, 1.5, 0, 0, 0, 0, -2, "Age, gender kept", None, None, None,
+                          1.25, 0, 0, 0, api_name="/share")
+    assert json.loads(text) == {"seed": 7, "edits": {"0": 1.5, "5": -2.0}, "moves": {"Age, gender kept": 1.25}}
     seed, *rest = client.predict(text, api_name="/apply_state")
-    dims, values, face = rest[:SLOTS], rest[SLOTS:2 * SLOTS], rest[-1]
+    dims, values, names, offsets = (rest[:SLOTS], rest[SLOTS:2 * SLOTS], rest[2 * SLOTS:2 * SLOTS + NAMED],
+                                    rest[2 * SLOTS + NAMED:2 * SLOTS + 2 * NAMED])
     assert seed == 7
     assert {int(d): v for d, v in zip(dims, values) if v} == {0: 1.5, 5: -2.0}
-    assert image(face).shape == (256, 256, 3)
+    assert {n: v for n, v in zip(names, offsets) if v} == {"Age, gender kept": 1.25}
+    assert image(rest[-2]).shape == (256, 256, 3)
 
 
 def test_morph_video_and_gif(client):
@@ -86,7 +95,7 @@ def test_face_math(client):
 def test_digits_model(client):
     info, *dims = client.predict("Digits (MNIST 32x32)", api_name="/choose_model")
     assert "32x32" in info
-    digit = image(client.predict(1, *NO_EDITS, api_name="/face"))
+    digit = face(client, 1, *NO_EDITS)
     assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to webp rounding)
     client.predict("Faces (CelebA 64x64)", api_name="/choose_model")
 
@@ -110,7 +119,7 @@ def test_digits_model(client):
 ])
 def test_bad_input_gives_a_clear_message_and_the_app_keeps_serving(client, api_name, args, expected):
     assert expected in error_of(client, *args, api_name=api_name)
-    assert image(client.predict(3, *NO_EDITS, api_name="/face")).shape == (256, 256, 3)
+    assert face(client, 3, *NO_EDITS).shape == (256, 256, 3)
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "gif"])
@@ -120,3 +129,138 @@ def test_single_format_morph_endpoints(client, fmt):
     with open(path, "rb") as f:
         head = f.read(16)
     assert (b"ftyp" in head) if fmt == "mp4" else head.startswith(b"GIF8")
+
+
+AGE = "Age, gender kept"
+
+
+def values_of(outputs) -> list:
+    """Dropdown outputs come back as updates (new choices and a value) or as plain values."""
+    return [o.get("value") if isinstance(o, dict) else o for o in outputs]
+
+
+def test_named_direction_moves_the_face_and_unknown_ones_are_refused(client):
+    plain = face(client, 3, *NO_EDITS)
+    older = face(client, 3, *NO_EDITS[:2 * SLOTS], AGE, None, None, None, 2.5, 0, 0, 0)
+    assert np.abs(older.astype(int) - plain).mean() > 2
+    _, attributes = client.predict(3, *NO_EDITS, api_name="/face")
+    labels = {c["label"] for c in attributes["confidences"]}
+    assert len(labels) == 5 and labels <= {"male", "young", "eyeglasses", "smiling", "blond hair", "black hair", "bald",
+                                            "mustache", "wearing hat", "bangs", "heavy makeup", "no beard",
+                                            "pale skin", "mouth slightly open"}
+    message = error_of(client, 3, *NO_EDITS[:2 * SLOTS], "Bogus", None, None, None, 1, 0, 0, 0, api_name="/face")
+    assert "unknown direction 'Bogus'" in message
+    assert "unknown direction" in error_of(client, "Bogus", *NO_MOVES, api_name="/use_direction")
+
+
+def test_direction_browser_and_use_direction(client):
+    grid, caption = client.predict(3, "Age, gender, glasses, smile", *NO_EDITS, api_name="/scan_directions")
+    assert "Age, gender kept" in caption and "moves young" in caption
+    assert image(grid).shape[1] > 300
+    _, caption = client.predict(3, "SeFa (label-free)", *NO_EDITS, api_name="/scan_directions")
+    assert "SeFa 1" in caption
+    named = client.predict("SeFa 2", *NO_MOVES, api_name="/use_direction")
+    assert "SeFa 2" in named[:NAMED]
+
+
+def test_teaching_a_direction(client):
+    for seed in range(3):
+        client.predict(seed, *NO_EDITS, api_name="/mark_yes")
+    assert "mark at least 10 faces" in error_of(client, "freckles", *NO_MOVES, api_name="/fit_direction")
+    for seed in range(3, 6):
+        client.predict(seed, *NO_EDITS, api_name="/mark_yes")
+    for seed in range(6, 11):
+        client.predict(seed, *NO_EDITS, api_name="/mark_no")
+    assert "name the concept" in error_of(client, " ", *NO_MOVES, api_name="/fit_direction")
+    assert "already a direction" in error_of(client, AGE, *NO_MOVES, api_name="/fit_direction")
+    path, note, *named = client.predict("freckles", *NO_MOVES, api_name="/fit_direction")
+    assert "freckles" in note and "freckles" in values_of(named[:NAMED])
+    saved = json.loads(open(path).read())
+    assert saved["name"] == "freckles" and len(saved["vector"]) == 100
+    moved = face(client, 0, *NO_EDITS[:2 * SLOTS], "freckles", None, None, None, 3, 0, 0, 0)
+    assert np.abs(moved.astype(int) - face(client, 0, *NO_EDITS)).mean() > 1
+
+
+def test_walk_a_direction(client):
+    strip, mp4, gif, info = client.predict(AGE, 3, 4, 12, "linear", False, 64, False, 5, *NO_EDITS, api_name="/walk")
+    assert info.startswith("5 frames walking Age")
+    with Image.open(gif) as g:
+        assert g.n_frames == 5
+    assert "pick a direction" in error_of(client, "Nope", 3, 4, 12, "linear", False, 64, False, 5, *NO_EDITS,
+                                          api_name="/walk")
+
+
+def test_uploading_a_direction_file(client, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    message = error_of(client, gradio_client.handle_file(str(bad)), *NO_MOVES, api_name="/upload_direction")
+    assert "not JSON" in message
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({"name": "tiny", "vector": [1, 2, 3]}))
+    message = error_of(client, gradio_client.handle_file(str(short)), *NO_MOVES, api_name="/upload_direction")
+    assert "3 numbers" in message
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"name": "mine", "vector": [1.0] + [0.0] * 99}))
+    note, *named = client.predict(gradio_client.handle_file(str(good)), *NO_MOVES, api_name="/upload_direction")
+    assert "mine" in note and "mine" in values_of(named[:NAMED])
+
+
+# --- ask the discriminator and the training dashboard -------------------------------------------------
+SEED_SOURCE, UPLOAD_SOURCE, CURRENT = "A seed", "An uploaded picture", "Current face (Explore)"
+
+
+def ask_d(client, source=SEED_SOURCE, seed=3, upload=None):
+    return client.predict(source, seed, upload, 0, *NO_EDITS, api_name="/ask")
+
+
+def test_ask_the_discriminator_and_climb_its_gradient(client):
+    face_path, verdict, heat, signed = ask_d(client)
+    p0 = float(verdict.split("D says ")[1].split()[0])
+    assert 0 < p0 < 1
+    assert image(face_path).shape == (256, 256, 3) and image(heat).shape == (256, 256, 3)
+    stepped, difference, plot, note = client.predict(3, 0.25, api_name="/pixel_steps")
+    probs = [row[1] for row in plot["data"]]
+    assert "3 step(s)" in note and len(probs) == 4 and probs[-1] > probs[0]
+    strip, g_plot, g_note = client.predict(3, "weights", 2e-5, api_name="/generator_steps")
+    assert len(strip) == 4 and "The shipped G is unchanged" in g_note
+    maps = client.predict(1, 4, api_name="/feature_maps")
+    assert len(maps) == 4 and maps[0]["caption"].startswith("unit ")
+
+
+def test_asking_about_an_upload(client, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(photo)
+    face_path, verdict, _, _ = ask_d(client, UPLOAD_SOURCE, upload=gradio_client.handle_file(str(photo)))
+    assert image(face_path).shape == (256, 256, 3) and "your picture" in verdict
+    assert "need a face G made" in error_of(client, 3, "weights", 2e-5, api_name="/generator_steps")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    assert "not an image" in error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(text)), 0, *NO_EDITS,
+                                      api_name="/ask")
+    assert "upload a picture first" in error_of(client, UPLOAD_SOURCE, 3, None, 0, *NO_EDITS, api_name="/ask")
+
+
+def test_training_dashboard_reads_the_shipped_history(client):
+    summary, losses, outputs, slider, grid, caption = client.predict("Faces (CelebA 64x64)", api_name="/training_run")
+    assert "38,242 steps" in summary
+    series = {row[2] for row in outputs["data"]}
+    assert {"D(x): real images", "D(G(z)): generated images", "0.5: D cannot tell"} <= series
+    assert image(grid).shape[0] > 200
+    grid, caption = client.predict("Faces (CelebA 64x64)", 1, api_name="/training_grid")
+    assert "Grid at step" in caption
+    video = client.predict("Digits (MNIST 32x32)", 4, api_name="/timelapse")
+    with open(video["video"] if isinstance(video, dict) else video, "rb") as f:
+        assert b"ftyp" in f.read(64)
+    assert "not in the list of choices" in error_of(client, "/etc", api_name="/training_run")
+
+
+def test_live_training_one_at_a_time(client):
+    import time
+    message, *_, run = client.predict(100, 0.5, api_name="/live_start")
+    assert message.startswith("training") and run.startswith("Live run")
+    assert "already going" in error_of(client, 100, 0.5, api_name="/live_start")
+    time.sleep(2)
+    stopped = client.predict(api_name="/live_stop")
+    assert "of 100" in stopped and not stopped.startswith("training")
+    summary, losses, outputs, *_ = client.predict(run, api_name="/training_run")
+    assert "steps" in summary and losses["data"]

@@ -1,6 +1,7 @@
 """The studio in a real browser: Debian's Chromium driven by Playwright (no downloaded browser).
 
-Loads the page, moves a slider, builds a morph, does face math; checks each output appears and
+Loads the page, moves a raw slider and a named direction, builds a morph, does face math, asks
+the discriminator and steps up its gradient, and opens the training dashboard; checks each output appears and
 saves screenshots (to $STUDIO_SCREENSHOTS if set, else the test's temporary folder)."""
 import os
 import shutil
@@ -48,6 +49,7 @@ def wait_for_new_src(page, elem_id: str, old: str, timeout: float = 30.0) -> flo
 
 
 def drag_slider(page, elem_id: str, fraction: float) -> None:
+    page.locator(f"#{elem_id} input[type=range]").scroll_into_view_if_needed()
     box = page.locator(f"#{elem_id} input[type=range]").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
@@ -64,10 +66,16 @@ def test_explore_gallery_and_slider(page, shots):
     wait_for_new_src(page, "current-face", before)
     assert page.locator("#face-seed input").input_value() == "5"
     before = image_src(page, "current-face")
+    drag_slider(page, "direction-0", 0.95)  # the first named slider: Age
+    seconds = wait_for_new_src(page, "current-face", before)
+    print(f"named slider release to new image: {seconds * 1000:.0f} ms")
+    page.locator("#attributes").wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "explore.png"), full_page=True)
+    page.locator("#raw-dimensions").get_by_text("Raw z dimensions").click()
+    before = image_src(page, "current-face")
     drag_slider(page, "slot-0", 0.9)
     seconds = wait_for_new_src(page, "current-face", before)
-    print(f"slider release to new image: {seconds * 1000:.0f} ms")
-    page.screenshot(path=str(shots / "explore.png"), full_page=True)
+    print(f"raw slider release to new image: {seconds * 1000:.0f} ms")
 
 
 def test_morph(page, shots):
@@ -88,3 +96,25 @@ def test_face_math(page, shots):
     page.locator("#math-result img").wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "face_math.png"), full_page=True)
+
+
+def test_ask_the_discriminator(page, shots):
+    page.get_by_role("tab", name="Ask the discriminator").click()
+    page.locator("#ask-button").click()
+    page.locator("#d-heat img").wait_for(timeout=30_000)
+    assert "D says" in page.locator("#d-verdict").inner_text()
+    page.locator("#d-maps img").first.wait_for(timeout=30_000)
+    page.locator("#step-button").click()
+    page.locator("#stepped img").wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelector('#step-note').innerText.includes('step(s) up')", timeout=30_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(shots / "discriminator.png"), full_page=True)
+
+
+def test_training_dashboard(page, shots):
+    page.get_by_role("tab", name="Training").click()
+    page.locator("#grid-image img").wait_for(timeout=30_000)
+    assert "steps" in page.locator("#run-summary").inner_text()
+    page.locator("#output-plot canvas, #output-plot svg").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shots / "training.png"), full_page=True)

@@ -49,6 +49,13 @@ def test_a_short_run_logs_and_draws_like_train_py(live):
     assert run.grid_steps == [0, 3, 6] and run.records == status.records
 
 
+def test_starts_from_inside_inference_mode(live):
+    with torch.inference_mode():  # as the app's handlers run
+        live.start(steps=2, minutes=1, batch_size=16, log_every=1)
+    wait_until_done(live)
+    assert live.status().message.startswith("finished") and live.status().step == 2
+
+
 def test_one_live_run_at_a_time_and_stop(live, tiny_config):
     live.start(steps=3000, minutes=1, batch_size=16, log_every=1, sample_every=1000)
     try:
