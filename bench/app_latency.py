@@ -28,13 +28,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ is not a package
 SLOTS = [0, 1, 2, 3, 4, 5]
+NAMED = ["Age, gender kept", "Gender, glasses kept", "Glasses, gender kept", "Smile, gender kept"]
+NO_MOVES = [*NAMED, 0, 0, 0, 0]
+NO_EDITS = [*SLOTS, 0, 0, 0, 0, 0, 0, *NO_MOVES]
 MORPH = ("0, 7, 42, 99, 5", 30, 24, "slerp", "ease-in-out", False, 256, True)  # 4 x 30 + 1 = 121 frames
 
 # (label, api name, arguments, repeats divisor)
 ACTIONS = [
-    ("slider update", "/face", lambda i: (3, *SLOTS, 0.05 * (i % 40) - 1, 0, 0, 0, 0, 0), 1),
+    ("slider update", "/face", lambda i: (3, *SLOTS, 0.05 * (i % 40) - 1, 0, 0, 0, 0, 0, *NO_MOVES), 1),
+    ("named slider (Age) update", "/face", lambda i: (3, *SLOTS, 0, 0, 0, 0, 0, 0, *NAMED, 0.05 * (i % 40) - 1, 0, 0, 0), 1),
     ("16-face gallery", "/gallery", lambda i: (i,), 1),
-    ("dimension scanner page", "/scan", lambda i: (3, i % 12, *SLOTS, 0, 0, 0, 0, 0, 0), 1),
+    ("dimension scanner page", "/scan", lambda i: (3, i % 12, *NO_EDITS), 1),
+    ("ask D: probability + maps", "/ask", lambda i: ("A seed", i, None, 0, *NO_EDITS), 1),
+    ("one step up D's gradient", "/pixel_steps", lambda i: (1, 0.1), 1),
     ("face math + 3x3 grid", "/face_math", lambda i: ("47, 71, 83", "16, 18, 21", f"3, 19, {33 + i}"), 1),
     ("121-frame 256 px MP4", "/morph_mp4", lambda i: MORPH, 4),
     ("121-frame 256 px GIF", "/morph_gif", lambda i: MORPH, 4),
@@ -71,15 +77,28 @@ def serve_noop(port: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="noop-"))
     mp4, gif = str(write_mp4(frames, folder / "m.mp4", 24)), str(write_gif(frames, folder / "m.gif", 24))
 
+    labels = {name: 0.5 for name in ("male", "young", "eyeglasses", "smiling", "blond hair", "black hair", "bald",
+                                      "mustache", "wearing hat", "bangs", "heavy makeup", "no beard", "pale skin")}
+
+    def probabilities(*_):
+        import pandas as pd
+        return pd.DataFrame({"step": [0, 1], "D(image)": [0.4, 0.41 + next(calls) % 7 / 1000]})
+
     with gr.Blocks() as demo:
-        args = [gr.Number() for _ in range(14)]
+        args = [gr.Textbox() for _ in range(24)]  # takes numbers and names alike
         text = [gr.Textbox() for _ in range(3)]
         image, gallery, file, md = gr.Image(), gr.Gallery(), gr.File(), gr.Markdown()
         images = [gr.Image() for _ in range(3)]
         button = gr.Button()
-        button.click(lambda *a: fresh(face), args[:13], image, api_name="face")
+        label = gr.Label(num_top_classes=5)
+        button.click(lambda *a: (fresh(face), labels), args[:21], [image, label], api_name="face")
         button.click(lambda a: [(fresh(thumb), f"seed {i}") for i in range(16)], args[0], gallery, api_name="gallery")
-        button.click(lambda *a: (fresh(scan), "caption"), args, [image, md], api_name="scan")
+        button.click(lambda *a: (fresh(scan), "caption"), args[:22], [image, md], api_name="scan")
+        button.click(lambda *a: (fresh(face), "### D says 0.417", fresh(face), fresh(face)), args[:24],
+                     [images[0], md, images[1], images[2]], api_name="ask")
+        plot = gr.LinePlot(x="step", y="D(image)")
+        button.click(lambda *a: (fresh(face), fresh(face), probabilities(), "1 step"), args[:2],
+                     [images[0], images[1], plot, md], api_name="pixel_steps")
         button.click(lambda *a: (fresh(face), fresh(grid), fresh(face), [(fresh(thumb), n) for n in "ABC"]), text,
                      [*images, gallery], api_name="face_math")
         morph_in = [text[0], *args[:2], text[1], text[2], gr.Checkbox(), args[2], gr.Checkbox()]
@@ -125,6 +144,8 @@ def measure(clients: dict, repeats: int) -> dict:
         n = max(3, repeats // divisor)
         times = {name: [] for name in clients}
         for name, client in clients.items():
+            if api_name == "/pixel_steps":  # a step starts from the face D was last asked about
+                timed(client, "/ask", ACTIONS[4][2](0))
             timed(client, api_name, make_args(0))  # warm-up
         for i in range(n):
             for name, client in clients.items():
@@ -152,7 +173,7 @@ def concurrent(url: str, clients: int = 16, calls: int = 10) -> dict:
             return
         for i in range(calls):
             try:
-                t = timed(client, "/face", (k, *SLOTS, 0.1 * i - 0.5, 0, 0, 0, 0, 0))
+                t = timed(client, "/face", (k, *SLOTS, 0.1 * i - 0.5, 0, 0, 0, 0, 0, *NO_MOVES))
                 with lock:
                     latencies.append(t)
             except Exception as err:  # noqa: BLE001
@@ -237,8 +258,9 @@ def main() -> int:
             if results["browser_slider"]:
                 b = results["browser_slider"]
                 print(f"browser: slider release to new face shown: p50 {b['p50_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms")
-        targets = {"slider update": 30, "face math + 3x3 grid": 100, "121-frame 256 px MP4": 1500,
-                   "121-frame 256 px GIF": 1500}
+        targets = {"slider update": 30, "named slider (Age) update": 30, "face math + 3x3 grid": 100,
+                   "121-frame 256 px MP4": 1500, "121-frame 256 px GIF": 1500, "ask D: probability + maps": 60,
+                   "one step up D's gradient": 60}
         print("\ntargets, over the floor (p50):")
         for label, limit in targets.items():
             over = results["actions"][label]["over_floor_p50_ms"]
