@@ -124,7 +124,9 @@ def model_updates(key: str):
     dims = gr.update(choices=list(range(c.nz)))
     choices = direction_choices(STORE.directions(key))
     names = [gr.update(choices=choices, value=name) for name in default_sliders(key)]
-    return (key, {}, info, *[dims] * CONFIG.slots, *names, *[0.0] * CONFIG.named_slots)
+    layers = gr.update(choices=layer_choices(gan), value=0)
+    step = 1.0 if c.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
+    return (key, {}, info, *[dims] * CONFIG.slots, *names, *[0.0] * CONFIG.named_slots, layers, step)
 
 
 choose_model = friendly(model_updates)
@@ -789,7 +791,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     # --- wiring ---------------------------------------------------------------------------------
     slot_inputs = [*dims, *values, *dir_names, *dir_values]
     named_inputs = [*dir_names, *dir_values]
-    model_outputs = [model, mine, model_info, *dims, *dir_names, *dir_values]
+    model_outputs = [model, mine, model_info, *dims, *dir_names, *dir_values, d_layer, step_size]
     gallery_outputs = [faces, gallery_seeds]
     face_inputs = [model, mine, face_seed, *slot_inputs]
     face_outputs = [current, attributes]
