@@ -47,35 +47,47 @@ def face_math(gan: GAN, a: list[int], b: list[int], c: list[int], noise: float =
     return FaceMath(faces[0], faces[1:10], pixels, exemplars)
 
 
-# (label, A, B, C): each concept is {attribute: wanted?}; exemplars are picked by a classifier
+# (label, A, B, C, result): each is {attribute: wanted?}; A, B and C pick exemplars, and the
+# result is what A - B + C should show
 PRESET_RECIPES = (
     ("man with glasses - man + woman", {"Male": True, "Eyeglasses": True}, {"Male": True, "Eyeglasses": False},
-     {"Male": False, "Eyeglasses": False}),
+     {"Male": False, "Eyeglasses": False}, {"Male": False, "Eyeglasses": True}),
     ("smiling woman - woman + man", {"Male": False, "Smiling": True}, {"Male": False, "Smiling": False},
-     {"Male": True, "Smiling": False}),
+     {"Male": True, "Smiling": False}, {"Male": True, "Smiling": True}),
     ("blond woman - woman + man", {"Male": False, "Blond_Hair": True}, {"Male": False, "Blond_Hair": False},
-     {"Male": True, "Blond_Hair": False}),
+     {"Male": True, "Blond_Hair": False}, {"Male": True, "Blond_Hair": True}),
 )
 
 
-def pick_exemplars(probs: torch.Tensor, names, want: dict[str, bool], seeds, count: int = MAX_EXEMPLARS) -> list[int]:
-    """The `count` seeds whose faces best show `want` ({attribute: present?}), scored by the product
-    of the classifier's probabilities [len(seeds), len(names)] for each wish."""
-    score = torch.ones(len(seeds))
+def wish_score(probs: torch.Tensor, names, want: dict[str, bool]) -> torch.Tensor:
+    """How well each face [N] shows `want` ({attribute: present?}): the product of the
+    classifier's probabilities [N, len(names)] for each wish."""
+    score = torch.ones(len(probs))
     for attribute, present in want.items():
         p = probs[:, list(names).index(attribute)]
         score = score * (p if present else 1 - p)
-    return [int(seeds[i]) for i in score.argsort(descending=True)[:count].tolist()]
+    return score
 
 
-def classifier_presets(gan: GAN, classifier, pool: int = 2000) -> list[list]:
-    """Face-math presets [label, "A seeds", "B seeds", "C seeds"] with exemplars picked by the
-    attribute classifier among seeds 0 to pool - 1 (recipes whose attributes it lacks are left out)."""
-    seeds = list(range(pool))
-    probs = classifier.predict(gan.generate(z_from_seeds(seeds, gan.config.nz)))
+def classifier_presets(gan: GAN, classifier, pool: int = 2000, candidates: int = 8, tries: int = 400,
+                       seed: int = 0) -> list[list]:
+    """Face-math presets [label, "A seeds", "B seeds", "C seeds"] picked with the attribute
+    classifier: each concept's `candidates` best exemplars among seeds 0 to pool - 1, then, of
+    `tries` random choices of 3 per concept, the one whose result the classifier reads best as
+    the recipe's result. Recipes whose attributes the classifier lacks are left out."""
+    nz, seeds = gan.config.nz, list(range(pool))
+    probs = classifier.predict(gan.generate(z_from_seeds(seeds, nz)))
+    generator = torch.Generator().manual_seed(seed)
     presets = []
-    for label, *concepts in PRESET_RECIPES:
-        if all(a in classifier.names for concept in concepts for a in concept):
-            picks = [", ".join(map(str, pick_exemplars(probs, classifier.names, c, seeds))) for c in concepts]
-            presets.append([label, *picks])
+    for label, *concepts, result in PRESET_RECIPES:
+        if not all(a in classifier.names for wish in (*concepts, result) for a in wish):
+            continue
+        tops = [wish_score(probs, classifier.names, c).argsort(descending=True)[:candidates] for c in concepts]
+        picks = [torch.stack([top[torch.randperm(candidates, generator=generator)[:MAX_EXEMPLARS]] for _ in range(tries)])
+                 for top in tops]  # [tries, 3] seeds per concept
+        z = z_from_seeds(seeds, nz)
+        sums = z[picks[0]].mean(1) - z[picks[1]].mean(1) + z[picks[2]].mean(1)
+        scores = wish_score(classifier.predict(gan.generate(sums)), classifier.names, result)
+        best = int(scores.argmax())
+        presets.append([label, *(", ".join(str(int(s)) for s in p[best]) for p in picks)])
     return presets

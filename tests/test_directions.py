@@ -251,3 +251,24 @@ def test_user_direction_from_marks():
                          ({"name": "a", "vector": [0] * 16}, "zero vector"), ({"name": "", "vector": [1] * 16}, "name")):
         with pytest.raises(ValueError, match=message):
             direction_from_json(bad, 16)
+
+
+class StatsClassifier:
+    """Stands in for the attribute classifier: each attribute is a different image statistic."""
+    names = ("Male", "Eyeglasses", "Smiling", "Blond_Hair")
+
+    def predict(self, images):
+        x = torch.as_tensor(np.asarray(images)).float()
+        stats = torch.stack([x.mean((1, 2, 3)), x[..., 0].mean((1, 2)), x[..., 1].mean((1, 2)), x[..., 2].mean((1, 2))], 1)
+        return torch.sigmoid((stats - stats.median(0).values) / 4)
+
+
+def test_face_math_presets_picked_by_a_classifier(gan):
+    from gan_core.face_math import PRESET_RECIPES, classifier_presets
+    presets = classifier_presets(gan, StatsClassifier(), pool=64, candidates=4, tries=20)
+    assert [p[0] for p in presets] == [r[0] for r in PRESET_RECIPES]
+    for _, *concepts in presets:
+        for text in concepts:
+            seeds = [int(s) for s in text.split(",")]
+            assert len(seeds) == 3 == len(set(seeds)) and all(0 <= s < 64 for s in seeds)
+    assert classifier_presets(gan, BrightnessClassifier(), pool=16) == []  # it lacks the attributes
