@@ -165,7 +165,8 @@ def main(argv=None) -> int:
         section = f"""`directions.safetensors` + `{DIRECTIONS_INFO}` hold directions in z for the studio's sliders
 (`python find_directions.py`): SeFa and GANSpace-style PCA (label-free), and named ones fitted
 InterFaceGAN-style on {info.get('fit', {}).get('samples', '?')} generated faces labelled by
-`attributes.safetensors`, a small classifier trained on the real `train` faces. Its accuracy on the
+`attributes.safetensors`, a small classifier trained on the real `train` faces and their CelebA
+attribute labels (derived data too: the CelebA terms above apply to it and to the directions). Its accuracy on the
 labelled `test` faces: {acc_text}.
 
 Measured by `python bench/directions.py` on {args.faces} other random faces (z seed {args.seed}),
