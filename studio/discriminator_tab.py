@@ -1,0 +1,102 @@
+"""The Ask the discriminator tab: D's verdict, where it looks, and steps up its gradient."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gan_core.latent import check_seed, z_from_seed
+from gan_core.media import upscale
+from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
+from gan_core.uploads import load_upload
+from studio.state import CONFIG, STORE, big, current_z, friendly
+
+
+SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
+
+
+def subject_of(model: str, mine: dict, source: str, d_seed, upload, seed, slots) -> dict:
+    """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
+    gan = STORE.get(model)
+    if source == SOURCES[2]:
+        if not upload:
+            raise ValueError("upload a picture first (PNG, JPEG or WebP; it is centre-cropped to a square)")
+        image = load_upload(upload, gan.config.image_size, gan.config.channels)
+        return {"image": image, "z": None, "what": "your picture"}
+    if source == SOURCES[1]:
+        z, what = z_from_seed(check_seed(d_seed), gan.config.nz), f"seed {check_seed(d_seed)}"
+    elif source == SOURCES[0]:
+        z, what = current_z(model, mine, seed, slots), f"the current face (seed {check_seed(seed)} with its sliders)"
+    else:
+        raise ValueError(f"show D one of: {', '.join(SOURCES)}")
+    return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
+
+
+def verdict_text(p: float, what: str) -> str:
+    return f"### D says {p:.3f}\nD's probability that {what} is a real photo (0: surely generated, 1: surely real)."
+
+
+def probability_table(probs: list[float]):
+    import pandas as pd  # comes with gradio
+    return pd.DataFrame({"step": list(range(len(probs))), "D(image)": probs})
+
+
+@friendly
+def ask_discriminator(model: str, mine: dict, source: str, d_seed, upload, seed, *slots):
+    gan = STORE.get(model)
+    subject = subject_of(model, mine, source, d_seed, upload, seed, slots)
+    verdict = ask(gan, subject["image"])
+    side = CONFIG.display
+    steps = {"images": [subject["image"]], "probs": [verdict.probability]}
+    return (subject, steps, big(subject["image"], smooth=False), verdict_text(verdict.probability, subject["what"]),
+            verdict.heat_map(side), verdict.signed_map(side))
+
+
+@friendly
+def show_feature_maps(model: str, subject: dict, layer, top):
+    if not subject:
+        raise ValueError("ask D about a face first")
+    maps = feature_maps(STORE.get(model), subject["image"], int(layer), int(top), size=160)
+    return [(m.overlay, f"unit {m.channel}: {m.strength:.2f}") for m in maps]
+
+
+def steps_outputs(subject: dict, steps: dict):
+    images, probs = steps["images"], steps["probs"]
+    change = f"{probs[0]:.3f} \u2192 {probs[-1]:.3f}" if len(probs) > 1 else f"{probs[0]:.3f}"
+    note = (f"**{len(probs) - 1} step(s) up D's gradient: D(image) {change}.** The change is tiny "
+            f"(see the difference, scaled up) yet D's verdict moves: its gradient is what G learns from.")
+    return (steps, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
+            probability_table(probs), note)
+
+
+@friendly
+def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
+    if not subject or not steps:
+        raise ValueError("ask D about a face first")
+    gan = STORE.get(model)
+    more = pixel_steps(gan, steps["images"][-1], int(count), float(step_size))
+    steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
+    if len(steps["probs"]) > 201:
+        raise ValueError("200 steps is the most; press Reset steps to start again from the face")
+    return steps_outputs(subject, steps)
+
+
+@friendly
+def reset_steps(model: str, subject: dict):
+    if not subject:
+        raise ValueError("ask D about a face first")
+    return steps_outputs(subject, {"images": [subject["image"]], "probs": [probability(STORE.get(model), subject["image"])]})
+
+
+@friendly
+def take_generator_steps(model: str, subject: dict, count, target: str, lr):
+    if not subject:
+        raise ValueError("ask D about a face first")
+    if subject.get("z") is None:
+        raise ValueError("G-steps need a face G made (the current face or a seed): G has no z for an upload")
+    out = generator_steps(STORE.get(model), torch.tensor(subject["z"]), int(count), float(lr), target)
+    picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
+    strip = [(upscale(out.images[i], 128, smooth=True), f"step {i}: D {out.probabilities[i]:.3f}") for i in picks]
+    what = "a copy of G's weights" if target == "weights" else "z"
+    note = (f"**{len(out.images) - 1} training steps on {what}: D(G(z)) {out.probabilities[0]:.3f} \u2192 "
+            f"{out.probabilities[-1]:.3f}.** The shipped G is unchanged.")
+    return strip, probability_table(out.probabilities), note

@@ -1,0 +1,70 @@
+"""The Training tab: the shipped runs' curves and grids, and a live digits run."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from gan_core.dashboard import curve_tables, grid_at, read_run, summary, timelapse
+from studio.state import LIVE, STORE, friendly
+
+
+LIVE_RUN = "Live run (digits, trained here)"
+
+
+def run_of(which: str):
+    if which == LIVE_RUN:
+        status = LIVE.status()
+        if status.folder is None:
+            raise ValueError("no live run yet: press Start")
+        return read_run(status.folder)
+    if which not in STORE.bundled:
+        raise ValueError(f"pick one of: {', '.join([*STORE.bundled, LIVE_RUN])}")
+    return read_run(STORE.bundled[which])
+
+
+@friendly
+def show_run(which: str):
+    if which == LIVE_RUN and not LIVE.status().records:
+        return LIVE.status().message, None, None, gr.update(), None, ""
+    run = run_of(which)
+    losses, outputs = curve_tables(run.records)
+    steps = run.grid_steps or [0]
+    last = steps[-1]
+    grid = grid_at(run, last)[1] if run.grids else None
+    slider = gr.update(minimum=0, maximum=max(last, 1), value=last, step=max(1, last // 100))
+    return summary(run), losses, outputs, slider, grid, f"Grid at step {last:,}"
+
+
+@friendly
+def show_grid(which: str, step):
+    found, grid = grid_at(run_of(which), step)
+    return grid, f"Grid at step {found:,} (the nearest saved to {int(step):,})"
+
+
+@friendly
+def make_timelapse(which: str, fps):
+    folder = Path(tempfile.mkdtemp(prefix="dcgan-timelapse-"))
+    return str(timelapse(run_of(which), folder / "timelapse.mp4", fps=float(fps)))
+
+
+@friendly
+def start_live(steps, minutes):
+    status = LIVE.start(int(steps), float(minutes))
+    return status.message, gr.Timer(active=True), LIVE_RUN
+
+
+def live_outputs():
+    status = LIVE.status()
+    if status.records:
+        losses, outputs = curve_tables(status.records)
+    else:
+        losses = outputs = None
+    timer = gr.Timer(active=status.running)
+    return status.message, losses, outputs, status.grid, timer
+
+
+@friendly
+def stop_live():
+    return LIVE.stop().message
