@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import train
 from gan_core import dashboard
@@ -14,13 +13,7 @@ MNIST32 = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32"
 TINY_FLAGS = ["--image-size", "32", "--g-width", "8", "--d-width", "8", "--nz", "16", "--batch-size", "16"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and then a busy machine cannot stall them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,7 @@ from gan_core.data import synthetic_images
 from gan_core.live_training import DIGITS_DATA, LiveRun, load_live_digits, make_live_digits
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and then a busy machine cannot stall them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture
