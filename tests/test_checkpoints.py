@@ -433,3 +433,15 @@ def test_save_tensors_is_atomic(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.safetensors"]
     tensors, meta = load_tensors(path)
     assert meta == {"step": 2} and torch.equal(tensors["a"], torch.full((3,), 2.0))
+
+
+def test_hub_repo_brings_its_directions(hf_cache, tiny_gan_folder):
+    from gan_core.directions import Direction, save_directions
+    from gan_core.registry import ModelStore
+
+    save_directions(tiny_gan_folder, [Direction("Age", torch.ones(16), "interfacegan", "younger", "older")],
+                    {"sliders": ["Age"]})
+    populate_cache(hf_cache, "owner/with-directions", tiny_gan_folder)
+    store = ModelStore({}, device="cpu")
+    assert store.sliders("owner/with-directions") == ["Age"]
+    assert "Age" in store.directions("owner/with-directions")
