@@ -26,7 +26,7 @@ from studio.explore_tab import (DIRECTION_GROUPS, apply_shared, choose_model, cl
 from studio.math_tab import add_current_to_concept, do_face_math
 from studio.morph_tab import add_current_to_keyframes, make_morph, make_walk, morph_file
 from studio.state import CONFIG, DEFAULT_MODEL, STORE, default_sliders, direction_choices
-from studio.training_tab import LIVE_RUN, live_outputs, make_timelapse, show_grid, show_run, start_live, stop_live
+from studio.training_tab import CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, show_grid, show_run, start_live, stop_live
 
 
 # --- layout ------------------------------------------------------------------------------------
@@ -224,9 +224,13 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             show_run_btn = gr.Button("Show", scale=1)
         run_summary = gr.Markdown(elem_id="run-summary")
         with gr.Row():
-            loss_plot = gr.LinePlot(x="step", y="value", color="series", label="Losses", height=280, elem_id="loss-plot")
-            output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1],
-                                      label="D's mean outputs (0.5: D cannot tell)", height=280, elem_id="output-plot")
+            loss_plot = gr.LinePlot(x="step", y="value", color="series", height=340, color_map=CURVE_COLOURS,
+                                    color_title="", y_title="loss", label="Losses: D's blue, G's orange",
+                                    elem_id="loss-plot")
+            output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
+                                      color_map=CURVE_COLOURS, color_title="", y_title="D's mean output",
+                                      label="D's mean output: on real images D(x) blue, on G's D(G(z)) orange; "
+                                            "red, 0.5: D cannot tell", elem_id="output-plot")
         with gr.Row():
             with gr.Column():
                 grid_step = gr.Slider(0, 1, 0, step=1, label="Step", elem_id="grid-step")
@@ -350,7 +354,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     live_start.click(start_live, [live_steps, live_minutes], [live_message, live_timer, which_run],
                      api_name="live_start")
     live_stop.click(stop_live, None, live_message, api_name="live_stop")
-    live_timer.tick(live_outputs, None, [live_message, loss_plot, output_plot, grid_image, live_timer],
+    live_timer.tick(live_outputs, None, [live_message, run_summary, loss_plot, output_plot, grid_image, grid_caption,
+                                         live_timer],
                     api_visibility="private", show_progress="hidden")
     training_tab.select(show_run, which_run, run_outputs, api_visibility="private")
 

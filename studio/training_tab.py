@@ -6,11 +6,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.dashboard import curve_tables, grid_at, read_run, summary, timelapse
+from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, grid_at, read_run, summary, timelapse
 from studio.state import LIVE, STORE, friendly
 
 
 LIVE_RUN = "Live run (digits, trained here)"
+CURVE_COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
+                 OUTPUTS["d_fake"]: "#ff7f0e", CHANCE: "#d62728"}  # D blue, G orange, the 0.5 line red
 
 
 def run_of(which: str):
@@ -62,7 +64,8 @@ def live_outputs():
     else:
         losses = outputs = None
     timer = gr.Timer(active=status.running)
-    return status.message, losses, outputs, status.grid, timer
+    caption = f"Grid at step {status.grid_step:,}" if status.grid_step is not None else ""
+    return status.message, status.message, losses, outputs, status.grid, caption, timer
 
 
 @friendly

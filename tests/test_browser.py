@@ -118,3 +118,15 @@ def test_training_dashboard(page, shots):
     page.locator("#output-plot canvas, #output-plot svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "training.png"), full_page=True)
+
+
+def test_live_training_in_the_page(page, shots):
+    page.get_by_role("tab", name="Training").click()
+    page.locator("#live-start").click()
+    page.wait_for_function("document.querySelector('#live-message').innerText.includes('training: step')",
+                           timeout=30_000)
+    page.wait_for_function("document.querySelector('#grid-image img') !== null", timeout=30_000)
+    page.wait_for_timeout(6000)  # a few ticks of the timer: curves and grid update
+    page.screenshot(path=str(shots / "training_live.png"), full_page=True)
+    page.locator("#live-stop").click()
+    page.wait_for_function("document.querySelector('#live-message').innerText.includes('stopped')", timeout=30_000)
