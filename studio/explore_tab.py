@@ -118,17 +118,22 @@ def scan_directions(model: str, mine: dict, seed, group: str, *slots):
     return make_grid(upscale_all(images, 80), nrow=7), caption
 
 
+def on_a_slot(item, slots) -> tuple:
+    """Slots (what..., value...) with `item` on one: where it already is, else on the first slot
+    left at 0 (else the last), reset to 0."""
+    half = len(slots) // 2
+    items, values = list(slots[:half]), list(slots[half:])
+    if item not in items:
+        free = next((i for i, v in enumerate(values) if not v), half - 1)
+        items[free], values[free] = item, 0.0
+    return (*items, *values)
+
+
 @friendly
 def use_dimension(dim, *slots):
     if dim is None:
         raise ValueError("type the dimension number to put on a slider")
-    dim = int(dim)
-    dims, values = list(slots[:CONFIG.slots]), list(slots[CONFIG.slots:])
-    if dim in dims:
-        return (*dims, *values)
-    free = next((i for i, v in enumerate(values) if not v), len(dims) - 1)
-    dims[free], values[free] = dim, 0.0
-    return (*dims, *values)
+    return on_a_slot(int(dim), slots)
 
 
 @friendly
@@ -137,11 +142,7 @@ def use_direction(model: str, mine: dict, name, *named_slots):
         raise ValueError("pick a direction to put on a slider")
     if name not in directions_of(model, mine):
         raise ValueError(f"unknown direction {name!r}")
-    names, values = list(named_slots[:CONFIG.named_slots]), list(named_slots[CONFIG.named_slots:])
-    if name not in names:
-        free = next((i for i, v in enumerate(values) if not v), len(names) - 1)
-        names[free], values[free] = name, 0.0
-    return (*names, *values)
+    return on_a_slot(name, named_slots)
 
 
 def reset_sliders():
@@ -189,21 +190,28 @@ def clear_marks():
     return marks, marks_text(marks)
 
 
+def with_mine(model: str, mine: dict, direction: Direction, named_slots) -> tuple:
+    """The session's directions with `direction` added, and the named slots (new choices, values)
+    with it on one of them."""
+    mine = {**(mine or {}), direction.name: direction_to_json(direction)}
+    slots = on_a_slot(direction.name, named_slots)
+    choices = direction_choices(directions_of(model, mine))
+    names = [gr.update(choices=choices, value=v) for v in slots[:CONFIG.named_slots]]
+    return (mine, *names, *slots[CONFIG.named_slots:])
+
+
 @friendly
 def fit_mine(model: str, mine: dict, concept: str, marks: dict, *named_slots):
     gan = STORE.get(model)
     direction = fit_user_direction(concept, marks.get("yes", []), marks.get("no", []), gan.config.nz,
                                    taken=STORE.directions(model))
-    mine = {**(mine or {}), direction.name: direction_to_json(direction)}
     folder = Path(tempfile.mkdtemp(prefix="dcgan-direction-"))  # per request: nothing shared
     path = folder / f"{''.join(c if c.isalnum() else '_' for c in direction.name)}.direction.json"
     path.write_text(json.dumps(direction_to_json(direction)))
-    slots = use_direction.__wrapped__(model, mine, direction.name, *named_slots)
-    choices = direction_choices(directions_of(model, mine))
-    names = [gr.update(choices=choices, value=v) for v in slots[:CONFIG.named_slots]]
+    mine, *slots = with_mine(model, mine, direction, named_slots)
     note = (f"Fitted **{direction.name}** from {direction.quality['yes']} yes and {direction.quality['no']} no "
             f"marks; it is on a slider now (this session only). Download it below.")
-    return (mine, str(path), note, *names, *slots[CONFIG.named_slots:])
+    return (mine, str(path), note, *slots)
 
 
 @friendly
@@ -221,8 +229,5 @@ def upload_direction(model: str, mine: dict, file, *named_slots):
     direction = direction_from_json(obj, gan.config.nz)
     if direction.name in STORE.directions(model):
         raise ValueError(f"'{direction.name}' is already a direction of this model; rename the file's direction")
-    mine = {**(mine or {}), direction.name: direction_to_json(direction)}
-    slots = use_direction.__wrapped__(model, mine, direction.name, *named_slots)
-    choices = direction_choices(directions_of(model, mine))
-    return (mine, f"Loaded **{direction.name}**.", *[gr.update(choices=choices, value=v) for v in slots[:CONFIG.named_slots]],
-            *slots[CONFIG.named_slots:])
+    mine, *slots = with_mine(model, mine, direction, named_slots)
+    return (mine, f"Loaded **{direction.name}**.", *slots)
