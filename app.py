@@ -21,17 +21,19 @@ from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, s
                                       take_pixel_steps)
 from studio.explore_tab import (DIRECTION_GROUPS, apply_shared, choose_model, clear_marks, fit_mine, load_hub,
                                 mark_face, pick_from_gallery, refresh_pickers, reset_sliders, scan_directions,
-                                scan_page, share, show_face, show_gallery, upload_direction, use_dimension,
-                                use_direction)
+                                scan_page, share, show_face, show_gallery, slider_ends, upload_direction,
+                                use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math
 from studio.morph_tab import add_current_to_keyframes, make_morph, make_walk, morph_file
-from studio.state import CONFIG, DEFAULT_MODEL, STORE, default_sliders, direction_choices
+from studio.state import CONFIG, DEFAULT_MODEL, STORE, default_sliders, direction_choices, ends_label
 from studio.training_tab import CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, show_grid, show_run, start_live, stop_live
 
 
 # --- layout ------------------------------------------------------------------------------------
 INITIAL_CHOICES = direction_choices(STORE.directions(DEFAULT_MODEL)) if DEFAULT_MODEL else []
+INITIAL_SHORT = direction_choices(STORE.directions(DEFAULT_MODEL), short=True) if DEFAULT_MODEL else []
 INITIAL_SLIDERS = default_sliders(DEFAULT_MODEL) if DEFAULT_MODEL else [None] * CONFIG.named_slots
+INITIAL_ENDS = [ends_label(STORE.directions(DEFAULT_MODEL), n) if DEFAULT_MODEL else "move" for n in INITIAL_SLIDERS]
 LAYERS = layer_choices(STORE.get(DEFAULT_MODEL)) if DEFAULT_MODEL else []
 PRESETS = (STORE.presets(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [list(p) for p in CONFIG.face_math_presets]
 
@@ -100,9 +102,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 dir_names, dir_values = [], []
                 for i in range(CONFIG.named_slots):
                     with gr.Row(equal_height=True):
-                        dir_names.append(gr.Dropdown(INITIAL_CHOICES, value=INITIAL_SLIDERS[i], label="direction",
+                        dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_SLIDERS[i], label="direction",
                                                      scale=3, min_width=160, allow_custom_value=True))
-                        dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label="move", scale=3,
+                        dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
                                                     elem_id=f"direction-{i}"))
                 attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
                                       show_heading=False, elem_id="attributes")
@@ -283,6 +285,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
         control.release(show_face, face_inputs, face_outputs, api_name="face" if control is values[0] else None,
                         api_visibility="public" if control is values[0] else "private",
                         trigger_mode="always_last", show_progress="hidden")
+    for name_box, slider in zip(dir_names, dir_values):
+        name_box.change(slider_ends, [model, mine, name_box], slider, api_visibility="private", show_progress="hidden")
     for control in dims + dir_names:
         control.input(show_face, face_inputs, face_outputs, api_visibility="private", trigger_mode="always_last",
                       show_progress="hidden")

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import gradio as gr
 
+from gan_core.checkpoints import CheckpointError
 from gan_core.directions import Direction, direction_from_json, direction_to_json, fit_user_direction
 from gan_core.explore import dimension_scan, direction_scan, face, gallery, parse_state, share_state
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
 from gan_core.teacher import layer_choices
-from studio.state import (CONFIG, STORE, big, current_z, default_sliders, direction_choices, directions_of, friendly,
-                          look_of, readout, upscale_all)
+from studio.state import (CONFIG, STORE, big, current_z, default_sliders, direction_choices, directions_of,
+                          ends_label, friendly, look_of, readout, upscale_all)
 
 
 # --- model -------------------------------------------------------------------------------------
@@ -23,7 +24,7 @@ def model_updates(key: str):
     info = (f"**{c.name or key}**: {c.image_size}x{c.image_size}, {c.channels} channel(s), "
             f"z of {c.nz} dimensions, on {gan.device.type}")
     dims = gr.update(choices=list(range(c.nz)))
-    choices = direction_choices(STORE.directions(key))
+    choices = direction_choices(STORE.directions(key), short=True)
     names = [gr.update(choices=choices, value=name) for name in default_sliders(key)]
     layers = gr.update(choices=layer_choices(gan), value=0)
     step = 1.0 if c.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
@@ -39,6 +40,14 @@ def load_hub(repo_id: str):
     if not repo_id:
         raise ValueError("type a Hugging Face repo id, e.g. owner/name")
     return model_updates(repo_id)
+
+
+def slider_ends(model: str, mine: dict, name):
+    """A named slider's label, after its dropdown changed."""
+    try:
+        return gr.update(label=ends_label(directions_of(model, mine), name))
+    except (ValueError, CheckpointError):
+        return gr.update(label="move")
 
 
 @friendly
@@ -195,7 +204,7 @@ def with_mine(model: str, mine: dict, direction: Direction, named_slots) -> tupl
     with it on one of them."""
     mine = {**(mine or {}), direction.name: direction_to_json(direction)}
     slots = on_a_slot(direction.name, named_slots)
-    choices = direction_choices(directions_of(model, mine))
+    choices = direction_choices(directions_of(model, mine), short=True)
     names = [gr.update(choices=choices, value=v) for v in slots[:CONFIG.named_slots]]
     return (mine, *names, *slots[CONFIG.named_slots:])
 

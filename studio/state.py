@@ -80,10 +80,20 @@ def directions_of(model: str, mine: dict) -> dict[str, Direction]:
     return {**STORE.directions(model), **{name: direction_from_json(d, nz) for name, d in (mine or {}).items()}}
 
 
-def direction_choices(directions: dict[str, Direction]) -> list[tuple[str, str]]:
+def direction_choices(directions: dict[str, Direction], short: bool = False) -> list[tuple[str, str]]:
+    """(label, name) for a dropdown, the sliders' own first; `short` labels are the bare names
+    (for the narrow slider rows, whose slider label tells the two ends)."""
     order = {"conditional": 0, "user": 1, "interfacegan": 2, "sefa": 3, "ganspace": 4}
     ranked = sorted(directions.values(), key=lambda d: order.get(d.method, 4))
-    return [(d.label, d.name) for d in ranked]
+    return [(d.name if short else d.label, d.name) for d in ranked]
+
+
+def ends_label(directions: dict[str, Direction], name) -> str:
+    """The label of a named slider: what its two ends look like."""
+    d = directions.get(name)
+    if d is None or (d.negative, d.positive) == ("-", "+"):
+        return "move"
+    return f"\u2190 {d.negative}  |  {d.positive} \u2192"
 
 
 def current_z(model: str, mine: dict, seed, slots) -> torch.Tensor:
