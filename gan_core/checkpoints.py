@@ -36,7 +36,7 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded: missing, corrupt, mismatched or in a refused format."""
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """write(tmp_path) then rename over `path`, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -56,7 +56,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta
     """Atomically write tensors (made contiguous, on the CPU) and a JSON-able `meta` to safetensors."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     metadata = {"json": json.dumps(meta or {})}
-    _atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
@@ -113,7 +113,7 @@ def save_gan(folder: str | os.PathLike, config: GANConfig, G: Generator, D: Disc
     def state(module):
         return {k: (v.half() if half and v.is_floating_point() else v) for k, v in module.state_dict().items()}
 
-    _atomic_write(folder / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config.to_json() + "\n"))
+    atomic_write(folder / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config.to_json() + "\n"))
     save_tensors(folder / GENERATOR_NAME, state(G), {"format": "gan_core generator"})
     if D is not None:
         save_tensors(folder / DISCRIMINATOR_NAME, state(D), {"format": "gan_core discriminator"})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import CheckpointError, _atomic_write, load_tensors, save_tensors
+from .checkpoints import CheckpointError, atomic_write, load_tensors, save_tensors
 from .models import GAN, Generator
 
 DIRECTIONS_NAME = "directions.safetensors"
@@ -245,7 +245,7 @@ def save_directions(folder: str | os.PathLike, directions: list[Direction], extr
     info = {"directions": [{"key": k, **{f: v for f, v in asdict(d).items() if f != "vector"}}
                            for k, d in zip(keys, directions)], **(extra or {})}
     text = json.dumps(info, indent=1) + "\n"
-    _atomic_write(folder / DIRECTIONS_INFO, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(folder / DIRECTIONS_INFO, lambda tmp: Path(tmp).write_text(text))
     return folder / DIRECTIONS_NAME
 
 
