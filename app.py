@@ -26,7 +26,8 @@ from studio.explore_tab import (DIRECTION_GROUPS, apply_shared, choose_model, cl
 from studio.math_tab import add_current_to_concept, do_face_math
 from studio.morph_tab import add_current_to_keyframes, make_morph, make_walk, morph_file
 from studio.state import CONFIG, DEFAULT_MODEL, STORE, default_sliders, direction_choices, ends_label
-from studio.training_tab import CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, show_grid, show_run, start_live, stop_live
+from studio.training_tab import (CURVE_COLOURS, live_outputs, make_timelapse, refresh_runs, run_choices, show_grid,
+                                 show_run, start_live, stop_live)
 
 
 # --- layout ------------------------------------------------------------------------------------
@@ -222,7 +223,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                     "DCGAN's D keeps an edge (the faces model ends near 0.78 and 0.21) while G's faces still improve. "
                     "Below, the same 64 seeds drawn along the way. Or train a small digits model live, here.")
         with gr.Row(equal_height=True):
-            which_run = gr.Dropdown([*STORE.bundled, LIVE_RUN], value=DEFAULT_MODEL, label="Run", scale=3)
+            which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
+                                    scale=3)
             show_run_btn = gr.Button("Show", scale=1)
         run_summary = gr.Markdown(elem_id="run-summary")
         with gr.Row():
@@ -361,7 +363,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     live_timer.tick(live_outputs, None, [live_message, run_summary, loss_plot, output_plot, grid_image, grid_caption,
                                          live_timer],
                     api_visibility="private", show_progress="hidden")
-    training_tab.select(show_run, which_run, run_outputs, api_visibility="private")
+    training_tab.select(refresh_runs, which_run, which_run, api_visibility="private").then(
+        show_run, which_run, run_outputs, api_visibility="private")
 
 STORE.warm_up()
 

@@ -104,6 +104,15 @@ def read_run(folder: str | os.PathLike) -> Run:
     return Run(folder, log, records, _grids(folder))
 
 
+def find_runs(root: str | os.PathLike, limit: int = 50) -> list[Path]:
+    """The run folders directly under `root` (those holding a training log), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir() if p.is_dir() and any((p / name).is_file() for name in LOG_NAMES)]
+    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+
+
 # --- curves -----------------------------------------------------------------------------------
 def curve_rows(records: list[dict], names: dict[str, str]) -> list[dict]:
     """Long format: one {"step", "value", "series"} row per record and logged field in `names`."""

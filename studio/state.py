@@ -28,6 +28,7 @@ class StudioConfig:
     named_slots: int = 4         # direction sliders (Age, Gender, ...) on screen at once
     scan_page: int = 8           # dimensions per scanner page
     display: int = 256           # side of the large face, pixels
+    runs: Path = ROOT / "runs"   # train.py's run folders here show up in the Training tab
     face_math_presets: tuple = (
         # (label, A, B, C) for a model whose directions.json has none: seeds chosen by looking
         ("man with glasses - man + woman", "47, 71, 83", "16, 18, 21", "3, 19, 33"),

@@ -6,13 +6,28 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, grid_at, read_run, summary, timelapse
-from studio.state import LIVE, STORE, friendly
+from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, find_runs, grid_at, read_run, summary, timelapse
+from studio.state import CONFIG, LIVE, STORE, friendly
 
 
 LIVE_RUN = "Live run (digits, trained here)"
 CURVE_COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
                  OUTPUTS["d_fake"]: "#ff7f0e", CHANCE: "#d62728"}  # D blue, G orange, the 0.5 line red
+
+
+def local_runs() -> dict[str, Path]:
+    """train.py's run folders in the studio's runs folder (none on a fresh machine), by label."""
+    return {f"{CONFIG.runs.name}/{p.name}": p for p in find_runs(CONFIG.runs)}
+
+
+def run_choices() -> list[str]:
+    """What the Training tab can show: the shipped models' histories, local runs, the live run."""
+    return [*STORE.bundled, *local_runs(), LIVE_RUN]
+
+
+def refresh_runs(which: str):
+    choices = run_choices()
+    return gr.update(choices=choices, value=which if which in choices else choices[0])
 
 
 def run_of(which: str):
@@ -21,9 +36,10 @@ def run_of(which: str):
         if status.folder is None:
             raise ValueError("no live run yet: press Start")
         return read_run(status.folder)
-    if which not in STORE.bundled:
-        raise ValueError(f"pick one of: {', '.join([*STORE.bundled, LIVE_RUN])}")
-    return read_run(STORE.bundled[which])
+    folder = STORE.bundled.get(which) or local_runs().get(which)
+    if folder is None:  # only listed folders: a path typed in could be anywhere on the server
+        raise ValueError(f"pick one of: {', '.join(run_choices())}")
+    return read_run(folder)
 
 
 @friendly

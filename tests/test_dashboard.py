@@ -105,3 +105,13 @@ def test_bad_folders_are_clear(tmp_path):
         grid_at(run, "soon")
     with pytest.raises(ValueError, match="fps"):
         timelapse(run, tmp_path / "x.mp4", fps=0)
+
+
+def test_find_runs_lists_run_folders_only(tmp_path):
+    from gan_core.dashboard import find_runs
+    assert find_runs(tmp_path / "nowhere") == []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "log.jsonl").write_text('{"step": 1}\n')
+    (tmp_path / "b").mkdir()  # no log: not a run
+    (tmp_path / "c.txt").write_text("not a folder")
+    assert find_runs(tmp_path) == [tmp_path / "a"]
