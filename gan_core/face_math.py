@@ -76,7 +76,8 @@ def classifier_presets(gan: GAN, classifier, pool: int = 2000, candidates: int =
     `tries` random choices of 3 per concept, the one whose result the classifier reads best as
     the recipe's result. Recipes whose attributes the classifier lacks are left out."""
     nz, seeds = gan.config.nz, list(range(pool))
-    probs = classifier.predict(gan.generate(z_from_seeds(seeds, nz)))
+    z = z_from_seeds(seeds, nz)
+    probs = classifier.predict(gan.generate(z))
     generator = torch.Generator().manual_seed(seed)
     presets = []
     for label, *concepts, result in PRESET_RECIPES:
@@ -85,7 +86,6 @@ def classifier_presets(gan: GAN, classifier, pool: int = 2000, candidates: int =
         tops = [wish_score(probs, classifier.names, c).argsort(descending=True)[:candidates] for c in concepts]
         picks = [torch.stack([top[torch.randperm(candidates, generator=generator)[:MAX_EXEMPLARS]] for _ in range(tries)])
                  for top in tops]  # [tries, 3] seeds per concept
-        z = z_from_seeds(seeds, nz)
         sums = z[picks[0]].mean(1) - z[picks[1]].mean(1) + z[picks[2]].mean(1)
         scores = wish_score(classifier.predict(gan.generate(sums)), classifier.names, result)
         best = int(scores.argmax())

@@ -280,10 +280,16 @@ def probability(gan: GAN, image) -> float:
     return float(torch.sigmoid(D(_as_input(image, gan.device)))[0])
 
 
+@torch.no_grad()
 def feature_maps(gan: GAN, image, layer: int = 0, top: int = 6, size: int | None = None) -> list[FeatureMap]:
     """(channel, strength, overlay) for the `top` units of D's layer `layer` that fire most on
-    `image`; see Verdict.feature_maps."""
-    return ask(gan, image).feature_maps(layer, top, size)
+    `image`; see Verdict.feature_maps. One forward pass: no gradient is needed for these."""
+    D, image = _discriminator(gan), check_image(gan, image)
+    logits, maps = _logits_and_maps(D, _as_input(image, gan.device))
+    prob = float(torch.sigmoid(logits)[0])
+    activations = [m[0].float().cpu().numpy() for m in maps]
+    return Verdict(image, prob, float(logits[0]), np.zeros(image.shape, np.float32), activations).feature_maps(
+        layer, top, size)
 
 
 def layer_choices(gan: GAN) -> list[tuple[str, int]]:

@@ -72,11 +72,10 @@ def steps_outputs(subject: dict, steps: dict):
 def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
     if not subject or not steps:
         raise ValueError("ask D about a face first")
-    gan = STORE.get(model)
-    more = pixel_steps(gan, steps["images"][-1], int(count), float(step_size))
-    steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
-    if len(steps["probs"]) > 201:
+    if len(steps["probs"]) - 1 + int(count) > 200:  # checked before the work, not after
         raise ValueError("200 steps is the most; press Reset steps to start again from the face")
+    more = pixel_steps(STORE.get(model), steps["images"][-1], int(count), float(step_size))
+    steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(subject, steps)
 
 

@@ -105,7 +105,8 @@ def current_z(model: str, mine: dict, seed, slots) -> torch.Tensor:
 
 def default_sliders(key: str) -> list[str | None]:
     """What the named sliders show first: the model's suggestions, then its other directions."""
-    picks = STORE.sliders(key) + [n for _, n in direction_choices(STORE.directions(key)) if n not in STORE.sliders(key)]
+    suggested = STORE.sliders(key)
+    picks = suggested + [n for _, n in direction_choices(STORE.directions(key)) if n not in suggested]
     return (picks + [None] * CONFIG.named_slots)[:CONFIG.named_slots]
 
 

@@ -44,8 +44,8 @@ def run_of(which: str):
 
 @friendly
 def show_run(which: str):
-    if which == LIVE_RUN and not LIVE.status().records:
-        return LIVE.status().message, None, None, gr.update(), None, ""
+    if which == LIVE_RUN and not (status := LIVE.status()).records:
+        return status.message, None, None, gr.update(), None, ""
     run = run_of(which)
     losses, outputs = curve_tables(run.records)
     steps = run.grid_steps or [0]
