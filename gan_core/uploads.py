@@ -2,12 +2,19 @@
 
     image = load_upload("photo.jpg", size=64, channels=3)   # uint8 [64, 64, 3], or a clear ValueError
 
-Refused with a message that says why: a missing or empty file, one over MAX_BYTES, anything
-Pillow cannot read as an image, more than MAX_PIXELS pixels (decompression bombs are caught from
-the header, before decoding), animations, and sides under MIN_SIDE. Accepted images are turned
-upright (EXIF orientation), flattened onto white if transparent, converted from any common mode
-(P, L, LA, RGBA, CMYK, I;16, I, F, 1) and centre-cropped and resized as training images are
-(gan_core.data.prepare_image).
+Refused with a message that says why, all from the file's header, before anything is decoded: a
+missing or empty file, one over MAX_BYTES, anything Pillow cannot read as an image, more than
+MAX_PIXELS pixels, animations, sides under MIN_SIDE, and pictures whose decoded pixels would take
+more than MAX_DECODED_BYTES of memory (a 95 KB 16-bit 7000x7000 PNG decodes to 98 MB). JPEGs are
+decoded at 1/2, 1/4 or 1/8 scale where that still leaves four times the model's size (Pillow's
+draft), so 12- and 48-megapixel phone photos pass; other formats cannot decode smaller and are
+held to the budget as they are.
+
+Accepted images are turned upright (EXIF orientation), flattened onto white if transparent,
+converted from any common mode (P, L, LA, RGBA, CMYK, I;16, I, F, 1) and centre-cropped and
+resized as training images are (gan_core.data.prepare_image). Right after decoding, the centre
+square is box-averaged down to four times the model's size strip by strip, so no step after the
+decode makes another full-size copy.
 """
 from __future__ import annotations
 
@@ -21,9 +28,24 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import prepare_image
 
-MAX_BYTES = 10 * 2**20     # 10 MiB
-MAX_PIXELS = 50_000_000    # 48-megapixel phone photos pass; 150 MB decoded at most
+MAX_BYTES = 10 * 2**20            # 10 MiB of file
+MAX_PIXELS = 50_000_000           # 48-megapixel phone photos pass (JPEGs decode at 1/8 of that)
+MAX_DECODED_BYTES = 64_000_000    # decoded pixels: a 4000x4000 colour picture; peak memory ~1.2x this
 MIN_SIDE = 16
+WORKING_SCALE = 4                 # decode and shrink to at least this many times the model's size
+STRIP_PIXELS = 2**20              # pixels converted and shrunk at a time after decoding
+
+# Bytes Pillow holds per decoded pixel: 1 for 1-bit, 8-bit grey and palette, 2 for 16-bit grey,
+# 4 for everything else (it keeps RGB as RGBX, and I and F are 32-bit).
+_ONE_BYTE = ("1", "L", "P")
+_TWO_BYTES = ("I;16", "I;16L", "I;16B", "I;16N")
+_WORKING_MODE = {"1": "L", "PA": "RGBA", **{mode: "I" for mode in _TWO_BYTES}}  # modes reduce() takes
+
+
+def decoded_bytes(mode: str, width: int, height: int) -> int:
+    """The memory Pillow takes to hold a decoded width x height picture in `mode`."""
+    per_pixel = 1 if mode in _ONE_BYTE else 2 if mode in _TWO_BYTES else 4
+    return width * height * per_pixel
 
 
 def _readable(image: Image.Image) -> Image.Image:
@@ -58,6 +80,45 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         raise ValueError(f"{name} is an animation ({image.n_frames} frames); upload a still image")
 
 
+def _check_memory(image: Image.Image, name: str, max_decoded_bytes: int) -> None:
+    """Refuse, from the header, a picture whose decoded pixels would not fit the budget."""
+    need = decoded_bytes(image.mode, *image.size)
+    if need > max_decoded_bytes:
+        side = int((max_decoded_bytes / 4) ** 0.5) // 100 * 100
+        raise ValueError(f"{name} would take {need / 1e6:.0f} MB of memory to decode "
+                         f"({image.size[0]}x{image.size[1]} pixels, mode {image.mode}); at most "
+                         f"{max_decoded_bytes / 1e6:.0f} MB (e.g. {side}x{side} 8-bit colour): "
+                         f"upload a smaller picture, or a JPEG")
+
+
+def _shrink(image: Image.Image, size: int) -> Image.Image:
+    """The centre square of a decoded picture, box-averaged to no less than WORKING_SCALE x size
+    on a side, in a mode reduce() takes (1 -> L, PA -> RGBA, 16-bit -> I). Done a strip of rows
+    at a time, so no conversion makes a full-size copy; up to factor-1 edge pixels are dropped."""
+    w, h = image.size
+    side = min(w, h)
+    factor = max(1, side // (WORKING_SCALE * size))
+    out_side = side // factor
+    side = out_side * factor
+    left, top = (w - side) // 2, (h - side) // 2
+    mode = _WORKING_MODE.get(image.mode, image.mode)
+    if image.mode == "P":
+        mode = "RGBA" if "transparency" in image.info else "RGB"
+    out = Image.new(mode, (out_side, out_side))
+    rows = factor * max(1, STRIP_PIXELS // (side * factor))  # input rows per strip, a multiple of factor
+    for y in range(0, side, rows):
+        strip = image.crop((left, top + y, left + side, top + min(y + rows, side)))
+        strip = strip.convert(mode) if strip.mode != mode else strip
+        out.paste(strip.reduce(factor) if factor > 1 else strip, (0, y // factor))
+    out.info = dict(image.info)  # EXIF orientation, for exif_transpose
+    return out
+
+
+def _model_sized(image: Image.Image, size: int, channels: int) -> np.ndarray:
+    upright = ImageOps.exif_transpose(_shrink(image, size))
+    return prepare_image(_readable(upright), size, channels).transpose(1, 2, 0).copy()
+
+
 def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -81,7 +142,7 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
 
 
 def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES,
-                max_pixels: int = MAX_PIXELS) -> np.ndarray:
+                max_pixels: int = MAX_PIXELS, max_decoded_bytes: int = MAX_DECODED_BYTES) -> np.ndarray:
     """An uploaded image as uint8 [size, size, channels]. `source`: a file path, bytes or a
     binary file object (checked before decoding), or an already decoded PIL image or uint8
     array [H, W], [H, W, 3] or [H, W, 4] (as gr.Image(type="numpy") passes it)."""
@@ -89,10 +150,13 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
         if source.dtype != np.uint8 or source.ndim not in (2, 3) or (source.ndim == 3 and source.shape[2] not in (1, 3, 4)):
             raise ValueError(f"expected an image array of uint8 [height, width(, 1, 3 or 4)], got "
                              f"{source.dtype} {source.shape}")
-        source = Image.fromarray(source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source)
+        image = Image.fromarray(source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source)
+        _check_size(image, "the image", max_pixels)  # already in memory: no decoding budget
+        return _model_sized(image, size, channels)
     if isinstance(source, Image.Image):
         _check_size(source, "the image", max_pixels)
-        return prepare_image(_readable(source), size, channels).transpose(1, 2, 0).copy()
+        _check_memory(source, "the image", max_decoded_bytes)
+        return _model_sized(source, size, channels)
     data, name = _read_bytes(source, max_bytes)
     try:
         with warnings.catch_warnings():
@@ -100,9 +164,10 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
             with Image.open(io.BytesIO(data)) as image:  # reads the header only
                 _check_size(image, name, max_pixels)
                 if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale where that still leaves 4x the size
-                    image.draft("RGB", (4 * size, 4 * size))
-                upright = ImageOps.exif_transpose(image)
-                return prepare_image(_readable(upright), size, channels).transpose(1, 2, 0).copy()
+                    image.draft("RGB", (WORKING_SCALE * size, WORKING_SCALE * size))
+                _check_memory(image, name, max_decoded_bytes)
+                image.load()
+                return _model_sized(image, size, channels)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{name} has too many pixels to decode safely; the limit is "
                          f"{max_pixels / 1e6:.3g} megapixels") from None

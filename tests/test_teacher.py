@@ -1,14 +1,10 @@
-"""gan_core.teacher (asking D, its gradient, steps up it, its feature maps) and gan_core.uploads."""
-import io
+"""gan_core.teacher: asking D, its gradient, steps up it, its feature maps."""
 import math
-import struct
 import warnings
-import zlib
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gan_core import teacher
 from gan_core.checkpoints import load_gan, save_gan
@@ -16,7 +12,6 @@ from gan_core.config import GANConfig
 from gan_core.latent import z_from_seed
 from gan_core.models import Discriminator, Generator
 from gan_core.training import recalibrate_batchnorm
-from gan_core.uploads import load_upload
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -172,67 +167,3 @@ def test_bad_inputs_are_clear(gan, image, tmp_path):
     no_d = load_gan(save_gan(tmp_path / "no_d", config, Generator(config)), "cpu")
     with pytest.raises(ValueError, match="without its discriminator"):
         teacher.ask(no_d, image)
-
-
-# --- uploads -----------------------------------------------------------------------------------
-def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A small PNG that claims width x height pixels (what a decompression bomb's header says)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-
-
-def test_upload_is_cropped_resized_and_converted(tmp_path):
-    wide = np.zeros((40, 80, 3), np.uint8)
-    wide[:, 20:60] = (250, 10, 10)  # the red centre square survives the centre crop
-    path = tmp_path / "wide.png"
-    Image.fromarray(wide).save(path)
-    out = load_upload(path, 32, 3)
-    assert out.shape == (32, 32, 3) and out.dtype == np.uint8
-    assert (out[:, :, 0] > 200).all() and (out[:, :, 1] < 40).all()
-    assert load_upload(path, 32, 1).shape == (32, 32, 1)
-    rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))  # fully transparent: flattened onto white
-    assert (load_upload(encoded(rgba), 16, 3) == 255).all()
-    sixteen = Image.fromarray(np.full((20, 20), 65535, np.uint16))
-    assert (load_upload(encoded(sixteen), 16, 1) == 255).all()
-    for mode in ("P", "L", "LA", "CMYK", "1"):
-        fmt = "TIFF" if mode == "CMYK" else "PNG"
-        assert load_upload(encoded(Image.new("RGB", (20, 20), (90, 120, 200)).convert(mode), fmt), 16).shape == (16, 16, 3)
-    assert load_upload(wide, 32).shape == (32, 32, 3)  # an array, as gr.Image(type="numpy") gives
-    assert out.flags.writeable  # torch warns on read-only arrays
-    assert load_upload(Image.fromarray(wide), 32).shape == (32, 32, 3)
-
-
-def test_bad_uploads_are_refused_clearly(tmp_path):
-    empty = tmp_path / "empty.png"
-    empty.write_bytes(b"")
-    text = tmp_path / "notes.png"
-    text.write_text("not a picture at all")
-    cases = [
-        (tmp_path / "missing.png", "no uploaded file"),
-        (empty, "empty"),
-        (text, "not an image"),
-        (png_header_only(8000, 8000), r"64 megapixels\); the limit is 50"),  # a bomb, caught from its header
-        (png_header_only(50000, 50000), "too many pixels|megapixels"),
-        (encoded(Image.new("RGB", (300, 300)), "JPEG")[:300], "could not be decoded"),
-        (encoded(Image.new("RGB", (8, 40))), "at least 16 pixels"),
-        (np.zeros((32, 32, 2), np.uint8), "uint8"),
-        (12, "expected an uploaded image"),
-    ]
-    for source, message in cases:
-        with pytest.raises(ValueError, match=message):
-            load_upload(source, 32)
-    with pytest.raises(ValueError, match="MB; upload an image of at most"):
-        load_upload(encoded(Image.new("RGB", (100, 100))), 32, max_bytes=100)
-    frames = [Image.new("L", (20, 20), v) for v in (0, 255)]
-    gif = io.BytesIO()
-    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
-    with pytest.raises(ValueError, match="animation"):
-        load_upload(gif.getvalue(), 32)
