@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from .latent import z_from_seed
-from .media import upscale
+from .losses import g_loss
+from .media import BLUE_WHITE_RED, INFERNO, colormap, upscale  # noqa: F401 (INFERNO: teacher.INFERNO still works)
 from .models import GAN, Discriminator, from_uint8, to_uint8
-from .training import g_loss
 
 MAX_STEPS = 50
 MAX_STEP_SIZE = 16.0          # grey levels (root-mean-square) per pixel step
@@ -33,12 +33,6 @@ MAX_LR = {"weights": 1e-2, "z": 1.0}
 DEFAULT_LR = {"weights": 2e-5, "z": 0.02}  # gentle: training's 2e-4 makes one face "real" in one step
 MAX_TOP = 32                  # feature maps per answer
 MAX_DISPLAY = 1024            # side of any picture made here, pixels
-
-# Colour maps as (position, RGB) anchors, interpolated linearly.
-INFERNO = np.array([[0, 0, 4], [22, 11, 57], [66, 10, 104], [106, 23, 110], [147, 38, 103], [188, 55, 84],
-                    [221, 81, 58], [243, 120, 25], [252, 165, 10], [246, 215, 70], [252, 255, 164]], np.float32)
-BLUE_WHITE_RED = np.array([[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]],
-                          np.float32)
 
 
 class Steps(NamedTuple):
@@ -53,17 +47,6 @@ class FeatureMap(NamedTuple):
 
 
 # --- colours ----------------------------------------------------------------------------------
-def colormap(values: np.ndarray, anchors: np.ndarray = INFERNO) -> np.ndarray:
-    """Values in [0, 1] (clipped) -> uint8 RGB [..., 3] through evenly spaced colour anchors
-    (256 levels)."""
-    position = np.linspace(0, len(anchors) - 1, 256)
-    low = np.minimum(position.astype(np.int64), len(anchors) - 2)
-    frac = (position - low)[:, None]
-    table = (anchors[low] * (1 - frac) + anchors[low + 1] * frac).round().astype(np.uint8)
-    values = np.nan_to_num(np.asarray(values, np.float32))
-    return np.take(table, (values.clip(0, 1) * 255 + 0.5).astype(np.uint8), axis=0)  # 4x faster than table[...]
-
-
 def _robust_max(values: np.ndarray, percentile: float = 99.0) -> float:
     """A scale that a few extreme pixels cannot set on their own (never zero)."""
     scale = float(np.percentile(values, percentile)) if values.size else 0.0

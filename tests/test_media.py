@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core.media import as_hwc, make_grid, upscale, write_gif, write_mp4
+from gan_core.media import BLUE_WHITE_RED, INFERNO, as_hwc, colormap, make_grid, upscale, write_gif, write_mp4
 
 
 def random_images(n: int, h: int, w: int, c: int | None = 3, seed: int = 0) -> np.ndarray:
@@ -107,6 +107,17 @@ def test_upscale_non_integer_factor_and_pil_input():
     assert upscale(source, 16).shape == (10, 16, 3)  # 5 -> 16, 3 -> round(9.6)
     assert upscale(Image.fromarray(source), 16).shape == (10, 16, 3)
     assert upscale(source, 2).shape == (1, 2, 3)     # shrinking works too, never to 0
+
+
+def test_colormap_ends_middle_and_shape():
+    values = np.array([[0.0, 1.0], [np.nan, 7.0]], np.float32)
+    colours = colormap(values)
+    assert colours.shape == (2, 2, 3) and colours.dtype == np.uint8
+    assert (colours[0, 0] == INFERNO[0]).all() and (colours[0, 1] == INFERNO[-1]).all()
+    assert (colours[1, 0] == colours[0, 0]).all() and (colours[1, 1] == colours[0, 1]).all()  # NaN -> 0, clipped
+    red_blue = colormap(np.array([0.0, 0.5, 1.0]), BLUE_WHITE_RED)
+    assert red_blue[0, 2] > red_blue[0, 0] and (red_blue[1] > 240).all() and red_blue[2, 0] > red_blue[2, 2]
+    assert colormap(0.25).shape == (3,)
 
 
 def test_pixels_must_be_uint8():
