@@ -10,46 +10,58 @@ of the page, or gradio_client).
 from __future__ import annotations
 
 import functools
+import logging
 import random
 
 import gradio as gr
 
+from gan_core.directions import GROUPS
 from gan_core.latent import MAX_SEED
+from gan_core.live_training import MAX_MINUTES as LIVE_MAX_MINUTES, MAX_STEPS as LIVE_MAX_STEPS
 from gan_core.morph import EASINGS, MAX_FRAMES, MAX_SIZE
-from gan_core.teacher import layer_choices
+from gan_core.teacher import DEFAULT_LR, layer_choices
+from gan_core.uploads import MAX_BYTES
 from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_generator_steps,
                                       take_pixel_steps)
-from studio.explore_tab import (DIRECTION_GROUPS, apply_shared, choose_model, clear_marks, fit_mine, load_hub,
-                                mark_face, pick_from_gallery, refresh_pickers, reset_sliders, scan_directions,
-                                scan_page, share, show_face, show_gallery, slider_ends, upload_direction,
-                                use_dimension, use_direction)
-from studio.math_tab import add_current_to_concept, do_face_math
+from studio.explore_tab import (choose_model, clear_marks, edit_face, face_sliders, fit_mine, load_hub, mark_face,
+                                pick_from_gallery, pick_seed, refresh_models, refresh_pickers, reset_sliders,
+                                scan_directions, scan_page, set_face, share, show_gallery, slider_ends,
+                                upload_direction, use_dimension, use_direction)
+from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.morph_tab import add_current_to_keyframes, make_morph, make_walk, morph_file
-from studio.state import CONFIG, DEFAULT_MODEL, STORE, default_sliders, direction_choices, ends_label
-from studio.training_tab import (CURVE_COLOURS, live_outputs, make_timelapse, refresh_runs, run_choices, show_grid,
-                                 show_run, start_live, stop_live)
+from studio.session_files import clear_all, end_session
+from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
+from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, refresh_runs, run_choices,
+                                 show_grid, show_run, start_live, stop_live)
 
 
 # --- layout ------------------------------------------------------------------------------------
-INITIAL_CHOICES = direction_choices(STORE.directions(DEFAULT_MODEL)) if DEFAULT_MODEL else []
-INITIAL_SHORT = direction_choices(STORE.directions(DEFAULT_MODEL), short=True) if DEFAULT_MODEL else []
-INITIAL_SLIDERS = default_sliders(DEFAULT_MODEL) if DEFAULT_MODEL else [None] * CONFIG.named_slots
-INITIAL_ENDS = [ends_label(STORE.directions(DEFAULT_MODEL), n) if DEFAULT_MODEL else "move" for n in INITIAL_SLIDERS]
+INITIAL_FACE = default_face(DEFAULT_MODEL) if DEFAULT_MODEL else None
+NZ = STORE.get(DEFAULT_MODEL).config.nz if DEFAULT_MODEL else 100
+INITIAL = widgets_of(DEFAULT_MODEL, INITIAL_FACE) if DEFAULT_MODEL else (0, *[None] * (2 * CONFIG.slots + 2 * CONFIG.named_slots))
+INITIAL_DIMS = INITIAL[1:1 + CONFIG.slots]
+INITIAL_NAMES = INITIAL[1 + 2 * CONFIG.slots:1 + 2 * CONFIG.slots + CONFIG.named_slots]
+DIRECTIONS = STORE.directions(DEFAULT_MODEL) if DEFAULT_MODEL else {}
+INITIAL_CHOICES = direction_choices(DIRECTIONS)
+INITIAL_SHORT = direction_choices(DIRECTIONS, short=True)
+INITIAL_ENDS = [ends_label(DIRECTIONS, n) for n in INITIAL_NAMES]
 LAYERS = layer_choices(STORE.get(DEFAULT_MODEL)) if DEFAULT_MODEL else []
-PRESETS = (STORE.presets(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [list(p) for p in CONFIG.face_math_presets]
+PRESETS = (presets_of(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [["", "1, 2, 3", "4, 5, 6", "7, 8, 9"]]
 
 with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
-    model = gr.State(DEFAULT_MODEL)  # per session
+    model = gr.State(DEFAULT_MODEL)  # per session: the model's name, or "hub:" + a repo id
+    face = gr.State(INITIAL_FACE)  # the current face (gan_core.face.Face): base, edits, moves
     mine = gr.State({})  # the session's own directions: name -> direction_to_json(...)
     marks = gr.State({"yes": [], "no": []})  # faces marked for teaching a direction (their z)
     gallery_seeds = gr.State([])
-    gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces. "
-                "Pick faces by seed, move them along age, gender, glasses and smile (or any of the 100 numbers "
-                "of z they come from), morph between them, add and subtract them, and see how the discriminator "
-                "teaches the generator.")
+    gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces (or digits). "
+                "Pick a face by its seed, move it along age, gender, glasses and smile (or along any single "
+                "number of the z it comes from), morph between faces, add and subtract them, and see how the "
+                "discriminator teaches the generator.")
     with gr.Row(equal_height=True):
-        model_pick = gr.Dropdown(STORE.names, value=DEFAULT_MODEL, label="Model", scale=2)
-        hub_id = gr.Textbox(label="…or a Hugging Face repo id", placeholder="owner/name", scale=2)
+        model_pick = gr.Dropdown(STORE.names, value=DEFAULT_MODEL, label="Model (shipped, and your train.py exports)",
+                                 scale=2, elem_id="model-pick")
+        hub_id = gr.Textbox(label="…or a Hugging Face repo id", placeholder="owner/name", scale=2, max_length=96)
         hub_btn = gr.Button("Load from the Hub", scale=1)
     model_info = gr.Markdown()
 
@@ -59,12 +71,11 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 with gr.Row(equal_height=True):
                     start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
                     random_btn = gr.Button("Random seeds")
-                faces = gr.Gallery(label="Click a face to explore it", columns=4, height=560, elem_id="faces",
-                                   allow_preview=False, object_fit="contain")
+                faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="auto",
+                                   elem_id="faces", allow_preview=False, object_fit="contain")
                 with gr.Accordion("Direction browser: what does each direction do?", open=False):
                     with gr.Row(equal_height=True):
-                        group = gr.Radio(list(DIRECTION_GROUPS), value=next(iter(DIRECTION_GROUPS)), label="Directions",
-                                         scale=3)
+                        group = gr.Radio(list(GROUPS), value=GROUPS[0], label="Directions", scale=3)
                         browse_btn = gr.Button("Show", scale=1)
                     with gr.Row(equal_height=True):
                         pick_direction = gr.Dropdown(INITIAL_CHOICES, label="Direction to put on a named slider",
@@ -75,9 +86,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                     browse_caption = gr.Markdown()
                 with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
                     with gr.Row(equal_height=True):
-                        page = gr.Slider(0, 12, 0, step=1, label="Page (8 dimensions each)")
+                        page = gr.Slider(0, -(-NZ // CONFIG.scan_page) - 1, 0, step=1,
+                                         label=f"Page ({CONFIG.scan_page} dimensions each)", min_width=200)
                         scan_btn = gr.Button("Scan")
-                        pick_dim = gr.Number(None, precision=0, minimum=0, label="Dimension to put on a slider")
+                        pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider")
                         use_btn = gr.Button("Put on a slider")
                     scan_caption = gr.Markdown()
                     scan_image = gr.Image(label="Dimension scan", interactive=False)
@@ -97,36 +109,40 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                         direction_file = gr.File(label="Your direction (download)", interactive=False)
                         upload = gr.File(label="Load a direction file", file_types=[".json"], type="filepath")
             with gr.Column(scale=2):
-                face_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Current face (seed)",
-                                      elem_id="face-seed")
+                face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
+                                      label="Current face (seed)", elem_id="face-seed")
                 current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face")
                 dir_names, dir_values = [], []
                 for i in range(CONFIG.named_slots):
                     with gr.Row(equal_height=True):
-                        dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_SLIDERS[i], label="direction",
+                        dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_NAMES[i], label="direction",
                                                      scale=3, min_width=160, allow_custom_value=True))
                         dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
                                                     elem_id=f"direction-{i}"))
-                attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
-                                      show_heading=False, elem_id="attributes")
+                with gr.Column(visible=bool(DEFAULT_MODEL and STORE.classifier(DEFAULT_MODEL))) as attributes_box:
+                    attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
+                                          show_heading=False, elem_id="attributes")
                 with gr.Accordion("Raw z dimensions", open=False, elem_id="raw-dimensions"):
                     dims, values = [], []
                     for i in range(CONFIG.slots):
                         with gr.Row(equal_height=True):
-                            dims.append(gr.Dropdown(list(range(100)), value=i, label="dimension", scale=1,
-                                                    min_width=90))
+                            dims.append(gr.Dropdown(list(range(NZ)), value=INITIAL_DIMS[i], label="dimension",
+                                                    scale=1, min_width=90))
                             values.append(gr.Slider(-3, 3, 0, step=0.05, label="z offset", scale=4,
                                                     elem_id=f"slot-{i}"))
                 with gr.Row():
                     reset_btn = gr.Button("Reset sliders")
                     share_btn = gr.Button("Share")
-                state_text = gr.Textbox(label="Seed + sliders (copy, or paste and apply)", max_lines=2)
-                apply_btn = gr.Button("Apply pasted state")
+                state_text = gr.Textbox(label="The current face as text (copy it, or paste one and apply)",
+                                        max_lines=2, elem_id="state-text")
+                apply_btn = gr.Button("Apply pasted face")
+                face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
 
     with gr.Tab("Morph video"):
         with gr.Row():
             with gr.Column(scale=2):
-                keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42")
+                keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)",
+                                       elem_id="keyframes")
                 add_key_btn = gr.Button("Add the current face (with its sliders)")
                 with gr.Row():
                     frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment", elem_id="frames-per-segment")
@@ -134,8 +150,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 with gr.Row():
                     mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
                     easing = gr.Dropdown(list(EASINGS), value="ease-in-out", label="Easing")
+                size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
                 with gr.Row():
-                    size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
                     smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
                     loop = gr.Checkbox(True, label="Loop back to the start")
                 morph_btn = gr.Button("Render morph", variant="primary", elem_id="morph-button")
@@ -157,14 +173,16 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
                     "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
         with gr.Row():
-            concept_a = gr.Textbox(PRESETS[0][1], label="A (seeds)")
-            concept_b = gr.Textbox(PRESETS[0][2], label="- B (seeds)")
-            concept_c = gr.Textbox(PRESETS[0][3], label="+ C (seeds)")
+            concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)")
+            concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)")
+            concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)")
         with gr.Row():
             add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
             math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
-        gr.Examples([p[1:] for p in PRESETS], [concept_a, concept_b, concept_c], example_labels=[p[0] for p in PRESETS],
-                    label="Ready examples (faces model; exemplars picked by its attribute classifier)")
+        with gr.Row(equal_height=True):
+            preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=None, visible=bool(PRESETS[0][0]),
+                                      label="Ready examples (exemplars picked by the model's attribute classifier)")
+            preset_note = gr.Markdown()
         with gr.Row():
             math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
             math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
@@ -179,7 +197,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=True):
             source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Show D", scale=3)
             d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", scale=1)
-            upload_face = gr.File(label="Picture (PNG, JPEG, WebP; at most 10 MB)", file_types=["image"],
+            upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)", file_types=["image"],
                                   type="filepath", scale=2)
             ask_btn = gr.Button("Ask D", variant="primary", scale=1, elem_id="ask-button")
         with gr.Row():
@@ -203,16 +221,18 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             with gr.Row(equal_height=True):
                 g_count = gr.Slider(1, 20, 5, step=1, label="Training steps")
                 g_target = gr.Radio(["weights", "z"], value="weights", label="Step G's weights (a copy) or its z")
-                g_lr = gr.Number(2e-5, label="Learning rate (weights 2e-5, z 0.02)", minimum=1e-7, maximum=1.0)
+                g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0,
+                                 label=f"Learning rate (weights {DEFAULT_LR['weights']:g}, z {DEFAULT_LR['z']:g})")
                 g_btn = gr.Button("Train the copy", elem_id="g-step-button")
             g_note = gr.Markdown()
             with gr.Row():
-                g_strip = gr.Gallery(label="G's face along the steps", columns=6, height=200, allow_preview=False)
+                g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="auto",
+                                     allow_preview=False)
                 g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
         with gr.Accordion("What D sees: the feature maps that fire most", open=True):
             with gr.Row(equal_height=True):
                 d_layer = gr.Dropdown(LAYERS, value=0, label="D's layer", scale=2)
-                d_top = gr.Slider(1, 12, 6, step=1, label="Maps", scale=2)
+                d_top = gr.Slider(1, 12, 6, step=1, label="Maps", scale=2, min_width=200)
                 maps_btn = gr.Button("Show maps", scale=1)
             d_maps = gr.Gallery(label="Strongest units on this face (bright: fires)", columns=6, height=220,
                                 allow_preview=False, elem_id="d-maps")
@@ -249,8 +269,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             gr.Markdown("**Train live**: a fresh digits model (32x32), on this machine's CPU, for a minute or two. "
                         "One live run at a time for everybody; it runs in the background.")
             with gr.Row(equal_height=True):
-                live_steps = gr.Slider(50, 3000, 600, step=50, label="Steps")
-                live_minutes = gr.Slider(0.5, 3, 2, step=0.5, label="At most (minutes)")
+                live_steps = gr.Slider(50, LIVE_MAX_STEPS, 600, step=50, label="Steps", min_width=200)
+                live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label="At most (minutes)", min_width=200)
                 live_start = gr.Button("Start", variant="primary", elem_id="live-start")
                 live_stop = gr.Button("Stop", elem_id="live-stop")
             live_message = gr.Markdown(elem_id="live-message")
@@ -258,115 +278,113 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
 
 
     # --- wiring ---------------------------------------------------------------------------------
-    slot_inputs = [*dims, *values, *dir_names, *dir_values]
-    named_inputs = [*dir_names, *dir_values]
-    model_outputs = [model, mine, model_info, *dims, *dir_names, *dir_values, d_layer, step_size]
+    slots = [*dims, *values, *dir_names, *dir_values]
+    sliders = [face_seed, *slots]  # what face_sliders sets
+    shown = [face, current, attributes]  # what every handler that changes the face returns
     gallery_outputs = [faces, gallery_seeds]
-    face_inputs = [model, mine, face_seed, *slot_inputs]
-    face_outputs = [current, attributes]
     pickers = [pick_direction, walk_name]
+    private = dict(api_visibility="private")
 
-    def after_model(event, on_success: bool = False):
-        """A new model: its gallery, the current face, and the direction pickers."""
-        chain = event.success if on_success else event.then
-        return chain(show_gallery, [model, start_seed], gallery_outputs, api_visibility="private").then(
-            show_face, face_inputs, face_outputs, api_visibility="private").then(
-            refresh_pickers, [model, mine], pickers, api_visibility="private")
+    def then_sliders(event):
+        """After the face changed on the server: the sliders show it."""
+        return event.success(face_sliders, [model, mine, face], sliders, **private, show_progress="hidden")
 
-    after_model(model_pick.change(choose_model, model_pick, model_outputs, api_name="choose_model"))
-    after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub"), on_success=True)
-    after_model(demo.load(choose_model, model_pick, model_outputs, api_visibility="private"))
+    def after_model(event):
+        """A new model: its sliders, gallery, direction pickers and face-math examples."""
+        return then_sliders(event).then(show_gallery, [model, start_seed], gallery_outputs, **private).then(
+            refresh_pickers, [model, mine], pickers, **private).then(
+            preset_updates, model, [preset_pick, preset_note], **private)
+
+    model_outputs = [model, mine, model_info, *shown, d_layer, step_size, attributes_box]
+    after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model"))
+    after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub"))
+    after_model(demo.load(choose_model, model_pick, model_outputs, **private))
+    model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
     start_seed.submit(show_gallery, [model, start_seed], gallery_outputs, api_name="gallery")
-    random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, api_visibility="private").then(
-        show_gallery, [model, start_seed], gallery_outputs, api_visibility="private")
-    faces.select(pick_from_gallery, gallery_seeds, face_seed, api_visibility="private").then(
-        show_face, face_inputs, face_outputs, api_visibility="private")
-    face_seed.submit(show_face, face_inputs, face_outputs, api_visibility="private")
-    for control in values + dir_values:
-        control.release(show_face, face_inputs, face_outputs, api_name="face" if control is values[0] else None,
-                        api_visibility="public" if control is values[0] else "private",
-                        trigger_mode="always_last", show_progress="hidden")
-    for name_box, slider in zip(dir_names, dir_values):
-        name_box.change(slider_ends, [model, mine, name_box], slider, api_visibility="private", show_progress="hidden")
+    random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, **private).then(
+        show_gallery, [model, start_seed], gallery_outputs, **private)
+    faces.select(pick_from_gallery, [model, mine, face, gallery_seeds], [face, face_seed, current, attributes],
+                 **private)
+    face_seed.submit(pick_seed, [model, mine, face, face_seed], [face, face_seed, current, attributes],
+                     api_name="pick_seed")
+    for control in values + dir_values:  # the sliders are the truth: the face is read from them
+        control.release(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
+                        show_progress="hidden")
     for control in dims + dir_names:
-        control.input(show_face, face_inputs, face_outputs, api_visibility="private", trigger_mode="always_last",
+        control.input(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
                       show_progress="hidden")
-    reset_btn.click(reset_sliders, None, values + dir_values, api_visibility="private").then(
-        show_face, face_inputs, face_outputs, api_visibility="private")
-    share_btn.click(share, [face_seed, *slot_inputs], state_text, api_name="share")
-    apply_btn.click(apply_shared, [model, mine, state_text], [face_seed, *slot_inputs, *face_outputs],
-                    api_name="apply_state")
-    scan_btn.click(scan_page, [model, mine, face_seed, page, *slot_inputs], [scan_image, scan_caption], api_name="scan")
-    page.release(scan_page, [model, mine, face_seed, page, *slot_inputs], [scan_image, scan_caption],
-                 api_visibility="private", trigger_mode="always_last")
-    use_btn.click(use_dimension, [pick_dim, *dims, *values], [*dims, *values], api_name="use_dimension").then(
-        show_face, face_inputs, face_outputs, api_visibility="private")
-    browse_btn.click(scan_directions, [model, mine, face_seed, group, *slot_inputs], [browse_image, browse_caption],
+    for name_box, slider in zip(dir_names, dir_values):
+        name_box.change(slider_ends, [model, mine, name_box], slider, **private, show_progress="hidden")
+    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face"))
+    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state"))
+    then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private))
+    share_btn.click(share, face, state_text, api_name="share")
+    scan_btn.click(scan_page, [model, mine, face, page], [scan_image, scan_caption], api_name="scan")
+    page.release(scan_page, [model, mine, face, page], [scan_image, scan_caption], **private,
+                 trigger_mode="always_last")
+    then_sliders(use_btn.click(use_dimension, [model, mine, face, pick_dim], shown, api_name="use_dimension"))
+    browse_btn.click(scan_directions, [model, mine, face, group], [browse_image, browse_caption],
                      api_name="scan_directions")
-    group.change(scan_directions, [model, mine, face_seed, group, *slot_inputs], [browse_image, browse_caption],
-                 api_visibility="private")
-    use_dir_btn.click(use_direction, [model, mine, pick_direction, *named_inputs], named_inputs,
-                      api_name="use_direction").then(show_face, face_inputs, face_outputs, api_visibility="private")
+    group.input(scan_directions, [model, mine, face, group], [browse_image, browse_caption], **private)
+    then_sliders(use_dir_btn.click(use_direction, [model, mine, face, pick_direction], shown,
+                                   api_name="use_direction"))
 
-    yes_btn.click(functools.partial(mark_face, "yes"), [marks, model, mine, face_seed, *slot_inputs],
-                  [marks, marks_info], api_name="mark_yes")
-    no_btn.click(functools.partial(mark_face, "no"), [marks, model, mine, face_seed, *slot_inputs],
-                 [marks, marks_info], api_name="mark_no")
-    clear_btn.click(clear_marks, None, [marks, marks_info], api_visibility="private")
-    fit_btn.click(fit_mine, [model, mine, concept, marks, *named_inputs],
-                  [mine, direction_file, fit_info, *named_inputs], api_name="fit_direction").success(
-        refresh_pickers, [model, mine], pickers, api_visibility="private").then(
-        show_face, face_inputs, face_outputs, api_visibility="private")
-    upload.upload(upload_direction, [model, mine, upload, *named_inputs], [mine, fit_info, *named_inputs],
-                  api_name="upload_direction").success(
-        refresh_pickers, [model, mine], pickers, api_visibility="private")
+    yes_btn.click(functools.partial(mark_face, "yes"), [marks, model, mine, face], [marks, marks_info],
+                  api_name="mark_yes")
+    no_btn.click(functools.partial(mark_face, "no"), [marks, model, mine, face], [marks, marks_info],
+                 api_name="mark_no")
+    clear_btn.click(clear_marks, None, [marks, marks_info], **private)
+    then_sliders(fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
+                               api_name="fit_direction")).then(refresh_pickers, [model, mine], pickers, **private)
+    then_sliders(upload.upload(upload_direction, [model, mine, face, upload], [mine, fit_info, *shown],
+                               api_name="upload_direction")).then(refresh_pickers, [model, mine], pickers, **private)
 
-    add_key_btn.click(add_current_to_keyframes, [keyframes, face_seed, *slot_inputs], keyframes,
-                      api_visibility="private")
+    add_key_btn.click(add_current_to_keyframes, [keyframes, face], keyframes, **private)
     morph_inputs = [model, mine, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
     morph_btn.click(make_morph, morph_inputs, morph_outputs, api_name="morph")
     for fmt, output in (("mp4", mp4_only), ("gif", gif_only)):  # API-only: one format each
         morph_api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
-    walk_btn.click(make_walk, [model, mine, walk_name, span, frames_per, fps, easing, loop, size, smooth, face_seed,
-                               *slot_inputs], morph_outputs, api_name="walk")
+    walk_btn.click(make_walk, [model, mine, face, walk_name, span, frames_per, fps, easing, loop, size, smooth],
+                   morph_outputs, api_name="walk")
 
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
-        button.click(add_current_to_concept, [box, face_seed], box, api_visibility="private")
-    math_btn.click(do_face_math, [model, concept_a, concept_b, concept_c],
+        button.click(add_current_to_concept, [box, face], box, **private)
+    preset_pick.input(use_preset, [model, preset_pick], [concept_a, concept_b, concept_c], **private)
+    math_btn.click(do_face_math, [model, mine, concept_a, concept_b, concept_c],
                    [math_result, math_grid, math_pixels, math_concepts], api_name="face_math")
 
-    d_inputs = [model, mine, source, d_seed, upload_face, face_seed, *slot_inputs]
-    ask_btn.click(ask_discriminator, d_inputs, [subject, steps_state, d_image, d_verdict, d_heat, d_signed],
-                  api_name="ask").success(show_feature_maps, [model, subject, d_layer, d_top], d_maps,
-                                          api_visibility="private")
+    ask_btn.click(ask_discriminator, [model, mine, face, source, d_seed, upload_face],
+                  [subject, steps_state, d_image, d_verdict, d_heat, d_signed], api_name="ask").success(
+        show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
     step_outputs = [steps_state, stepped, difference, step_plot, step_note]
     step_btn.click(take_pixel_steps, [model, subject, steps_state, step_count, step_size], step_outputs,
                    api_name="pixel_steps")
-    reset_steps_btn.click(reset_steps, [model, subject], step_outputs, api_visibility="private")
-    g_target.change(lambda t: 2e-5 if t == "weights" else 0.02, g_target, g_lr, api_visibility="private")
+    reset_steps_btn.click(reset_steps, [model, subject], step_outputs, **private)
+    g_target.change(lambda t: DEFAULT_LR.get(t, DEFAULT_LR["weights"]), g_target, g_lr, **private)
     g_btn.click(take_generator_steps, [model, subject, g_count, g_target, g_lr], [g_strip, g_plot, g_note],
                 api_name="generator_steps")
     maps_btn.click(show_feature_maps, [model, subject, d_layer, d_top], d_maps, api_name="feature_maps")
-    d_layer.change(show_feature_maps, [model, subject, d_layer, d_top], d_maps, api_visibility="private")
+    d_layer.input(show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
 
     run_outputs = [run_summary, loss_plot, output_plot, grid_step, grid_image, grid_caption]
     show_run_btn.click(show_run, which_run, run_outputs, api_name="training_run")
-    which_run.change(show_run, which_run, run_outputs, api_visibility="private")
+    which_run.change(show_run, which_run, run_outputs, **private)
     grid_step.release(show_grid, [which_run, grid_step], [grid_image, grid_caption], api_name="training_grid",
                       trigger_mode="always_last")
     lapse_btn.click(make_timelapse, [which_run, lapse_fps], lapse_video, api_name="timelapse")
-    live_start.click(start_live, [live_steps, live_minutes], [live_message, live_timer, which_run],
-                     api_name="live_start")
+    live_start.click(start_live, [live_steps, live_minutes], [live_message, live_timer], api_name="live_start").success(
+        lambda: gr.update(choices=run_choices(), value=LIVE_RUN), None, which_run, **private)
     live_stop.click(stop_live, None, live_message, api_name="live_stop")
-    live_timer.tick(live_outputs, None, [live_message, run_summary, loss_plot, output_plot, grid_image, grid_caption,
-                                         live_timer],
-                    api_visibility="private", show_progress="hidden")
-    training_tab.select(refresh_runs, which_run, which_run, api_visibility="private").then(
-        show_run, which_run, run_outputs, api_visibility="private")
+    live_timer.tick(live_outputs, None, [live_message, run_summary, loss_plot, output_plot, grid_step, grid_image,
+                                         grid_caption, live_timer], **private, show_progress="hidden")
+    training_tab.select(refresh_runs, which_run, which_run, **private).then(show_run, which_run, run_outputs, **private)
+    demo.unload(end_session)
 
 STORE.warm_up()
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=4).launch(max_file_size="10mb")  # uploads: pictures, direction files
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    clear_all()  # what an earlier run left in the temp folder
+    demo.queue(default_concurrency_limit=4).launch(max_file_size=MAX_BYTES)  # uploads: pictures, direction files

@@ -21,24 +21,25 @@ class FaceMath:
     concepts: list[np.ndarray]  # the exemplar faces of A, B and C
 
 
-def concept_z(seeds: list[int], nz: int, name: str = "concept") -> torch.Tensor:
-    """The mean z of a concept's 1 to 3 exemplar seeds."""
-    seeds = list(seeds)
-    if not 1 <= len(seeds) <= MAX_EXEMPLARS:
-        raise ValueError(f"{name} needs 1 to {MAX_EXEMPLARS} exemplar faces, got {len(seeds)}")
-    return z_from_seeds(seeds, nz).mean(dim=0)
+def check_concept(z: torch.Tensor, name: str = "concept") -> torch.Tensor:
+    """A concept's exemplar latents [1 to 3, nz]."""
+    if z.ndim != 2 or not 1 <= len(z) <= MAX_EXEMPLARS:
+        raise ValueError(f"{name} needs 1 to {MAX_EXEMPLARS} exemplar faces, got {len(z)}")
+    return z
 
 
-def face_math(gan: GAN, a: list[int], b: list[int], c: list[int], noise: float = 0.25,
+def face_math(gan: GAN, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, noise: float = 0.25,
               seed: int = 0) -> FaceMath:
-    """A - B + C in z (and, for contrast, in pixels), with a 3x3 grid of noisy neighbours."""
+    """mean(a) - mean(b) + mean(c) in z (and, for contrast, in pixels), with a 3x3 grid of noisy
+    neighbours; a, b and c are each concept's exemplar latents [1 to 3, nz] (z_from_seeds, or
+    gan_core.face.latents for edited faces and photos)."""
     nz = gan.config.nz
-    za, zb, zc = (concept_z(s, nz, n) for s, n in ((a, "A"), (b, "B"), (c, "C")))
+    exemplar_z = [check_concept(x.float().cpu(), n) for x, n in ((a, "A"), (b, "B"), (c, "C"))]
+    za, zb, zc = (x.mean(dim=0) for x in exemplar_z)
     z = za - zb + zc
     generator = torch.Generator().manual_seed(seed)
     jitter = (torch.rand(9, nz, generator=generator) * 2 - 1) * noise  # uniform in [-noise, noise]
     jitter[4] = 0  # the centre of the grid is the result itself
-    exemplar_z = [z_from_seeds(s, nz) for s in (a, b, c)]
     faces = gan.generate(torch.cat([z[None], z + jitter, *exemplar_z]))  # one batch for everything
     bounds = np.cumsum([10] + [len(e) for e in exemplar_z])
     exemplars = [faces[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]

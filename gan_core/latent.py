@@ -11,13 +11,14 @@ MAX_SEED = 2**32 - 1
 def check_seed(seed) -> int:
     """An int in [0, 2^32 - 1], or a ValueError that says what was wrong."""
     try:
-        value = int(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"a seed must be a whole number, got {seed!r}") from None
-    if value != seed and not isinstance(seed, str):
-        raise ValueError(f"a seed must be a whole number, got {seed!r}")
+        value = int(str(seed).strip()) if isinstance(seed, str) else int(seed)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"a seed must be a whole number, got {str(seed)[:40]!r}") from None
+    if isinstance(seed, bool) or (value != seed and not isinstance(seed, str)):
+        raise ValueError(f"a seed must be a whole number, got {str(seed)[:40]!r}")
     if not 0 <= value <= MAX_SEED:
-        raise ValueError(f"a seed must be between 0 and {MAX_SEED}, got {value}")
+        shown = value if abs(value) < 10**12 else f"{value:.3g}"
+        raise ValueError(f"a seed must be between 0 and {MAX_SEED}, got {shown}")
     return value
 
 
@@ -42,6 +43,8 @@ def parse_seeds(text: str, max_count: int = 10_000) -> list[int]:
         if not part:
             continue
         first, dash, last = part.partition("-")
+        if dash and not first:
+            raise ValueError(f"seeds are 0 to {MAX_SEED}; {part!r} is negative")
         if not dash:
             seeds.append(check_seed(first))
             continue

@@ -1,7 +1,6 @@
 """Morph videos: faces along a path through keyframe latents, as frames, MP4 and GIF."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -9,48 +8,31 @@ import numpy as np
 import torch
 
 from .directions import Direction, walk
-from .explore import edited_z, parse_state, share_state
-from .latent import EASINGS, check_seed, interpolation_path, parse_seeds
+from .face import MAX_LIST, Face, faces_text, latents, parse_faces
+from .latent import EASINGS, interpolation_path
 from .media import make_grid, upscale, write_gif, write_mp4
 from .models import GAN
 
 MAX_FRAMES = 600
 MAX_SIZE = 512
-MAX_KEYFRAMES = 16
+MAX_KEYFRAMES = MAX_LIST
 
 
-def _keyframe_items(text: str) -> list:
-    text = (text or "").strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError("keyframes: not valid JSON; write seeds like 0, 7, 42") from None
-        if not isinstance(items, list):
-            raise ValueError("keyframes: a JSON list of seeds or shared states")
-        return items
-    return parse_seeds(text, max_count=MAX_KEYFRAMES) if text else []
-
-
-def keyframes_from_text(text: str, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
-    """'0, 7, 42' (seeds) or a JSON list of seeds and shared states {"seed", "edits", "moves"}
-    -> [K, nz]; moves along named directions need `directions`."""
-    zs = []
-    for item in _keyframe_items(text):
-        seed, edits, moves = parse_state(json.dumps(item), nz) if isinstance(item, dict) else (check_seed(item), {}, {})
-        zs.append(edited_z(seed, edits, nz, moves, directions))
-    if len(zs) < 2:
+def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
+    """'0, 7, 42' (seeds) or a JSON list of seeds and faces (see gan_core.face) -> [K, nz]; moves
+    along named directions need `directions`."""
+    faces = parse_faces(text, MAX_KEYFRAMES)
+    if len(faces) < 2:
         raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
-    if len(zs) > MAX_KEYFRAMES:
+    return latents(faces, nz, directions)
+
+
+def add_keyframe(text, face: Face) -> str:
+    """The keyframe text with one more face (a plain seed stays a number)."""
+    faces = parse_faces(text, MAX_KEYFRAMES)
+    if len(faces) >= MAX_KEYFRAMES:
         raise ValueError(f"at most {MAX_KEYFRAMES} keyframes")
-    return torch.stack(zs)
-
-
-def add_keyframe(text: str, seed: int, edits: dict, moves: dict | None = None) -> str:
-    """The keyframe text with one more face: a plain seed, or a shared state if it has edits."""
-    items = _keyframe_items(text)
-    items.append(json.loads(share_state(seed, edits, moves)) if edits or moves else seed)
-    return json.dumps(items) if any(isinstance(i, dict) for i in items) else ", ".join(map(str, items))
+    return faces_text(faces + [face])
 
 
 def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:

@@ -4,17 +4,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gan_core.face import Face
 from gan_core.latent import check_seed, z_from_seed
 from gan_core.media import upscale
 from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
 from gan_core.uploads import load_upload
-from studio.state import CONFIG, STORE, big, current_z, friendly
+from studio.state import CONFIG, STORE, big, directions_of, friendly
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
 
 
-def subject_of(model: str, mine: dict, source: str, d_seed, upload, seed, slots) -> dict:
+def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) -> dict:
     """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
     gan = STORE.get(model)
     if source == SOURCES[2]:
@@ -25,7 +26,7 @@ def subject_of(model: str, mine: dict, source: str, d_seed, upload, seed, slots)
     if source == SOURCES[1]:
         z, what = z_from_seed(check_seed(d_seed), gan.config.nz), f"seed {check_seed(d_seed)}"
     elif source == SOURCES[0]:
-        z, what = current_z(model, mine, seed, slots), f"the current face (seed {check_seed(seed)} with its sliders)"
+        z, what = face.latent(gan.config.nz, directions_of(model, mine)), f"the current face ({face.describe()})"
     else:
         raise ValueError(f"show D one of: {', '.join(SOURCES)}")
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
@@ -41,9 +42,9 @@ def probability_table(probs: list[float]):
 
 
 @friendly
-def ask_discriminator(model: str, mine: dict, source: str, d_seed, upload, seed, *slots):
+def ask_discriminator(model: str, mine: dict, face: Face, source: str, d_seed, upload):
     gan = STORE.get(model)
-    subject = subject_of(model, mine, source, d_seed, upload, seed, slots)
+    subject = subject_of(model, mine, face, source, d_seed, upload)
     verdict = ask(gan, subject["image"])
     side = CONFIG.display
     steps = {"images": [subject["image"]], "probs": [verdict.probability]}
@@ -62,8 +63,16 @@ def show_feature_maps(model: str, subject: dict, layer, top):
 def steps_outputs(subject: dict, steps: dict):
     images, probs = steps["images"], steps["probs"]
     change = f"{probs[0]:.3f} \u2192 {probs[-1]:.3f}" if len(probs) > 1 else f"{probs[0]:.3f}"
-    note = (f"**{len(probs) - 1} step(s) up D's gradient: D(image) {change}.** The change is tiny "
-            f"(see the difference, scaled up) yet D's verdict moves: its gradient is what G learns from.")
+    rms = float(np.sqrt(np.mean((images[-1].astype(np.float32) - images[0].astype(np.float32)) ** 2)))
+    if len(probs) == 1:
+        how = "Take a step to see D's verdict move."
+    elif rms < 3:
+        how = (f"The change is tiny ({rms:.1f} grey levels RMS; see the difference, scaled up) yet D's verdict "
+               f"moves: its gradient is what G learns from.")
+    else:
+        how = (f"The image has changed by {rms:.1f} grey levels RMS, and D's verdict with it: its gradient is "
+               f"what G learns from.")
+    note = f"**{len(probs) - 1} step(s) up D's gradient: D(image) {change}.** {how}"
     return (steps, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
             probability_table(probs), note)
 
@@ -72,8 +81,8 @@ def steps_outputs(subject: dict, steps: dict):
 def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
     if not subject or not steps:
         raise ValueError("ask D about a face first")
-    if len(steps["probs"]) - 1 + int(count) > 200:  # checked before the work, not after
-        raise ValueError("200 steps is the most; press Reset steps to start again from the face")
+    if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
+        raise ValueError(f"{CONFIG.max_pixel_steps} steps is the most; press Reset steps to start again from the face")
     more = pixel_steps(STORE.get(model), steps["images"][-1], int(count), float(step_size))
     steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(subject, steps)
@@ -94,7 +103,7 @@ def take_generator_steps(model: str, subject: dict, count, target: str, lr):
         raise ValueError("G-steps need a face G made (the current face or a seed): G has no z for an upload")
     out = generator_steps(STORE.get(model), torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
-    strip = [(upscale(out.images[i], 128, smooth=True), f"step {i}: D {out.probabilities[i]:.3f}") for i in picks]
+    strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
     what = "a copy of G's weights" if target == "weights" else "z"
     note = (f"**{len(out.images) - 1} training steps on {what}: D(G(z)) {out.probabilities[0]:.3f} \u2192 "
             f"{out.probabilities[-1]:.3f}.** The shipped G is unchanged.")

@@ -1,37 +1,74 @@
-"""Model choice and the Explore tab: gallery, face, sliders, scanners, sharing, teaching a direction."""
+"""Model choice and the Explore tab: gallery, the current face and its sliders, scanners, sharing,
+teaching a direction. Every handler that touches the current face takes it (a gan_core.face.Face,
+kept in a gr.State) and returns it."""
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from gan_core.checkpoints import CheckpointError
-from gan_core.directions import Direction, direction_from_json, direction_to_json, fit_user_direction
-from gan_core.explore import dimension_scan, direction_scan, face, gallery, parse_state, share_state
+from gan_core.directions import GROUPS, Direction, direction_from_json, direction_to_json, fit_user_direction, in_group
+from gan_core.explore import dimension_scan, direction_scan, gallery
+from gan_core.face import Face
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
 from gan_core.teacher import layer_choices
-from studio.state import (CONFIG, STORE, big, current_z, default_sliders, direction_choices, directions_of,
-                          ends_label, friendly, look_of, readout, upscale_all)
+from studio.model_store import HUB
+from studio.session_files import session_folder
+from studio.state import (CONFIG, STORE, big, default_face, direction_choices, directions_of, ends_label,
+                          face_of, fits_the_sliders, friendly, md, readout, upscale_all, widgets_of)
+
+MAX_DIRECTION_FILE = 64_000  # bytes: a direction file of a 1,024-number z is about 12 kB
 
 
-# --- model -------------------------------------------------------------------------------------
-def model_updates(key: str):
+# --- the model ---------------------------------------------------------------------------------
+def model_info(key: str) -> str:
     gan = STORE.get(key)
     c = gan.config
-    info = (f"**{c.name or key}**: {c.image_size}x{c.image_size}, {c.channels} channel(s), "
-            f"z of {c.nz} dimensions, on {gan.device.type}")
-    dims = gr.update(choices=list(range(c.nz)))
-    choices = direction_choices(STORE.directions(key), short=True)
-    names = [gr.update(choices=choices, value=name) for name in default_sliders(key)]
+    what = "faces" if c.channels == 3 else "digits" if c.image_size == 32 and c.channels == 1 else "images"
+    name = md(c.name or (key[len(HUB):] if key.startswith(HUB) else key))
+    note = "" if STORE.classifier(key) else " No attribute classifier comes with it, so there is no attribute readout."
+    return (f"**{name}** makes {what}: {c.image_size}x{c.image_size}, {c.channels} channel(s), z of {c.nz} "
+            f"dimensions, on {gan.device.type}.{note}")
+
+
+def slider_updates(model: str, mine: dict, face: Face) -> list:
+    """Updates for the seed box and every slider widget, showing `face` (choices from the model)."""
+    n, m = CONFIG.slots, CONFIG.named_slots
+    seed, *rest = widgets_of(model, face)
+    dims, values, names, offsets = rest[:n], rest[n:2 * n], rest[2 * n:2 * n + m], rest[2 * n + m:]
+    directions = directions_of(model, mine)
+    dim_choices = list(range(STORE.get(model).config.nz))
+    name_choices = direction_choices(directions, short=True)
+    return [seed, *[gr.update(choices=dim_choices, value=d) for d in dims], *values,
+            *[gr.update(choices=name_choices, value=name) for name in names],
+            *[gr.update(value=v, label=ends_label(directions, name)) for v, name in zip(offsets, names)]]
+
+
+face_sliders = friendly(slider_updates)
+
+
+def rendered(model: str, mine: dict, face: Face) -> tuple:
+    """(face, the big face, the attribute readout), the face checked against the model first."""
+    image = face.render(STORE.get(model), directions_of(model, mine))
+    return face, big(image), readout(model, image)
+
+
+def model_updates(key: str):
+    gan = STORE.get(key)
     layers = gr.update(choices=layer_choices(gan), value=0)
-    step = 1.0 if c.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
-    return (key, {}, info, *[dims] * CONFIG.slots, *names, *[0.0] * CONFIG.named_slots, layers, step)
+    step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
+    has_classifier = STORE.classifier(key) is not None
+    return (key, {}, model_info(key), *rendered(key, {}, default_face(key)), layers, step,
+            gr.update(visible=has_classifier))
 
 
-choose_model = friendly(model_updates)
+@friendly
+def choose_model(key: str):
+    if key not in STORE.names:
+        raise ValueError("pick a model from the list")
+    return model_updates(key)
 
 
 @friendly
@@ -39,14 +76,20 @@ def load_hub(repo_id: str):
     repo_id = (repo_id or "").strip()
     if not repo_id:
         raise ValueError("type a Hugging Face repo id, e.g. owner/name")
-    return model_updates(repo_id)
+    return model_updates(HUB + repo_id)
+
+
+def refresh_models(current: str):
+    """The model picker, listed anew (a run exported since the page opened shows up)."""
+    names = STORE.names
+    return gr.update(choices=names, value=current if current in names else None)
 
 
 def slider_ends(model: str, mine: dict, name):
     """A named slider's label, after its dropdown changed."""
     try:
         return gr.update(label=ends_label(directions_of(model, mine), name))
-    except (ValueError, CheckpointError):
+    except ValueError:
         return gr.update(label="move")
 
 
@@ -58,46 +101,66 @@ def refresh_pickers(model: str, mine: dict):
     return gr.update(choices=choices, value=None), gr.update(choices=choices, value=walk_default)
 
 
-# --- explore -----------------------------------------------------------------------------------
+# --- the gallery and the current face ----------------------------------------------------------
 @friendly
 def show_gallery(model: str, start_seed):
     seeds, images = gallery(STORE.get(model), check_seed(start_seed), CONFIG.gallery_size)
     return [(upscale(image, 128, smooth=True), f"seed {s}") for s, image in zip(seeds, images)], seeds
 
 
-def pick_from_gallery(seeds: list[int], event: gr.SelectData):
-    return seeds[event.index] if seeds and event.index is not None else gr.update()
+@friendly
+def pick_seed(model: str, mine: dict, face: Face, seed):
+    """A new base seed for the current face (its sliders kept)."""
+    face, image, attributes = rendered(model, mine, face.with_seed(seed))
+    return face, face.seed, image, attributes
 
 
 @friendly
-def show_face(model: str, mine: dict, seed, *slots):
-    edits, moves = look_of(slots)
-    image = face(STORE.get(model), check_seed(seed), edits, moves, directions_of(model, mine))
-    return big(image), readout(model, image)
+def pick_from_gallery(model: str, mine: dict, face: Face, seeds: list[int], event: gr.SelectData):
+    if not seeds or event.index is None or not 0 <= event.index < len(seeds):
+        raise ValueError("click a face in the gallery")
+    return pick_seed.__wrapped__(model, mine, face, seeds[event.index])
 
 
 @friendly
-def scan_page(model: str, mine: dict, seed, page, *slots):
+def edit_face(model: str, mine: dict, face: Face, *slots):
+    """A slider moved: the face with the sliders' values (the sliders are the truth here)."""
+    return rendered(model, mine, face_of(face, *slots))
+
+
+@friendly
+def set_face(model: str, mine: dict, value):
+    """A whole face from its JSON (a shared text, or a dict an API client sends)."""
+    face = fits_the_sliders(Face.parse(value))
+    return rendered(model, mine, face.check(STORE.get(model).config.nz, directions_of(model, mine)))
+
+
+@friendly
+def reset_sliders(model: str, mine: dict, face: Face):
+    return rendered(model, mine, face.reset())
+
+
+@friendly
+def share(face: Face):
+    return face.to_text()
+
+
+@friendly
+def scan_page(model: str, mine: dict, face: Face, page):
     gan = STORE.get(model)
-    first = int(page) * CONFIG.scan_page
-    dims = [d for d in range(first, first + CONFIG.scan_page) if d < gan.config.nz]
-    if not dims:
-        raise ValueError(f"page {int(page)} is past the last dimension ({gan.config.nz - 1})")
-    edits, moves = look_of(slots)
-    images = dimension_scan(gan, check_seed(seed), dims, edits, moves=moves, directions=directions_of(model, mine))
+    nz = gan.config.nz
+    pages = -(-nz // CONFIG.scan_page)
+    try:
+        first = int(page) * CONFIG.scan_page
+    except (TypeError, ValueError, OverflowError):
+        first = -1
+    if not 0 <= first < nz:
+        raise ValueError(f"pick a page from 0 to {pages - 1}")
+    dims = list(range(first, min(first + CONFIG.scan_page, nz)))
+    images = dimension_scan(gan, face.latent(nz, directions_of(model, mine)), dims)
     caption = (f"Rows: dimensions {dims[0]} to {dims[-1]}, top to bottom; columns: the value -3 to +3, "
                f"left to right. Spot a row that changes age or gender, then put it on a slider.")
     return make_grid(upscale_all(images, 96), nrow=7), caption
-
-
-MAIN_FOUR = ("Age", "Gender", "Glasses", "Smile")
-DIRECTION_GROUPS = {  # browser group: which directions it shows
-    "Age, gender, glasses, smile": lambda d: d.method == "conditional" or d.name in MAIN_FOUR,
-    "Other attributes": lambda d: d.method == "interfacegan" and d.name not in MAIN_FOUR,
-    "Yours": lambda d: d.method == "user",
-    "SeFa (label-free)": lambda d: d.method == "sefa",
-    "PCA (label-free)": lambda d: d.method == "ganspace",
-}
 
 
 def describe(d: Direction) -> str:
@@ -110,72 +173,45 @@ def describe(d: Direction) -> str:
         return "changes " + ", ".join(f"{k.replace('_', ' ').lower()} {v:+.2f}" for k, v in list(q["changes"].items())[:2])
     if "fit_accuracy" in q:
         return f"yours: {q['yes']} yes, {q['no']} no"
-    return d.method
+    return d.info.description
 
 
 @friendly
-def scan_directions(model: str, mine: dict, seed, group: str, *slots):
-    if group not in DIRECTION_GROUPS:
-        raise ValueError(f"pick one of: {', '.join(DIRECTION_GROUPS)}")
-    directions = [d for d in directions_of(model, mine).values() if DIRECTION_GROUPS[group](d)]
-    directions = sorted(directions, key=lambda d: d.method != "conditional")[:12]
-    if not directions:
+def scan_directions(model: str, mine: dict, face: Face, group: str):
+    if group not in GROUPS:
+        raise ValueError(f"pick one of: {', '.join(GROUPS)}")
+    directions = directions_of(model, mine)
+    shown = in_group(directions.values(), group)[:12]
+    if not shown:
         raise ValueError(f"this model has no {group} directions" + (": teach one below" if group == "Yours" else ""))
-    images = direction_scan(STORE.get(model), current_z(model, mine, seed, slots), directions)
+    z = face.latent(STORE.get(model).config.nz, directions)
+    images = direction_scan(STORE.get(model), z, shown)
     caption = "Rows, top to bottom (columns: -3 to +3):\n" + "\n".join(
-        f"{i + 1}. **{d.label}**: {describe(d)}" for i, d in enumerate(directions))
+        f"{i + 1}. **{md(d.label)}**: {md(describe(d))}" for i, d in enumerate(shown))
     return make_grid(upscale_all(images, 80), nrow=7), caption
 
 
-def on_a_slot(item, slots) -> tuple:
-    """Slots (what..., value...) with `item` on one: where it already is, else on the first slot
-    left at 0 (else the last), reset to 0."""
-    half = len(slots) // 2
-    items, values = list(slots[:half]), list(slots[half:])
-    if item not in items:
-        free = next((i for i, v in enumerate(values) if not v), half - 1)
-        items[free], values[free] = item, 0.0
-    return (*items, *values)
-
-
 @friendly
-def use_dimension(dim, *slots):
-    if dim is None:
+def use_dimension(model: str, mine: dict, face: Face, dim):
+    nz = STORE.get(model).config.nz
+    if dim is None or dim == "":
         raise ValueError("type the dimension number to put on a slider")
-    return on_a_slot(int(dim), slots)
+    try:
+        ok = float(dim) == int(float(dim)) and 0 <= int(float(dim)) < nz
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"pick a dimension from 0 to {nz - 1}")
+    return rendered(model, mine, face.on_slot(int(float(dim)), CONFIG.slots))
 
 
 @friendly
-def use_direction(model: str, mine: dict, name, *named_slots):
+def use_direction(model: str, mine: dict, face: Face, name):
     if not name:
         raise ValueError("pick a direction to put on a slider")
     if name not in directions_of(model, mine):
-        raise ValueError(f"unknown direction {name!r}")
-    return on_a_slot(name, named_slots)
-
-
-def reset_sliders():
-    return [0.0] * (CONFIG.slots + CONFIG.named_slots)
-
-
-@friendly
-def share(seed, *slots):
-    return share_state(check_seed(seed), *look_of(slots))
-
-
-@friendly
-def apply_shared(model: str, mine: dict, text: str):
-    gan = STORE.get(model)
-    seed, edits, moves = parse_state(text, gan.config.nz)
-    if len(edits) > CONFIG.slots or len(moves) > CONFIG.named_slots:
-        raise ValueError(f"at most {CONFIG.slots} edited dimensions and {CONFIG.named_slots} directions fit on the sliders")
-    directions = directions_of(model, mine)
-    image = face(gan, seed, edits, moves, directions)  # checks the names before any slider moves
-    dims = list(edits) + [i for i in range(CONFIG.slots) if i not in edits][:CONFIG.slots - len(edits)]
-    values = list(edits.values()) + [0.0] * (CONFIG.slots - len(edits))
-    names = list(moves) + [None] * (CONFIG.named_slots - len(moves))
-    offsets = list(moves.values()) + [0.0] * (CONFIG.named_slots - len(moves))
-    return (seed, *dims, *values, *names, *offsets, big(image), readout(model, image))
+        raise ValueError("pick a direction from the list")
+    return rendered(model, mine, face.on_slot(name, CONFIG.named_slots))
 
 
 # --- teach a direction -------------------------------------------------------------------------
@@ -185,11 +221,13 @@ def marks_text(marks: dict) -> str:
 
 
 @friendly
-def mark_face(answer: str, marks: dict, model: str, mine: dict, seed, *slots):
-    z = current_z(model, mine, seed, slots)
+def mark_face(answer: str, marks: dict, model: str, mine: dict, face: Face):
+    from gan_core.directions import MAX_MARKS
+
+    z = face.latent(STORE.get(model).config.nz, directions_of(model, mine))
     marks = {"yes": list(marks.get("yes", [])), "no": list(marks.get("no", []))}
-    if len(marks["yes"]) + len(marks["no"]) >= 200:
-        raise ValueError("200 marks is the most; fit the direction or clear the marks")
+    if len(marks["yes"]) + len(marks["no"]) >= MAX_MARKS:
+        raise ValueError(f"{MAX_MARKS} marks is the most; fit the direction or clear the marks")
     marks[answer].append([round(float(v), 5) for v in z])
     return marks, marks_text(marks)
 
@@ -199,44 +237,39 @@ def clear_marks():
     return marks, marks_text(marks)
 
 
-def with_mine(model: str, mine: dict, direction: Direction, named_slots) -> tuple:
-    """The session's directions with `direction` added, and the named slots (new choices, values)
-    with it on one of them."""
+def with_mine(model: str, mine: dict, face: Face, direction: Direction) -> tuple:
+    """The session's directions with `direction` added, and the face view with it on a slider."""
     mine = {**(mine or {}), direction.name: direction_to_json(direction)}
-    slots = on_a_slot(direction.name, named_slots)
-    choices = direction_choices(directions_of(model, mine), short=True)
-    names = [gr.update(choices=choices, value=v) for v in slots[:CONFIG.named_slots]]
-    return (mine, *names, *slots[CONFIG.named_slots:])
+    return (mine, *rendered(model, mine, face.on_slot(direction.name, CONFIG.named_slots)))
 
 
 @friendly
-def fit_mine(model: str, mine: dict, concept: str, marks: dict, *named_slots):
+def fit_mine(model: str, mine: dict, face: Face, concept: str, marks: dict, request: gr.Request):
     gan = STORE.get(model)
     direction = fit_user_direction(concept, marks.get("yes", []), marks.get("no", []), gan.config.nz,
-                                   taken=STORE.directions(model))
-    folder = Path(tempfile.mkdtemp(prefix="dcgan-direction-"))  # per request: nothing shared
-    path = folder / f"{''.join(c if c.isalnum() else '_' for c in direction.name)}.direction.json"
+                                   taken=directions_of(model, mine))
+    stem = "".join(c if c.isalnum() else "_" for c in direction.name)
+    path = session_folder(request, "direction") / f"{stem}.direction.json"
     path.write_text(json.dumps(direction_to_json(direction)))
-    mine, *slots = with_mine(model, mine, direction, named_slots)
-    note = (f"Fitted **{direction.name}** from {direction.quality['yes']} yes and {direction.quality['no']} no "
+    note = (f"Fitted **{md(direction.name)}** from {direction.quality['yes']} yes and {direction.quality['no']} no "
             f"marks; it is on a slider now (this session only). Download it below.")
-    return (mine, str(path), note, *slots)
+    mine, *view = with_mine(model, mine, face, direction)
+    return (mine, str(path), note, *view)
 
 
 @friendly
-def upload_direction(model: str, mine: dict, file, *named_slots):
+def upload_direction(model: str, mine: dict, face: Face, file):
     if file is None:
         raise ValueError("choose a .direction.json file to upload")
     path = Path(file)
-    if path.stat().st_size > 64_000:
+    if path.stat().st_size > MAX_DIRECTION_FILE:
         raise ValueError("a direction file is a few kilobytes; this one is too big")
     try:
         obj = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ValueError("not a direction file: it is not JSON") from None
-    gan = STORE.get(model)
-    direction = direction_from_json(obj, gan.config.nz)
-    if direction.name in STORE.directions(model):
-        raise ValueError(f"'{direction.name}' is already a direction of this model; rename the file's direction")
-    mine, *slots = with_mine(model, mine, direction, named_slots)
-    return (mine, f"Loaded **{direction.name}**.", *slots)
+    direction = direction_from_json(obj, STORE.get(model).config.nz)
+    if direction.name in directions_of(model, mine):
+        raise ValueError(f"'{direction.name}' is already a direction here; rename the file's direction")
+    mine, *view = with_mine(model, mine, face, direction)
+    return (mine, f"Loaded **{md(direction.name)}**.", *view)

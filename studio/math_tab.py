@@ -1,24 +1,27 @@
 """The Face math tab: A - B + C on z, as in the DCGAN paper."""
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 
-from gan_core.face_math import face_math
-from gan_core.latent import check_seed, parse_seeds
+from gan_core.face import Face, faces_text, latents, parse_faces
+from gan_core.face_math import MAX_EXEMPLARS, face_math
 from gan_core.media import make_grid
-from studio.state import STORE, big, friendly, upscale_all
+from studio.state import CONFIG, STORE, big, directions_of, friendly, upscale_all
 
 
-def exemplars(text: str, name: str) -> list[int]:
-    if not (text or "").strip():
-        raise ValueError(f"concept {name} has no exemplar faces: type 1 to 3 seeds")
-    return parse_seeds(text, max_count=3)
+def exemplars(model: str, mine: dict, text: str, name: str):
+    """A concept's exemplar latents from its text: seeds, or a JSON list of seeds and faces."""
+    faces = parse_faces(text, MAX_EXEMPLARS)
+    if not faces:
+        raise ValueError(f"concept {name} has no exemplar faces: type 1 to {MAX_EXEMPLARS} seeds")
+    return latents(faces, STORE.get(model).config.nz, directions_of(model, mine))
 
 
 @friendly
-def do_face_math(model: str, a: str, b: str, c: str):
+def do_face_math(model: str, mine: dict, a: str, b: str, c: str):
     gan = STORE.get(model)
-    out = face_math(gan, exemplars(a, "A"), exemplars(b, "B"), exemplars(c, "C"))
+    out = face_math(gan, *(exemplars(model, mine, text, n) for text, n in ((a, "A"), (b, "B"), (c, "C"))))
     rows = [upscale_all(faces, 96) for faces in out.concepts]
     blank = np.full_like(rows[0][0], 255)
     table = make_grid(np.stack([row[i] if i < len(row) else blank for row in rows for i in range(3)]), nrow=3,
@@ -27,8 +30,32 @@ def do_face_math(model: str, a: str, b: str, c: str):
 
 
 @friendly
-def add_current_to_concept(text: str, seed):
-    seeds = parse_seeds(text, 3) if (text or "").strip() else []
-    if len(seeds) >= 3:
-        raise ValueError("a concept holds at most 3 exemplar faces")
-    return ", ".join(map(str, seeds + [check_seed(seed)]))
+def add_current_to_concept(text: str, face: Face):
+    faces = parse_faces(text, MAX_EXEMPLARS)
+    if len(faces) >= MAX_EXEMPLARS:
+        raise ValueError(f"a concept holds at most {MAX_EXEMPLARS} exemplar faces")
+    return faces_text(faces + [face])
+
+
+def presets_of(model: str) -> list[list[str]]:
+    """The model's ready examples [label, A, B, C]: its own, or the studio's for a faces model."""
+    presets = STORE.presets(model)
+    if not presets and STORE.classifier(model) is not None:
+        presets = [list(p) for p in CONFIG.face_math_presets]
+    return presets
+
+
+def preset_updates(model: str):
+    """The ready-examples picker for a model, hidden (with a note why) when it has none."""
+    presets = presets_of(model)
+    note = ("" if presets else "*This model comes with no ready examples (they are picked by an attribute "
+            "classifier); type 1 to 3 seeds per concept, or add the current face.*")
+    return gr.update(choices=[p[0] for p in presets], value=None, visible=bool(presets)), note
+
+
+@friendly
+def use_preset(model: str, label: str):
+    for preset in presets_of(model):
+        if preset[0] == label:
+            return tuple(preset[1:])
+    raise ValueError("pick one of the ready examples")

@@ -1,21 +1,19 @@
 """The Morph video tab: morphs between keyframes and walks along a direction."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
-from gan_core.latent import check_seed
+from gan_core.face import Face
 from gan_core.media import write_gif, write_mp4
 from gan_core.morph import (add_keyframe, check_fps, filmstrip, keyframes_from_text, morph_frames, walk_keyframes,
                             write_morph)
-from studio.state import STORE, current_z, directions_of, friendly, look_of
+from studio.session_files import session_folder
+from studio.state import STORE, directions_of, friendly, md
 
 
 @friendly
-def add_current_to_keyframes(keyframes: str, seed, *slots):
-    return add_keyframe(keyframes, check_seed(seed), *look_of(slots))
+def add_current_to_keyframes(keyframes: str, face: Face):
+    return add_keyframe(keyframes, face)
 
 
 def render_morph(model: str, mine: dict, keyframes: str, frames_per_segment, mode: str, easing: str, loop: bool,
@@ -27,42 +25,42 @@ def render_morph(model: str, mine: dict, keyframes: str, frames_per_segment, mod
                         progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
 
 
-def finish_morph(frames, fps, size, progress, what: str = "frames"):
+def finish_morph(frames, fps, size, request, progress, what: str = "frames"):
     progress(0.8, desc="Encoding MP4 and GIF")
-    folder = tempfile.mkdtemp(prefix="dcgan-morph-")  # one folder per render: nothing shared
-    mp4, gif = write_morph(frames, folder, float(fps))
+    mp4, gif = write_morph(frames, session_folder(request, "morph"), float(fps))
     return filmstrip(frames), str(mp4), str(gif), f"{len(frames)} {what} at {int(fps)} fps, {int(size)} px"
 
 
 @friendly
 def make_morph(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-               size, smooth: bool, progress=gr.Progress()):
+               size, smooth: bool, request: gr.Request, progress=gr.Progress()):
     check_fps(fps)
     frames = render_morph(model, mine, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
-    return finish_morph(frames, fps, size, progress)
+    return finish_morph(frames, fps, size, request, progress)
 
 
 @friendly
-def make_walk(model: str, mine: dict, name, span, frames_per_segment, fps, easing: str, loop: bool, size,
-              smooth: bool, seed, *slots, progress=gr.Progress()):
+def make_walk(model: str, mine: dict, face: Face, name, span, frames_per_segment, fps, easing: str, loop: bool,
+              size, smooth: bool, request: gr.Request, progress=gr.Progress()):
     check_fps(fps)
     directions = directions_of(model, mine)
     if name not in directions:
-        raise ValueError(f"pick a direction to walk (unknown: {name!r})")
-    keys = walk_keyframes(current_z(model, mine, seed, slots), directions[name], float(span))
+        raise ValueError("pick a direction to walk")
+    gan = STORE.get(model)
+    keys = walk_keyframes(face.latent(gan.config.nz, directions), directions[name], float(span))
     progress(0, desc="Rendering frames")
-    frames = morph_frames(STORE.get(model), keys, int(frames_per_segment), "lerp", easing, bool(loop), int(size),
-                          bool(smooth), progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
-    return finish_morph(frames, fps, size, progress, f"frames walking {directions[name].label}")
+    frames = morph_frames(gan, keys, int(frames_per_segment), "lerp", easing, bool(loop), int(size), bool(smooth),
+                          progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
+    return finish_morph(frames, fps, size, request, progress, f"frames walking {md(directions[name].label)}")
 
 
 def morph_file(fmt: str):
     """An API-only morph endpoint that renders one format (MP4 or GIF)."""
     @friendly
     def render(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-               size, smooth: bool, progress=gr.Progress()):
+               size, smooth: bool, request: gr.Request, progress=gr.Progress()):
+        check_fps(fps)
         frames = render_morph(model, mine, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
-        folder = Path(tempfile.mkdtemp(prefix="dcgan-morph-"))
         writer = write_mp4 if fmt == "mp4" else write_gif
-        return str(writer(frames, folder / f"morph.{fmt}", check_fps(fps)))
+        return str(writer(frames, session_folder(request, "morph") / f"morph.{fmt}", float(fps)))
     return render

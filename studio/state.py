@@ -1,59 +1,78 @@
-"""What every tab shares: the studio's config, the model store, the live run, and small helpers."""
+"""What every tab shares: the studio's config, the models it serves, the live run, the one adapter
+from the sliders to the current face, and how errors reach the page."""
 from __future__ import annotations
 
 import functools
+import html
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-import torch
 
-from gan_core.checkpoints import CheckpointError
-from gan_core.directions import Direction, direction_from_json
-from gan_core.explore import edited_z
-from gan_core.latent import check_seed
+from gan_core.directions import Direction, direction_from_json, ranked
+from gan_core.face import Face
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
-from gan_core.registry import ModelStore
+from studio.model_store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo root, where app.py is
+log = logging.getLogger("studio")
 
 
 @dataclass(frozen=True)
 class StudioConfig:
     bundled: tuple = (("Faces (CelebA 64x64)", ROOT / "checkpoints" / "celeba64"),
                       ("Digits (MNIST 32x32)", ROOT / "checkpoints" / "mnist32"))
+    checkpoints: Path = ROOT / "checkpoints"  # release folders here and under runs/ are listed too
+    runs: Path = ROOT / "runs"   # train.py's run folders (and --export folders) show up here
     gallery_size: int = 16       # faces per gallery page
+    gallery_columns: int = 4
     slots: int = 6               # raw latent sliders on screen at once
     named_slots: int = 4         # direction sliders (Age, Gender, ...) on screen at once
     scan_page: int = 8           # dimensions per scanner page
     display: int = 256           # side of the large face, pixels
-    runs: Path = ROOT / "runs"   # train.py's run folders here show up in the Training tab
+    default_seed: int = 0        # the current face at the start
+    max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
     face_math_presets: tuple = (
-        # (label, A, B, C) for a model whose directions.json has none: seeds chosen by looking
+        # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
         ("man with glasses - man + woman", "47, 71, 83", "16, 18, 21", "3, 19, 33"),
         ("smiling woman - woman + man", "20, 43, 99", "5, 74, 84", "78, 89, 122"),
     )
 
 
 CONFIG = StudioConfig()
-STORE = ModelStore(dict(CONFIG.bundled))
-LIVE = LiveRun()  # the one live training run of this process
+STORE = ModelStore(dict(CONFIG.bundled), roots=(CONFIG.checkpoints, CONFIG.runs))
+LIVE = LiveRun()  # the one live training run of this process, for every visitor
 DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 
+# --- errors ------------------------------------------------------------------------------------
 def friendly(fn):
-    """Bad input becomes a clear message in the page, never a traceback."""
+    """User mistakes (ValueError, and CheckpointError with it) become a message in the page; gr.Error
+    passes through; anything else is a bug: logged with its traceback, shown as a short note."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            with torch.inference_mode():
-                return fn(*args, **kwargs)
-        except (ValueError, CheckpointError, RuntimeError, OSError) as err:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ValueError as err:
             raise gr.Error(str(err)) from None
+        except Exception:
+            log.exception("internal error in %s", fn.__name__)
+            raise gr.Error("Internal error: that did not work, and the server has logged why. "
+                           "Your session is unchanged; try again or reload the page.") from None
     return wrapper
 
 
+def md(text) -> str:
+    """User text made safe to show inside Markdown: no markup, no HTML."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", html.escape(str(text), quote=False))
+
+
+# --- pictures ----------------------------------------------------------------------------------
 def big(image, smooth: bool = True):
     return upscale(image, CONFIG.display, smooth)
 
@@ -62,19 +81,7 @@ def upscale_all(images, size):
     return [upscale(image, size, smooth=True) for image in images]
 
 
-def look_of(slots) -> tuple[dict[int, float], dict[str, float]]:
-    """Slider slots (dims, values, direction names, direction values) -> (edits, moves); later slots win."""
-    n, m = CONFIG.slots, CONFIG.named_slots
-    dims, values = slots[:n], slots[n:2 * n]
-    names, offsets = slots[2 * n:2 * n + m], slots[2 * n + m:2 * n + 2 * m]
-    edits = {int(d): float(v) for d, v in zip(dims, values) if d is not None and v}
-    moves: dict[str, float] = {}
-    for name, value in zip(names, offsets):
-        if name and value:
-            moves[name] = moves.get(name, 0.0) + float(value)
-    return edits, moves
-
-
+# --- directions --------------------------------------------------------------------------------
 def directions_of(model: str, mine: dict) -> dict[str, Direction]:
     """The model's directions and the session's own (taught or uploaded), by name."""
     nz = STORE.get(model).config.nz
@@ -84,9 +91,7 @@ def directions_of(model: str, mine: dict) -> dict[str, Direction]:
 def direction_choices(directions: dict[str, Direction], short: bool = False) -> list[tuple[str, str]]:
     """(label, name) for a dropdown, the sliders' own first; `short` labels are the bare names
     (for the narrow slider rows, whose slider label tells the two ends)."""
-    order = {"conditional": 0, "user": 1, "interfacegan": 2, "sefa": 3, "ganspace": 4}
-    ranked = sorted(directions.values(), key=lambda d: order.get(d.method, 4))
-    return [(d.name if short else d.label, d.name) for d in ranked]
+    return [(d.name if short else d.label, d.name) for d in ranked(directions.values())]
 
 
 def ends_label(directions: dict[str, Direction], name) -> str:
@@ -97,17 +102,54 @@ def ends_label(directions: dict[str, Direction], name) -> str:
     return f"\u2190 {d.negative}  |  {d.positive} \u2192"
 
 
-def current_z(model: str, mine: dict, seed, slots) -> torch.Tensor:
-    edits, moves = look_of(slots)
-    gan = STORE.get(model)
-    return edited_z(check_seed(seed), edits, gan.config.nz, moves, directions_of(model, mine))
-
-
 def default_sliders(key: str) -> list[str | None]:
     """What the named sliders show first: the model's suggestions, then its other directions."""
     suggested = STORE.sliders(key)
     picks = suggested + [n for _, n in direction_choices(STORE.directions(key)) if n not in suggested]
     return (picks + [None] * CONFIG.named_slots)[:CONFIG.named_slots]
+
+
+# --- the current face --------------------------------------------------------------------------
+def default_face(key: str, seed: int = CONFIG.default_seed) -> Face:
+    """A model's first face: the default seed, dimensions 0-5 and the suggested directions on the
+    sliders, all at 0."""
+    return Face(seed=seed, edits=[(d, 0.0) for d in range(min(CONFIG.slots, STORE.get(key).config.nz))],
+                moves=[(n, 0.0) for n in default_sliders(key) if n])
+
+
+def face_of(face: Face, *slots) -> Face:
+    """The one adapter from the sliders to the face: `face`'s base, with the raw slots (dimensions,
+    then values) and the named slots (names, then values) as its edits and moves."""
+    n, m = CONFIG.slots, CONFIG.named_slots
+    dims, values = slots[:n], slots[n:2 * n]
+    names, offsets = slots[2 * n:2 * n + m], slots[2 * n + m:2 * n + 2 * m]
+    base = face if isinstance(face, Face) else Face()
+    return Face(seed=base.seed, z=base.z, edits=[(d, v or 0.0) for d, v in zip(dims, values) if d is not None],
+                moves=[(name, v or 0.0) for name, v in zip(names, offsets) if name])
+
+
+def fits_the_sliders(face: Face) -> Face:
+    """`face` if the sliders can show it (at most CONFIG.slots edits, CONFIG.named_slots moves)."""
+    if len(face.nonzero_edits) > CONFIG.slots or len(face.nonzero_moves) > CONFIG.named_slots:
+        raise ValueError(f"at most {CONFIG.slots} edited dimensions and {CONFIG.named_slots} directions fit on "
+                         f"the sliders")
+    return face
+
+
+def widgets_of(model: str, face: Face) -> tuple:
+    """The slider widgets showing `face`: the seed box, dims, values, direction names, their values
+    (slots the face leaves free keep other dimensions / the model's directions, at 0)."""
+    nz = STORE.get(model).config.nz
+    edits = [(d, v) for d, v in face.edits][:CONFIG.slots]
+    spare = [d for d in range(nz) if d not in {d for d, _ in edits}]
+    edits += [(d, 0.0) for d in spare[:CONFIG.slots - len(edits)]]
+    edits += [(None, 0.0)] * (CONFIG.slots - len(edits))  # a model with fewer dimensions than sliders
+    moves = [(n, v) for n, v in face.moves][:CONFIG.named_slots]
+    spare_names = [n for n in default_sliders(model) if n and n not in {n for n, _ in moves}]
+    moves += [(n, 0.0) for n in spare_names[:CONFIG.named_slots - len(moves)]]
+    moves += [(None, 0.0)] * (CONFIG.named_slots - len(moves))
+    seed = face.seed if face.z is None else None
+    return (seed, *[d for d, _ in edits], *[v for _, v in edits], *[n for n, _ in moves], *[v for _, v in moves])
 
 
 def readout(model: str, image) -> dict | None:

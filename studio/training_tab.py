@@ -1,12 +1,12 @@
 """The Training tab: the shipped runs' curves and grids, and a live digits run."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import gradio as gr
 
 from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, find_runs, grid_at, read_run, summary, timelapse
+from studio.session_files import session_folder
 from studio.state import CONFIG, LIVE, STORE, friendly
 
 
@@ -51,8 +51,7 @@ def show_run(which: str):
     steps = run.grid_steps or [0]
     last = steps[-1]
     grid = grid_at(run, last)[1] if run.grids else None
-    slider = gr.update(minimum=0, maximum=max(last, 1), value=last, step=max(1, last // 100))
-    return summary(run), losses, outputs, slider, grid, f"Grid at step {last:,}"
+    return summary(run), losses, outputs, step_slider(last), grid, f"Grid at step {last:,}"
 
 
 @friendly
@@ -61,16 +60,26 @@ def show_grid(which: str, step):
     return grid, f"Grid at step {found:,} (the nearest saved to {int(step):,})"
 
 
+def step_slider(last: int):
+    """The grid's Step slider for a run whose last grid is at step `last`."""
+    return gr.update(minimum=0, maximum=max(last, 1), value=last, step=max(1, last // 100))
+
+
 @friendly
-def make_timelapse(which: str, fps):
-    folder = Path(tempfile.mkdtemp(prefix="dcgan-timelapse-"))
+def make_timelapse(which: str, fps, request: gr.Request):
+    folder = session_folder(request, "timelapse")
     return str(timelapse(run_of(which), folder / "timelapse.mp4", fps=float(fps)))
 
 
+def owner_of(request: gr.Request | None) -> str:
+    """Who starts and may stop a live run: the page's session."""
+    return str(getattr(request, "session_hash", None) or "")
+
+
 @friendly
-def start_live(steps, minutes):
-    status = LIVE.start(int(steps), float(minutes))
-    return status.message, gr.Timer(active=True), LIVE_RUN
+def start_live(steps, minutes, request: gr.Request):
+    status = LIVE.start(steps, minutes, owner=owner_of(request))
+    return status.message, gr.Timer(active=True)
 
 
 def live_outputs():
@@ -81,9 +90,10 @@ def live_outputs():
         losses = outputs = None
     timer = gr.Timer(active=status.running)
     caption = f"Grid at step {status.grid_step:,}" if status.grid_step is not None else ""
-    return status.message, status.message, losses, outputs, status.grid, caption, timer
+    slider = step_slider(status.grid_step) if status.grid_step is not None else gr.update()
+    return status.message, status.message, losses, outputs, slider, status.grid, caption, timer
 
 
 @friendly
-def stop_live():
-    return LIVE.stop().message
+def stop_live(request: gr.Request):
+    return LIVE.stop(owner=owner_of(request)).message

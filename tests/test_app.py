@@ -7,9 +7,8 @@ from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 
-SLOTS, NAMED = 6, 4
-NO_MOVES = [None] * NAMED + [0] * NAMED
-NO_EDITS = [0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0] + NO_MOVES
+AGE = "Age, gender kept"
+FACES, DIGITS = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +21,9 @@ def image(path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def face(client, *args) -> np.ndarray:
-    path, _ = client.predict(*args, api_name="/face")
+def face(client, value) -> np.ndarray:
+    """The face of `value` (a seed or a face's JSON), made the session's current face."""
+    path, _ = client.predict(value if isinstance(value, dict) else {"seed": value}, api_name="/face")
     return image(path)
 
 
@@ -33,19 +33,23 @@ def error_of(client, *args, api_name):
     return str(info.value)
 
 
-def test_api_lists_every_action(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+def test_api_lists_every_action_and_none_takes_more_than_8_parameters(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/choose_model", "/load_hub", "/gallery", "/face", "/share", "/apply_state", "/scan",
-            "/use_dimension", "/morph", "/face_math"} <= names
+            "/use_dimension", "/morph", "/face_math", "/walk", "/ask"} <= set(endpoints)
+    too_many = {name: len(e["parameters"]) for name, e in endpoints.items() if len(e["parameters"]) > 8}
+    assert not too_many
+    assert [p["parameter_name"] for p in endpoints["/face"]["parameters"]] == ["value"] or \
+        len(endpoints["/face"]["parameters"]) == 1  # the current face, as one JSON value
 
 
 def test_face_and_slider_edit(client):
-    plain = face(client, 3, *NO_EDITS)
+    plain = face(client, 3)
     assert plain.shape == (256, 256, 3) and plain.std() > 10
-    again = face(client, 3, *NO_EDITS)
-    assert np.array_equal(plain, again)  # same seed, same face
-    edited = face(client, 3, 0, 1, 2, 3, 4, 5, 2.5, 0, 0, 0, 0, 0, *NO_MOVES)
+    assert np.array_equal(plain, face(client, 3))  # same seed, same face
+    edited = face(client, {"seed": 3, "edits": {"0": 2.5}})
     assert np.abs(edited.astype(int) - plain).mean() > 1  # moving z[0] changes the face
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 3, "edits": {"0": 2.5}}
 
 
 def test_gallery(client):
@@ -55,24 +59,25 @@ def test_gallery(client):
 
 
 def test_scanner_and_use_dimension(client):
-    grid, caption = client.predict(3, 1, *NO_EDITS, api_name="/scan")
+    face(client, 3)
+    grid, caption = client.predict(1, api_name="/scan")
     assert "dimensions 8 to 15" in caption
     assert image(grid).shape[1] > image(grid).shape[0] * 0.8  # 8 rows x 7 columns
-    slots = client.predict(42, *NO_EDITS[:2 * SLOTS], api_name="/use_dimension")
-    assert 42 in [int(d) for d in slots[:SLOTS]]
+    client.predict(42, api_name="/use_dimension")
+    face(client, {"seed": 3, "edits": {"42": 1.0}})  # a dimension far from the first six is fine too
+    assert json.loads(client.predict(api_name="/share"))["edits"] == {"42": 1.0}
 
 
 def test_share_and_apply_round_trip(client):
-    text = client.predict(7, 0, 1, 2, 3, 4, 5, 1.5, 0, 0, 0, 0, -2, "Age, gender kept", None, None, None,
-                          1.25, 0, 0, 0, api_name="/share")
-    assert json.loads(text) == {"seed": 7, "edits": {"0": 1.5, "5": -2.0}, "moves": {"Age, gender kept": 1.25}}
-    seed, *rest = client.predict(text, api_name="/apply_state")
-    dims, values, names, offsets = (rest[:SLOTS], rest[SLOTS:2 * SLOTS], rest[2 * SLOTS:2 * SLOTS + NAMED],
-                                    rest[2 * SLOTS + NAMED:2 * SLOTS + 2 * NAMED])
-    assert seed == 7
-    assert {int(d): v for d, v in zip(dims, values) if v} == {0: 1.5, 5: -2.0}
-    assert {n: v for n, v in zip(names, offsets) if v} == {"Age, gender kept": 1.25}
-    assert image(rest[-2]).shape == (256, 256, 3)
+    shared = {"seed": 7, "edits": {"0": 1.5, "5": -2.0}, "moves": {AGE: 1.25}}
+    face(client, shared)
+    text = client.predict(api_name="/share")
+    assert json.loads(text) == shared
+    face(client, 1)
+    path, _ = client.predict(text, api_name="/apply_state")
+    assert image(path).shape == (256, 256, 3)
+    assert json.loads(client.predict(api_name="/share")) == shared
+    assert client.predict('{"seed": 42, "edits": {"7": 1.5}}', api_name="/apply_state")  # today's share strings
 
 
 def test_morph_video_and_gif(client):
@@ -93,33 +98,90 @@ def test_face_math(client):
 
 
 def test_digits_model(client):
-    info, *dims = client.predict("Digits (MNIST 32x32)", api_name="/choose_model")
-    assert "32x32" in info
-    digit = face(client, 1, *NO_EDITS)
+    info = client.predict(DIGITS, api_name="/choose_model")[0]
+    assert "32x32" in info and "makes digits" in info and "no attribute readout" in info
+    digit = face(client, 1)
     assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to webp rounding)
-    client.predict("Faces (CelebA 64x64)", api_name="/choose_model")
+    client.predict(FACES, api_name="/choose_model")
+
+
+SERVER_PATHS = ["/work/main/checkpoints/celeba64", "/etc", "../checkpoints/celeba64", "./checkpoints/celeba64",
+                "~/models", "C:\\models\\x", "checkpoints/../../etc"]
+
+
+@pytest.mark.parametrize("path", SERVER_PATHS)
+def test_the_hub_box_refuses_server_paths(client, path):
+    message = error_of(client, path, api_name="/load_hub")
+    assert "repo id" in message
+    for part in ("/work", "/etc", "checkpoints", "celeba64", "models"):
+        assert part not in message
+    assert face(client, 3).shape == (256, 256, 3)
+
+
+def test_the_hub_box_reads_a_repo_id_from_the_hub_never_a_folder(client):
+    """"checkpoints/celeba64" is a folder here and a well-formed repo id: it is looked up on the Hub only."""
+    assert "not in the local Hugging Face cache" in error_of(client, "checkpoints/celeba64", api_name="/load_hub")
+
+
+def test_the_model_picker_lists_only_what_the_server_has(client):
+    assert "not in the list of choices" in error_of(client, "/work/main/checkpoints/mnist32", api_name="/choose_model")
+
+
+BAD_FACES = [
+    ({"seed": -1}, "between 0 and"),
+    ({"seed": 2**32}, "between 0 and"),
+    ({"seed": 1e308}, "between 0 and"),
+    ({"seed": 1, "edits": {"500": 1}}, "dimension 500 does not exist"),
+    ({"seed": 1, "edits": {"3": 9}}, "between -5 and 5"),
+    ({"seed": 1, "moves": {"Bogus": 1}}, "unknown direction 'Bogus'"),
+    ({"seed": 1, "edits": {str(d): 1 for d in range(8)}}, "at most 6 edited dimensions"),
+    ({"z": [0.1] * 7}, "this model's z has 100"),
+    ({"seed": 1, "shoe": 1}, "unknown key"),
+    ([1, 2], "a face is a seed or"),
+]
+
+
+@pytest.mark.parametrize("value, expected", BAD_FACES)
+def test_bad_faces_are_refused_and_the_session_keeps_its_face(client, value, expected):
+    face(client, {"seed": 5, "edits": {"2": 1.0}})
+    assert expected in error_of(client, value, api_name="/face")
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "edits": {"2": 1.0}}
+    assert face(client, 3).shape == (256, 256, 3)
 
 
 @pytest.mark.parametrize("api_name,args,expected", [
-    ("/face", (-1, *NO_EDITS), "less than minimum"),
-    ("/face", (2**32, *NO_EDITS), "greater than maximum"),
     ("/gallery", (2**40,), "greater than maximum"),
     ("/morph", ("0, 7", 0, 24, "slerp", "linear", True, 256, True), "less than minimum"),
     ("/morph", ("0, 7", 10**6, 24, "slerp", "linear", True, 256, True), "greater than maximum"),
     ("/morph", ("0-15", 120, 24, "slerp", "linear", True, 256, True), "more than the 600 allowed"),
     ("/morph", ("7", 24, 24, "slerp", "linear", True, 256, True), "at least two keyframes"),
     ("/morph", ("0, x", 24, 24, "slerp", "linear", True, 256, True), "seed"),
+    ("/morph", ("-4, 7", 24, 24, "slerp", "linear", True, 256, True), "'-4' is negative"),
+    ("/morph", ("[0, 1e400]", 24, 24, "slerp", "linear", True, 256, True), "whole number"),
+    ("/morph", ('[0, {"seed": 1, "edits": {"3": 1e400}}]', 24, 24, "slerp", "linear", True, 256, True),
+     "between -5 and 5"),
     ("/face_math", ("", "1", "2"), "concept A has no exemplar faces"),
     ("/face_math", ("1", "2", "1, 2, 3, 4"), "at most 3"),
     ("/load_hub", ("bogus/repo",), "cannot be reached"),
     ("/load_hub", ("",), "repo id"),
-    ("/load_hub", ("not a repo",), "not a Hub repo id"),
-    ("/apply_state", ("hello",), "not a shared state"),
+    ("/load_hub", ("not a repo",), "repo id"),
+    ("/apply_state", ("hello",), "not a face"),
+    ("/apply_state", ('{"seed": 1e400}',), "whole number"),
     ("/apply_state", ('{"seed": 1, "edits": {"500": 1}}',), "dimension 500 does not exist"),
+    ("/use_dimension", (100,), "pick a dimension from 0 to 99"),
+    ("/use_dimension", (1e308,), "pick a dimension from 0 to 99"),
+    ("/use_dimension", (-1,), "pick a dimension from 0 to 99"),
+    ("/use_dimension", (None,), "type the dimension"),
+    ("/scan", (10**9,), "greater than maximum value 12"),
+    ("/use_direction", ("Bogus",), "pick a direction from the list"),
+    ("/walk", ("Nope", 3, 4, 12, "linear", False, 64, False), "pick a direction"),
 ])
-def test_bad_input_gives_a_clear_message_and_the_app_keeps_serving(client, api_name, args, expected):
+def test_bad_input_gives_a_clear_message_and_the_session_keeps_working(client, api_name, args, expected):
+    face(client, {"seed": 5, "edits": {"2": 1.0}})
     assert expected in error_of(client, *args, api_name=api_name)
-    assert face(client, 3, *NO_EDITS).shape == (256, 256, 3)
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "edits": {"2": 1.0}}
+    client.predict(0, api_name="/scan")  # the session's other actions still work
+    assert face(client, 3).shape == (256, 256, 3)
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "gif"])
@@ -131,78 +193,84 @@ def test_single_format_morph_endpoints(client, fmt):
     assert (b"ftyp" in head) if fmt == "mp4" else head.startswith(b"GIF8")
 
 
-AGE = "Age, gender kept"
-
-
-def values_of(outputs) -> list:
-    """Dropdown outputs come back as updates (new choices and a value) or as plain values."""
-    return [o.get("value") if isinstance(o, dict) else o for o in outputs]
-
-
-def test_named_direction_moves_the_face_and_unknown_ones_are_refused(client):
-    plain = face(client, 3, *NO_EDITS)
-    older = face(client, 3, *NO_EDITS[:2 * SLOTS], AGE, None, None, None, 2.5, 0, 0, 0)
+def test_named_direction_moves_the_face_and_its_readout(client):
+    plain = face(client, 3)
+    older = face(client, {"seed": 3, "moves": {AGE: 2.5}})
     assert np.abs(older.astype(int) - plain).mean() > 2
-    _, attributes = client.predict(3, *NO_EDITS, api_name="/face")
+    _, attributes = client.predict({"seed": 3}, api_name="/face")
     labels = {c["label"] for c in attributes["confidences"]}
     assert len(labels) == 5 and labels <= {"male", "young", "eyeglasses", "smiling", "blond hair", "black hair", "bald",
                                             "mustache", "wearing hat", "bangs", "heavy makeup", "no beard",
                                             "pale skin", "mouth slightly open"}
-    message = error_of(client, 3, *NO_EDITS[:2 * SLOTS], "Bogus", None, None, None, 1, 0, 0, 0, api_name="/face")
-    assert "unknown direction 'Bogus'" in message
-    assert "unknown direction" in error_of(client, "Bogus", *NO_MOVES, api_name="/use_direction")
 
 
 def test_direction_browser_and_use_direction(client):
-    grid, caption = client.predict(3, "Age, gender, glasses, smile", *NO_EDITS, api_name="/scan_directions")
+    face(client, 3)
+    grid, caption = client.predict("Age, gender, glasses, smile", api_name="/scan_directions")
     assert "Age, gender kept" in caption and "moves young" in caption
     assert image(grid).shape[1] > 300
-    _, caption = client.predict(3, "SeFa (label-free)", *NO_EDITS, api_name="/scan_directions")
+    _, caption = client.predict("SeFa (label-free)", api_name="/scan_directions")
     assert "SeFa 1" in caption
-    named = client.predict("SeFa 2", *NO_MOVES, api_name="/use_direction")
-    assert "SeFa 2" in named[:NAMED]
+    client.predict("SeFa 2", api_name="/use_direction")
+    face(client, {"seed": 3, "moves": {"SeFa 2": 1.0}})
 
 
 def test_teaching_a_direction(client):
     for seed in range(3):
-        client.predict(seed, *NO_EDITS, api_name="/mark_yes")
-    assert "mark at least 10 faces" in error_of(client, "freckles", *NO_MOVES, api_name="/fit_direction")
+        face(client, seed)
+        client.predict(api_name="/mark_yes")
+    assert "mark at least 10 faces" in error_of(client, "freckles", api_name="/fit_direction")
     for seed in range(3, 6):
-        client.predict(seed, *NO_EDITS, api_name="/mark_yes")
+        face(client, seed)
+        client.predict(api_name="/mark_yes")
     for seed in range(6, 11):
-        client.predict(seed, *NO_EDITS, api_name="/mark_no")
-    assert "name the concept" in error_of(client, " ", *NO_MOVES, api_name="/fit_direction")
-    assert "already a direction" in error_of(client, AGE, *NO_MOVES, api_name="/fit_direction")
-    path, note, *named = client.predict("freckles", *NO_MOVES, api_name="/fit_direction")
-    assert "freckles" in note and "freckles" in values_of(named[:NAMED])
+        face(client, seed)
+        client.predict(api_name="/mark_no")
+    assert "name the concept" in error_of(client, " ", api_name="/fit_direction")
+    assert "already a direction" in error_of(client, AGE, api_name="/fit_direction")
+    assert "letters, digits" in error_of(client, "**bold** <b>", api_name="/fit_direction")
+    path, note, *_ = client.predict("freckles", api_name="/fit_direction")
+    assert "freckles" in note
     saved = json.loads(open(path).read())
     assert saved["name"] == "freckles" and len(saved["vector"]) == 100
-    moved = face(client, 0, *NO_EDITS[:2 * SLOTS], "freckles", None, None, None, 3, 0, 0, 0)
-    assert np.abs(moved.astype(int) - face(client, 0, *NO_EDITS)).mean() > 1
+    moved = face(client, {"seed": 0, "moves": {"freckles": 3}})
+    assert np.abs(moved.astype(int) - face(client, 0)).mean() > 1
 
 
 def test_walk_a_direction(client):
-    strip, mp4, gif, info = client.predict(AGE, 3, 4, 12, "linear", False, 64, False, 5, *NO_EDITS, api_name="/walk")
+    face(client, 5)
+    strip, mp4, gif, info = client.predict(AGE, 3, 4, 12, "linear", False, 64, False, api_name="/walk")
     assert info.startswith("5 frames walking Age")
     with Image.open(gif) as g:
         assert g.n_frames == 5
-    assert "pick a direction" in error_of(client, "Nope", 3, 4, 12, "linear", False, 64, False, 5, *NO_EDITS,
-                                          api_name="/walk")
+
+
+def direction_file(tmp_path, name, obj) -> dict:
+    path = tmp_path / name
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return gradio_client.handle_file(str(path))
+
+
+@pytest.mark.parametrize("obj, expected", [
+    ("not json", "not JSON"),
+    ({"name": "tiny", "method": "user", "vector": [1, 2, 3]}, "3 numbers"),
+    ({"name": "odd", "method": "conditional", "vector": [1.0] * 100}, "user direction"),
+    ({"name": "odd", "method": "user", "quality": {"flip": "lots"}, "vector": [1.0] * 100}, "quality"),
+    ({"name": "nan", "method": "user", "vector": [float("nan")] * 100}, "finite"),
+    ('{"name": "big", "method": "user", "vector": [' + ", ".join(["1e400"] * 100) + "]}", "finite"),
+    ({"name": "x" * 80, "method": "user", "vector": [1.0] * 100}, "40 characters"),
+])
+def test_crafted_direction_files_are_refused_and_the_browser_keeps_working(client, tmp_path, obj, expected):
+    assert expected in error_of(client, direction_file(tmp_path, "d.json", obj), api_name="/upload_direction")
+    _, caption = client.predict("Age, gender, glasses, smile", api_name="/scan_directions")
+    assert "Age, gender kept" in caption
 
 
 def test_uploading_a_direction_file(client, tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("not json")
-    message = error_of(client, gradio_client.handle_file(str(bad)), *NO_MOVES, api_name="/upload_direction")
-    assert "not JSON" in message
-    short = tmp_path / "short.json"
-    short.write_text(json.dumps({"name": "tiny", "vector": [1, 2, 3]}))
-    message = error_of(client, gradio_client.handle_file(str(short)), *NO_MOVES, api_name="/upload_direction")
-    assert "3 numbers" in message
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps({"name": "mine", "vector": [1.0] + [0.0] * 99}))
-    note, *named = client.predict(gradio_client.handle_file(str(good)), *NO_MOVES, api_name="/upload_direction")
-    assert "mine" in note and "mine" in values_of(named[:NAMED])
+    good = direction_file(tmp_path, "good.json", {"name": "mine", "method": "user", "vector": [1.0] + [0.0] * 99})
+    note, *_ = client.predict(good, api_name="/upload_direction")
+    assert "mine" in note
+    face(client, {"seed": 1, "moves": {"mine": 2.0}})
 
 
 # --- ask the discriminator and the training dashboard -------------------------------------------------
@@ -210,7 +278,7 @@ SEED_SOURCE, UPLOAD_SOURCE, CURRENT = "A seed", "An uploaded picture", "Current 
 
 
 def ask_d(client, source=SEED_SOURCE, seed=3, upload=None):
-    return client.predict(source, seed, upload, 0, *NO_EDITS, api_name="/ask")
+    return client.predict(source, seed, upload, api_name="/ask")
 
 
 def test_ask_the_discriminator_and_climb_its_gradient(client):
@@ -225,6 +293,9 @@ def test_ask_the_discriminator_and_climb_its_gradient(client):
     assert len(strip) == 4 and "The shipped G is unchanged" in g_note
     maps = client.predict(1, 4, api_name="/feature_maps")
     assert len(maps) == 4 and maps[0]["caption"].startswith("unit ")
+    face(client, {"seed": 4, "edits": {"1": 1.0}})
+    _, verdict, _, _ = ask_d(client, CURRENT)
+    assert "seed 4, 1 slider moved" in verdict
 
 
 def test_asking_about_an_upload(client, tmp_path):
@@ -235,32 +306,42 @@ def test_asking_about_an_upload(client, tmp_path):
     assert "need a face G made" in error_of(client, 3, "weights", 2e-5, api_name="/generator_steps")
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")
-    assert "not an image" in error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(text)), 0, *NO_EDITS,
+    assert "not an image" in error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(text)),
                                       api_name="/ask")
-    assert "upload a picture first" in error_of(client, UPLOAD_SOURCE, 3, None, 0, *NO_EDITS, api_name="/ask")
+    assert "upload a picture first" in error_of(client, UPLOAD_SOURCE, 3, None, api_name="/ask")
+
+
+def test_a_huge_16_bit_png_is_refused_before_it_is_decoded(client, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    Image.new("I;16", (7000, 7000)).save(bomb)
+    assert bomb.stat().st_size < 1_000_000
+    assert "memory" in error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(bomb)), api_name="/ask")
+    assert face(client, 3).shape == (256, 256, 3)
 
 
 def test_training_dashboard_reads_the_shipped_history(client):
-    summary, losses, outputs, slider, grid, caption = client.predict("Faces (CelebA 64x64)", api_name="/training_run")
+    summary, losses, outputs, slider, grid, caption = client.predict(FACES, api_name="/training_run")
     assert "38,242 steps" in summary
     series = {row[2] for row in outputs["data"]}
     assert {"D(x): real images", "D(G(z)): generated images", "0.5: D cannot tell"} <= series
     assert image(grid).shape[0] > 200
-    grid, caption = client.predict("Faces (CelebA 64x64)", 1, api_name="/training_grid")
+    grid, caption = client.predict(FACES, 1, api_name="/training_grid")
     assert "Grid at step" in caption
-    video = client.predict("Digits (MNIST 32x32)", 4, api_name="/timelapse")
+    video = client.predict(DIGITS, 4, api_name="/timelapse")
     with open(video["video"] if isinstance(video, dict) else video, "rb") as f:
         assert b"ftyp" in f.read(64)
     assert "not in the list of choices" in error_of(client, "/etc", api_name="/training_run")
 
 
-def test_live_training_one_at_a_time(client):
+def test_live_training_belongs_to_the_page_that_started_it(client, studio_url):
     import time
-    message, *_, run = client.predict(100, 0.5, api_name="/live_start")
-    assert message.startswith("training") and run.startswith("Live run")
+    message, *_ = client.predict(100, 0.5, api_name="/live_start")
+    assert message.startswith("training")
     assert "already going" in error_of(client, 100, 0.5, api_name="/live_start")
+    other = gradio_client.Client(studio_url, verbose=False)  # another visitor
+    assert "only the page that started" in error_of(other, api_name="/live_stop")
     time.sleep(2)
     stopped = client.predict(api_name="/live_stop")
     assert "of 100" in stopped and not stopped.startswith("training")
-    summary, losses, outputs, *_ = client.predict(run, api_name="/training_run")
+    summary, losses, outputs, *_ = client.predict("Live run (digits, trained here)", api_name="/training_run")
     assert "steps" in summary and losses["data"]

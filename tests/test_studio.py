@@ -1,12 +1,11 @@
 """The functions behind the app's tabs (gan_core.explore, .morph, .face_math) on a tiny model."""
-import json
-
 import numpy as np
 import pytest
 import torch
 
-from gan_core.explore import check_edits, dimension_scan, edited_z, face, gallery, parse_state, share_state
-from gan_core.face_math import concept_z, face_math
+from gan_core.explore import dimension_scan, gallery
+from gan_core.face import Face
+from gan_core.face_math import face_math
 from gan_core.latent import z_from_seed, z_from_seeds
 from gan_core.models import GAN, Generator
 from gan_core.morph import filmstrip, morph_frames, plan_frames, write_morph
@@ -26,31 +25,17 @@ def test_gallery_is_consecutive_seeds(gan):
         gallery(gan, 0, 0)
 
 
-def test_edits_move_only_their_dimensions(gan):
-    nz = gan.config.nz
-    z = edited_z(5, {3: 1.5, "7": -2}, nz)
-    delta = z - z_from_seed(5, nz)
-    assert delta[3] == pytest.approx(1.5) and delta[7] == pytest.approx(-2)
-    assert (delta != 0).sum() == 2
-    assert np.array_equal(face(gan, 5, {3: 0}), face(gan, 5))
-    for bad in ({nz: 1}, {-1: 1}, {0: 99}, {0: float("nan")}, {"x": 1}):
-        with pytest.raises(ValueError):
-            check_edits(bad, nz)
+def face(gan, seed, edits=None):
+    return Face(seed=seed, edits=edits or {}).render(gan)
 
 
 def test_dimension_scan_rows(gan):
-    grid = dimension_scan(gan, 5, [1, 2], values=(-3, 0, 3))
+    z = z_from_seed(5, gan.config.nz)
+    grid = dimension_scan(gan, z, [1, 2], values=(-3, 0, 3))
     assert grid.shape == (6, 32, 32, 3)
-    assert np.array_equal(grid[1], face(gan, 5, {1: -z_from_seed(5, gan.config.nz)[1].item()}))
-
-
-def test_share_state_round_trip(gan):
-    text = share_state(9, {4: 1.25, 2: 0})
-    assert json.loads(text) == {"seed": 9, "edits": {"4": 1.25}}
-    assert parse_state(text, gan.config.nz) == (9, {4: 1.25}, {})
-    for bad in ("", "[]", '{"edits": {}}', '{"seed": -3}', '{"seed": 1, "edits": [1]}'):
-        with pytest.raises(ValueError):
-            parse_state(bad, gan.config.nz)
+    assert np.array_equal(grid[1], face(gan, 5, {1: -z[1].item()}))
+    with pytest.raises(ValueError, match="does not exist"):
+        dimension_scan(gan, z, [gan.config.nz])
 
 
 def test_morph_frames_bounds_and_files(gan, tmp_path):
@@ -74,15 +59,17 @@ def test_morph_frames_bounds_and_files(gan, tmp_path):
 
 def test_face_math_is_mean_arithmetic(gan):
     nz = gan.config.nz
-    assert torch.allclose(concept_z([1, 2], nz), (z_from_seed(1, nz) + z_from_seed(2, nz)) / 2)
-    out = face_math(gan, [1], [2], [2])  # A - B + B = A
+    ab = face_math(gan, z_from_seeds([1, 2], nz), z_from_seeds([3], nz), z_from_seeds([3], nz))
+    assert np.abs(ab.result.astype(int) - Face(z=((z_from_seed(1, nz) + z_from_seed(2, nz)) / 2).tolist())
+                  .render(gan)).max() <= 1  # the mean of the exemplars
+    out = face_math(gan, *(z_from_seeds(s, nz) for s in ([1], [2], [2])))  # A - B + B = A
     assert np.abs(out.result.astype(int) - face(gan, 1)).max() <= 1
     assert out.neighbours.shape == (9, 32, 32, 3)
     assert np.array_equal(out.neighbours[4], out.result)
     assert np.abs(out.pixels.astype(int) - face(gan, 1)).max() <= 1
     for bad in ([], [1, 2, 3, 4]):
         with pytest.raises(ValueError, match="exemplar"):
-            face_math(gan, bad, [1], [2])
+            face_math(gan, z_from_seeds(bad, nz), z_from_seeds([1], nz), z_from_seeds([2], nz))
 
 
 def test_keyframes_from_text_and_add_keyframe(gan):
@@ -91,10 +78,12 @@ def test_keyframes_from_text_and_add_keyframe(gan):
     nz = gan.config.nz
     keys = keyframes_from_text("1, 2", nz)
     assert torch.equal(keys, z_from_seeds([1, 2], nz))
-    text = add_keyframe("1, 2", 5, {3: 1.5})
+    text = add_keyframe("1, 2", Face(seed=5, edits={3: 1.5}))
     keys = keyframes_from_text(text, nz)
     assert keys.shape == (3, nz) and keys[2, 3] == pytest.approx(z_from_seed(5, nz)[3] + 1.5)
-    assert add_keyframe("1", 2, {}) == "1, 2"
-    for bad in ("1", "", "[1, {\"seed\": -1}]", "[oops", "{}"):
+    assert add_keyframe("1", Face(seed=2)) == "1, 2"
+    photo = Face(z=[0.25] * nz)
+    assert torch.allclose(keyframes_from_text(add_keyframe("1", photo), nz)[1], torch.full((nz,), 0.25))
+    for bad in ("1", "", "[1, {\"seed\": -1}]", "[oops", "{}", "-4, 7", "[1, 1e400]"):
         with pytest.raises(ValueError):
             keyframes_from_text(bad, nz)

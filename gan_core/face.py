@@ -1,0 +1,267 @@
+"""The current face: what a user picks, edits, shares and morphs, as one value.
+
+    face = Face(seed=42, edits={7: 1.5}, moves={"Age, gender kept": 2.0})
+    face.check(gan.config.nz, directions)         # a ValueError that says what is wrong
+    image = face.render(gan, directions)          # uint8 [H, W, C]
+    text = face.to_text()                         # '{"seed": 42, "edits": {"7": 1.5}, "moves": {...}}'
+    assert Face.parse(text) == face
+
+A face has a base, either a seed or an explicit z (a photo's, say), plus offsets added to single
+dimensions of z (edits) and moves along named directions (see gan_core.directions). Edits and
+moves keep their order and may hold zero offsets (a slider put on a dimension and left at 0);
+the JSON form leaves zeros out. Offsets are in units of z's standard deviation.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from .directions import MAX_OFFSET, Direction, move
+from .latent import check_seed, parse_seeds, z_from_seed
+from .models import GAN
+
+MAX_EDIT = 5.0          # an edit's offset, in units of z's standard deviation
+MAX_Z = 10.0            # an explicit z's coordinates (z ~ N(0, I): 10 sigma never happens by chance)
+MAX_EDITS = 64          # edited dimensions in one face
+MAX_MOVES = 16          # named moves in one face
+MAX_NAME = 80           # characters in a direction name
+MAX_TEXT = 64_000       # characters in a face's JSON text (a 1,024-number z fits)
+MAX_LIST = 16           # faces in one list (morph keyframes, face-math concepts)
+JSON_KEYS = ("seed", "z", "edits", "moves")
+
+
+def _number(value, what: str, bound: float) -> float:
+    """A finite float within +-bound, or a ValueError naming `what`."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} must be a number, got {str(value)[:40]!r}") from None
+    if not math.isfinite(number) or abs(number) > bound:
+        raise ValueError(f"{what} must be between -{bound:g} and {bound:g}, got {str(value)[:40]}")
+    return number
+
+
+def _dimension(value) -> int:
+    try:
+        dim = int(value)
+        ok = not isinstance(value, bool) and dim == float(value) and dim >= 0
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"a dimension is a whole number from 0, got {str(value)[:40]!r}")
+    return dim
+
+
+def _pairs(items) -> list:
+    return list(items.items()) if isinstance(items, dict) else list(items or ())
+
+
+@dataclass(frozen=True)
+class Face:
+    seed: int | None = None                    # the base: a seed ...
+    z: tuple[float, ...] | None = None         # ... or an explicit z (then seed is None)
+    edits: tuple[tuple[int, float], ...] = ()  # (dimension, offset), in slider order
+    moves: tuple[tuple[str, float], ...] = ()  # (direction name, offset), in slider order
+
+    def __post_init__(self):
+        """Normalise (dicts and lists become tuples) and check what needs no model."""
+        if self.seed is not None and self.z is not None:
+            raise ValueError("a face has a seed or a z, not both")
+        if self.z is None:
+            object.__setattr__(self, "seed", check_seed(0 if self.seed is None else self.seed))
+        else:
+            if not isinstance(self.z, (list, tuple, np.ndarray, torch.Tensor)) or not 1 <= len(self.z) <= 4096:
+                raise ValueError("a face's z must be a list of numbers")
+            object.__setattr__(self, "z", tuple(_number(v, "each number of z", MAX_Z) for v in self.z))
+        edits = _pairs(self.edits)
+        moves = _pairs(self.moves)
+        if len(edits) > MAX_EDITS or len(moves) > MAX_MOVES:
+            raise ValueError(f"a face holds at most {MAX_EDITS} edits and {MAX_MOVES} moves")
+        try:
+            edits = tuple((_dimension(d), _number(v, f"the offset of dimension {d}", MAX_EDIT)) for d, v in edits)
+            moves = tuple((str(n), _number(v, f"the offset of {str(n)[:40]!r}", MAX_OFFSET)) for n, v in moves)
+        except (TypeError, ValueError) as err:
+            if isinstance(err, TypeError):
+                raise ValueError("edits map dimensions to offsets and moves map direction names to offsets") from None
+            raise
+        for name, _ in moves:
+            if not name.strip() or len(name) > MAX_NAME:
+                raise ValueError(f"a move needs a direction name of 1 to {MAX_NAME} characters")
+        object.__setattr__(self, "edits", edits)
+        object.__setattr__(self, "moves", moves)
+
+    # --- using it with a model ------------------------------------------------------------
+    def check(self, nz: int, directions: dict[str, Direction] | None = None) -> "Face":
+        """This face, checked against a model with latent length `nz` and these directions."""
+        if self.z is not None and len(self.z) != nz:
+            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
+        for dim, _ in self.edits:
+            if dim >= nz:
+                raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
+        unknown = [name for name, _ in self.moves if name not in (directions or {})]
+        if unknown:
+            known = ", ".join(list(directions or {})[:8]) or "none"
+            raise ValueError(f"unknown direction {unknown[0][:40]!r}; this model has: {known}")
+        return self
+
+    def base(self, nz: int) -> torch.Tensor:
+        """The base z [nz]: the seed's, or the explicit one."""
+        if self.z is None:
+            return z_from_seed(self.seed, nz)
+        self.check(nz)
+        return torch.tensor(self.z, dtype=torch.float32)
+
+    def latent(self, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
+        """z [nz]: the base with the edits added and the moves made."""
+        self.check(nz, directions)
+        z = self.base(nz)
+        for dim, offset in self.edits:
+            z[dim] += offset
+        return move(z, self.nonzero_moves, directions or {})
+
+    def render(self, gan: GAN, directions: dict[str, Direction] | None = None) -> np.ndarray:
+        """The face, uint8 [H, W, C]."""
+        return gan.generate(self.latent(gan.config.nz, directions)[None])[0]
+
+    # --- edits ----------------------------------------------------------------------------
+    @property
+    def nonzero_edits(self) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for dim, offset in self.edits:
+            if offset:
+                out[dim] = out.get(dim, 0.0) + offset
+        return out
+
+    @property
+    def nonzero_moves(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, offset in self.moves:
+            if offset:
+                out[name] = out.get(name, 0.0) + offset
+        return out
+
+    @property
+    def is_plain_seed(self) -> bool:
+        return self.z is None and not self.nonzero_edits and not self.nonzero_moves
+
+    def with_seed(self, seed) -> "Face":
+        return replace(self, seed=check_seed(seed), z=None)
+
+    def with_z(self, z) -> "Face":
+        return replace(self, seed=None, z=tuple(z))
+
+    def reset(self) -> "Face":
+        """The same base and sliders, every offset back to 0."""
+        return replace(self, edits=[(d, 0.0) for d, _ in self.edits], moves=[(n, 0.0) for n, _ in self.moves])
+
+    def on_slot(self, item, slots: int) -> "Face":
+        """This face with a dimension (int) or a direction (str) on one of `slots` sliders: where it
+        already is, else on the first slider left at 0 (else the last), at 0."""
+        field = "moves" if isinstance(item, str) else "edits"
+        pairs = list(getattr(self, field))
+        if any(key == item for key, _ in pairs):
+            return self
+        if len(pairs) < slots:
+            pairs.append((item, 0.0))
+        else:
+            free = next((i for i, (_, v) in enumerate(pairs[:slots]) if not v), slots - 1)
+            pairs[free] = (item, 0.0)
+        return replace(self, **{field: pairs})
+
+    def describe(self) -> str:
+        """A few words for people: "seed 42, 2 sliders moved"."""
+        what = f"seed {self.seed}" if self.z is None else "your face"
+        moved = len(self.nonzero_edits) + len(self.nonzero_moves)
+        return what + (f", {moved} slider{'s' * (moved != 1)} moved" if moved else "")
+
+    # --- JSON -----------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        """{"seed": 42} or {"z": [...]}, with "edits" and "moves" when any is non-zero."""
+        out: dict = {"seed": self.seed} if self.z is None else {"z": [round(v, 5) for v in self.z]}
+        if edits := {str(d): round(v, 3) for d, v in self.nonzero_edits.items()}:
+            out["edits"] = edits
+        if moves := {n: round(v, 3) for n, v in self.nonzero_moves.items()}:
+            out["moves"] = moves
+        return out
+
+    def to_text(self) -> str:
+        return json.dumps(self.to_json())
+
+    @classmethod
+    def from_json(cls, obj) -> "Face":
+        """The inverse of to_json; a bare whole number is a seed."""
+        if isinstance(obj, (int, float, str)) and not isinstance(obj, bool):
+            return cls(seed=check_seed(obj))
+        if not isinstance(obj, dict):
+            raise ValueError('a face is a seed or {"seed": 42, "edits": {"7": 1.5}, "moves": {"Age": 2}}')
+        unknown = [str(k)[:20] for k in obj if k not in JSON_KEYS]
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} in a face; it may have {', '.join(JSON_KEYS)}")
+        if ("seed" in obj) == ("z" in obj):
+            raise ValueError('a face needs a "seed" or a "z" (not both)')
+        for key in ("edits", "moves"):
+            if not isinstance(obj.get(key, {}), dict):
+                raise ValueError(f'"{key}" must map ' + ("dimension numbers" if key == "edits" else "direction names")
+                                 + " to offsets")
+        if "z" in obj and not isinstance(obj["z"], list):
+            raise ValueError('"z" must be a list of numbers')
+        return cls(seed=obj.get("seed"), z=obj.get("z"), edits=obj.get("edits", {}), moves=obj.get("moves", {}))
+
+    @classmethod
+    def parse(cls, text) -> "Face":
+        """A face from its JSON text (or a dict, as an API client may send it)."""
+        return cls.from_json(_loads(text) if isinstance(text, str) else text)
+
+
+def _loads(text: str):
+    text = (text or "").strip()
+    if not text:
+        raise ValueError('paste a face first, e.g. {"seed": 42, "edits": {"7": 1.5}}')
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"that text is too long for a face ({len(text):,} characters; at most {MAX_TEXT:,})")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError('not a face: paste text like {"seed": 42, "edits": {"7": 1.5}}') from None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"numbers must be finite, got {name}")
+
+
+def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
+    """'0, 7, 42' (seeds, ranges like 3-5 too) or a JSON list of seeds and faces -> faces."""
+    if isinstance(text, list):
+        items = text
+    else:
+        text = (text or "").strip()
+        if not text:
+            return []
+        if not text.startswith("["):
+            return [Face(seed=s) for s in parse_seeds(text, max_count=max_count)]
+        items = _loads(text)
+        if not isinstance(items, list):
+            raise ValueError("a JSON list of seeds and faces, e.g. [0, {\"seed\": 7, \"edits\": {\"3\": 1}}]")
+    if len(items) > max_count:
+        raise ValueError(f"at most {max_count} faces in a list, got {len(items)}")
+    return [Face.from_json(item) for item in items]
+
+
+def faces_text(faces: list[Face]) -> str:
+    """Faces as text parse_faces reads back: '0, 7' for plain seeds, a JSON list otherwise."""
+    if all(f.is_plain_seed for f in faces):
+        return ", ".join(str(f.seed) for f in faces)
+    return json.dumps([f.seed if f.is_plain_seed else f.to_json() for f in faces])
+
+
+def latents(faces: list[Face], nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
+    """[len(faces), nz]: each face's z."""
+    if not faces:
+        return torch.zeros(0, nz)
+    return torch.stack([f.latent(nz, directions) for f in faces])
