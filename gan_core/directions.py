@@ -1,18 +1,29 @@
 """Directions in z that change one thing about a face: found label-free (SeFa, GANSpace-style
 PCA) or from labels (InterFaceGAN-style: the unit normal of a linear boundary in z).
 
+    found = directions_for(gan, "checkpoints/celeba64")       # {name: Direction}, shipped or computed
+    z2 = move(z, {"Age": 2.0}, found)                          # two sigma older
+    for group in GROUPS:                                       # the direction browser's groups, in order
+        shown = in_group(found.values(), group)                # ranked, as pickers list them
+    found["Age"].info.description                              # how directions of its kind are found
+
 A direction is a unit vector d of length nz; a face moves along it as z + alpha * d, with alpha
-in units of z's standard deviation (z ~ N(0, I), so alpha = 3 is a three-sigma move).
+in units of z's standard deviation (z ~ N(0, I), so alpha = 3 is a three-sigma move). Its method
+(how it was found) is a key of METHODS, the one table of each kind's group, order and description.
 
 Shipped beside a model as
     directions.safetensors   one tensor per direction ("d000", "d001", ...)
     directions.json          names, methods, what each end means, and measured quality
-Models without them get the label-free directions, computed in well under a second.
+Models without them get the label-free directions, computed in well under a second. A user's
+own direction travels as JSON (direction_to_json / direction_from_json, checked in full).
 """
 from __future__ import annotations
 
 import json
+import math
 import os
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,16 +36,56 @@ DIRECTIONS_NAME = "directions.safetensors"
 DIRECTIONS_INFO = "directions.json"
 MAX_OFFSET = 5.0
 MAX_DIRECTIONS = 256
+MAX_NAME = 40                  # characters in a direction's name and in each end's description
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a kind of direction is found, and where it shows in the studio."""
+
+    group: str        # the direction browser's group
+    order: int        # where its directions come in pickers, lower first
+    description: str  # one line for people: how directions of this kind are found
+
+
+METHODS: dict[str, Method] = {
+    "conditional": Method("Age, gender, glasses, smile", 0,
+                          "an attribute's boundary with the others it keeps projected out (InterFaceGAN's "
+                          "conditional edit): the face changes in that one way"),
+    "user": Method("Yours", 1, "fitted to faces you marked yes or no: the normal of the boundary between them"),
+    "interfacegan": Method("Attributes", 2,
+                           "the normal of a linear boundary in z between faces an attribute classifier calls "
+                           "yes and no (InterFaceGAN)"),
+    "sefa": Method("SeFa (label-free)", 3,
+                   "an eigenvector of the first layer's weights: a way of moving z that changes that layer "
+                   "most (SeFa, no labels)"),
+    "ganspace": Method("PCA (label-free)", 4,
+                       "a principal component of the first layer's outputs over random faces, mapped back to z "
+                       "(GANSpace-style PCA, no labels)"),
+}
+GROUPS: tuple[str, ...] = ("Age, gender, glasses, smile", "Attributes", "Yours", "SeFa (label-free)",
+                           "PCA (label-free)")
+LABEL_FREE = ("sefa", "ganspace")  # the methods computed from the weights alone (label_free)
+assert set(GROUPS) == {m.group for m in METHODS.values()} and set(LABEL_FREE) <= set(METHODS)
 
 
 @dataclass
 class Direction:
     name: str                  # what the slider is called: "Age", "SeFa 3", ...
     vector: torch.Tensor       # unit vector [nz], on the CPU
-    method: str                # "sefa", "ganspace", "interfacegan", "conditional", "user"
+    method: str                # how it was found: a key of METHODS ("sefa", "interfacegan", "user", ...)
     negative: str = "-"        # what the face looks like at -3 ("younger") ...
     positive: str = "+"        # ... and at +3 ("older")
     quality: dict = field(default_factory=dict)  # measured figures (flip rate, ...)
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown direction method {self.method!r}; one of: {', '.join(METHODS)}")
+
+    @property
+    def info(self) -> Method:
+        """Its method's entry in METHODS: group, order and description."""
+        return METHODS[self.method]
 
     @property
     def label(self) -> str:
@@ -42,10 +93,30 @@ class Direction:
         return self.name if ends == ("-", "+") else f"{self.name} ({self.negative} \u2194 {self.positive})"
 
 
+def ranked(directions: Iterable[Direction] | dict[str, Direction]) -> list[Direction]:
+    """Directions (a list, or a dict by name) in the order pickers list them: by their method's
+    order in METHODS, and otherwise as given."""
+    found = directions.values() if isinstance(directions, dict) else directions
+    return sorted(found, key=lambda d: d.info.order)
+
+
+def in_group(directions: Iterable[Direction] | dict[str, Direction], group: str) -> list[Direction]:
+    """The directions in one of the browser's GROUPS, ranked."""
+    if group not in GROUPS:
+        raise ValueError(f"pick one of: {', '.join(GROUPS)}")
+    return [d for d in ranked(directions) if d.info.group == group]
+
+
 def unit(vector: torch.Tensor) -> torch.Tensor:
+    """`vector` scaled to length 1, as float32 on the CPU (ValueError for NaN, infinity or zero)."""
     vector = vector.detach().double().flatten().cpu()
+    if not torch.isfinite(vector).all():
+        raise ValueError("the direction's numbers must be finite (no NaN or infinity)")
     norm = vector.norm()
-    if not torch.isfinite(norm) or norm < 1e-8:
+    if not torch.isfinite(norm):  # finite numbers whose squares overflow: scale them down first
+        vector = vector / vector.abs().max()
+        norm = vector.norm()
+    if norm < 1e-8:
         raise ValueError("a direction cannot be the zero vector")
     return (vector / norm).float()
 
@@ -153,12 +224,38 @@ def condition(direction: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
 MIN_MARKS, MIN_EACH, MAX_MARKS = 10, 3, 200
 
 
+# Characters a name or an end may use: letters (any script, with their accents), digits, spaces
+# and these; nothing that Markdown or HTML reads as markup (* _ ` [ ] < > # | \ ~ ! ...), no controls.
+TEXT_PUNCTUATION = "-.,'()+&"
+JSON_KEYS = ("name", "method", "negative", "positive", "quality", "vector")
+QUALITY_KEYS = ("yes", "no", "fit_accuracy")  # what fit_user_direction measures
+
+
+def _allowed(char: str) -> bool:
+    return char == " " or char in TEXT_PUNCTUATION or unicodedata.category(char) in (
+        "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd")
+
+
+def check_text(text, what: str = "a concept name") -> str:
+    """Text shown beside a direction (its name or an end), with runs of whitespace made one
+    space: at most MAX_NAME characters of letters, digits, spaces and TEXT_PUNCTUATION."""
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be text, not {type(text).__name__}")
+    text = " ".join(text.split())
+    if len(text) > MAX_NAME:
+        raise ValueError(f"{what} has at most {MAX_NAME} characters (this has {len(text)})")
+    bad = "".join(dict.fromkeys(c for c in text if not _allowed(c)))
+    if bad:
+        raise ValueError(f"{what} may use only letters, digits, spaces and these characters: "
+                         f"{' '.join(TEXT_PUNCTUATION)}; not {bad!r}")
+    return text
+
+
 def check_name(name: str, taken=()) -> str:
-    name = " ".join(str(name or "").split())
+    """A direction's name as typed by a user, tidied and checked (see check_text)."""
+    name = check_text(str(name or ""))
     if not name:
         raise ValueError("name the concept first, e.g. 'freckles' or 'looks tired'")
-    if len(name) > 40:
-        raise ValueError("a concept name has at most 40 characters")
     if name in taken:
         raise ValueError(f"'{name}' is already a direction of this model; pick another name")
     return name
@@ -178,7 +275,8 @@ def fit_user_direction(name: str, yes: list, no: list, nz: int, taken=()) -> Dir
         raise ValueError(f"each mark must be a z of {nz} numbers")
     labels = torch.cat([torch.ones(len(yes)), torch.zeros(len(no))])
     normal, _, accuracy = fit_direction(z, labels)
-    return Direction(name, normal, "user", f"less {name}", f"more {name}",
+    less, more = (f"{word} {name}"[:MAX_NAME].rstrip() for word in ("less", "more"))
+    return Direction(name, normal, "user", less, more,
                      {"yes": len(yes), "no": len(no), "fit_accuracy": round(accuracy, 3)})
 
 
@@ -188,20 +286,56 @@ def direction_to_json(d: Direction) -> dict:
             "quality": d.quality, "vector": [round(float(v), 6) for v in d.vector]}
 
 
-def direction_from_json(obj, nz: int) -> Direction:
-    """The inverse of direction_to_json, checked (names, lengths, finite numbers)."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("vector"), list):
+def _check_quality(quality) -> dict:
+    """A user direction's measured figures: {} or all of QUALITY_KEYS, checked."""
+    if not isinstance(quality, dict) or (quality and set(quality) != set(QUALITY_KEYS)):
+        raise ValueError(f"a direction's quality is {{}} or has exactly {', '.join(QUALITY_KEYS)}")
+    if not quality:
+        return {}
+    for key in ("yes", "no"):
+        count = quality[key]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_MARKS:
+            raise ValueError(f"a direction's quality {key!r} is a count of marks from 0 to {MAX_MARKS}, "
+                             f"not {count!r:.40}")
+    accuracy = quality["fit_accuracy"]
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        raise ValueError(f"a direction's fit_accuracy is a number from 0 to 1, not {accuracy!r:.40}")
+    return {"yes": quality["yes"], "no": quality["no"], "fit_accuracy": float(accuracy)}
+
+
+def _check_vector(vector, nz: int) -> torch.Tensor:
+    if not isinstance(vector, list):
         raise ValueError('not a direction: expected {"name": ..., "vector": [...]}')
-    if len(obj["vector"]) != nz:
-        raise ValueError(f"this direction has {len(obj['vector'])} numbers; this model's z has {nz}")
+    if len(vector) != nz:
+        raise ValueError(f"this direction has {len(vector)} numbers; this model's z has {nz}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector):
+        raise ValueError("a direction's vector must be numbers")
     try:
-        vector = torch.tensor([float(v) for v in obj["vector"]])
-    except (TypeError, ValueError):
-        raise ValueError("a direction's vector must be numbers") from None
-    text = {k: str(obj.get(k, default))[:40] for k, default in (("negative", "-"), ("positive", "+"))}
-    quality = obj.get("quality") if isinstance(obj.get("quality"), dict) else {}
-    return Direction(check_name(obj.get("name")), unit(vector), str(obj.get("method", "user"))[:20], **text,
-                     quality=quality)
+        values = [float(v) for v in vector]
+    except OverflowError:  # an integer too large for a float
+        values = [math.inf]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("the direction's numbers must be finite (no NaN or infinity)")
+    return unit(torch.tensor(values, dtype=torch.float64))
+
+
+def direction_from_json(obj, nz: int) -> Direction:
+    """The inverse of direction_to_json, for files users upload and the session's own directions,
+    checked in full: only JSON_KEYS; method "user"; a vector of nz finite numbers, not all zero;
+    name and ends as check_text allows; quality as fit_user_direction writes it."""
+    if not isinstance(obj, dict) or "vector" not in obj:
+        raise ValueError('not a direction: expected {"name": ..., "vector": [...]}')
+    extra = [str(k) for k in obj if k not in JSON_KEYS]
+    if extra:
+        raise ValueError(f"a direction has only the keys {', '.join(JSON_KEYS)}; not {', '.join(extra)[:80]}")
+    method = obj.get("method", "user")
+    if method != "user":
+        raise ValueError(f'an uploaded direction is a user direction (method "user"), not {str(method)[:20]!r}')
+    vector = _check_vector(obj["vector"], nz)
+    name = check_name(check_text(obj.get("name", ""), "a direction's name"))
+    negative = check_text(obj.get("negative", "-"), "what the face looks like at the negative end") or "-"
+    positive = check_text(obj.get("positive", "+"), "what the face looks like at the positive end") or "+"
+    return Direction(name, vector, "user", negative, positive, _check_quality(obj.get("quality", {})))
 
 
 # --- using them ---------------------------------------------------------------------------------
@@ -274,14 +408,19 @@ def load_directions(folder: str | os.PathLike, nz: int) -> list[Direction]:
             fields = {f: item[f] for f in ("name", "method", "negative", "positive", "quality") if f in item}
             if vector.shape != (nz,):
                 raise ValueError(f"has shape {tuple(vector.shape)}, not ({nz},)")
-            out.append(Direction(vector=unit(vector), **fields))
+            finite = bool(torch.isfinite(vector).all())
+            if finite:
+                out.append(Direction(vector=unit(vector), **fields))
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{folder / DIRECTIONS_INFO}: bad entry {item!r:.80} ({err})") from None
+        if not finite:
+            raise CheckpointError(f"{folder / DIRECTIONS_NAME}: direction {str(item.get('name'))[:60]!r} "
+                                  f"({item['key']}) has numbers that are not finite (NaN or infinity)")
     return out
 
 
 def directions_for(gan: GAN, folder: str | os.PathLike | None) -> dict[str, Direction]:
     """Every direction a model offers, by name: the shipped ones, or label-free ones computed now."""
     shipped = load_directions(folder, gan.config.nz) if folder else []
-    found = shipped if any(d.method in ("sefa", "ganspace") for d in shipped) else shipped + label_free(gan.G)
+    found = shipped if any(d.method in LABEL_FREE for d in shipped) else shipped + label_free(gan.G)
     return {d.name: d for d in found}

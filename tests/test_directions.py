@@ -205,24 +205,23 @@ def test_shipped_models_carry_directions():
     assert isinstance(load_classifier(root / "celeba64").net, AttributeNet)
 
 
-def test_shared_state_and_keyframes_carry_moves(gan):
-    from gan_core.explore import edited_z, parse_state, share_state
+def test_faces_and_keyframes_carry_moves(gan):
+    from gan_core.face import Face
     from gan_core.morph import keyframes_from_text, walk_keyframes
     directions = {d.name: d for d in sefa(gan.G, 2)}
     nz = gan.config.nz
-    text = share_state(4, {1: 0.5}, {"SeFa 1": 2.0, "SeFa 2": 0})
+    text = Face(seed=4, edits={1: 0.5}, moves={"SeFa 1": 2.0, "SeFa 2": 0}).to_text()
     assert json.loads(text)["moves"] == {"SeFa 1": 2.0}
-    seed, edits, moves = parse_state(text, nz)
-    z = edited_z(seed, edits, nz, moves, directions)
-    assert torch.allclose(z, edited_z(4, {1: 0.5}, nz) + 2 * directions["SeFa 1"].vector)
+    z = Face.parse(text).latent(nz, directions)
+    assert torch.allclose(z, Face(seed=4, edits={1: 0.5}).latent(nz) + 2 * directions["SeFa 1"].vector)
     keys = keyframes_from_text(json.dumps([4, json.loads(text)]), nz, directions)
     assert torch.allclose(keys[1], z)
     with pytest.raises(ValueError, match="unknown direction"):
         keyframes_from_text(json.dumps([4, json.loads(text)]), nz, {})
     with pytest.raises(ValueError, match="moves"):
-        parse_state('{"seed": 1, "moves": [1]}', nz)
-    with pytest.raises(ValueError, match="outside"):
-        parse_state('{"seed": 1, "moves": {"SeFa 1": 9}}', nz)
+        Face.parse('{"seed": 1, "moves": [1]}')
+    with pytest.raises(ValueError, match="between -5 and 5"):
+        Face.parse('{"seed": 1, "moves": {"SeFa 1": 9}}')
     ends = walk_keyframes(z, directions["SeFa 2"], 2)
     assert torch.allclose(ends[1] - ends[0], 4 * directions["SeFa 2"].vector, atol=1e-5)
     with pytest.raises(ValueError, match="span"):
@@ -272,3 +271,134 @@ def test_face_math_presets_picked_by_a_classifier(gan):
             seeds = [int(s) for s in text.split(",")]
             assert len(seeds) == 3 == len(set(seeds)) and all(0 <= s < 64 for s in seeds)
     assert classifier_presets(gan, BrightnessClassifier(), pool=16) == []  # it lacks the attributes
+
+
+# --- the methods table ---------------------------------------------------------------------------
+def test_every_method_has_one_group_order_and_description():
+    from gan_core.directions import GROUPS, METHODS, Method
+    assert list(METHODS) == ["conditional", "user", "interfacegan", "sefa", "ganspace"]
+    assert sorted(m.order for m in METHODS.values()) == list(range(len(METHODS)))
+    assert GROUPS == ("Age, gender, glasses, smile", "Attributes", "Yours", "SeFa (label-free)", "PCA (label-free)")
+    assert {m.group for m in METHODS.values()} == set(GROUPS)
+    for method in METHODS.values():
+        assert isinstance(method, Method) and method.description and "\n" not in method.description
+    with pytest.raises(Exception):
+        METHODS["sefa"].order = 9  # frozen
+
+
+def test_directions_know_their_method_and_refuse_unknown_ones():
+    from gan_core.directions import METHODS
+    d = Direction("SeFa 1", torch.ones(4), "sefa")
+    assert d.info is METHODS["sefa"] and d.info.group == "SeFa (label-free)"
+    with pytest.raises(ValueError, match="unknown direction method 'magic'; one of: conditional, user"):
+        Direction("x", torch.ones(4), "magic")
+
+
+def test_ranked_and_in_group():
+    from gan_core.directions import GROUPS, in_group, ranked
+    made = [Direction(name, torch.ones(4), method) for name, method in (
+        ("PCA 1", "ganspace"), ("SeFa 1", "sefa"), ("Age", "interfacegan"), ("mine", "user"),
+        ("Age, gender kept", "conditional"), ("SeFa 2", "sefa"), ("Smile", "interfacegan"))]
+    names = [d.name for d in ranked(made)]
+    assert names == ["Age, gender kept", "mine", "Age", "Smile", "SeFa 1", "SeFa 2", "PCA 1"]  # stable within a method
+    assert [d.name for d in ranked({d.name: d for d in made})] == names  # a dict by name works too
+    assert [d.name for d in in_group(made, "Attributes")] == ["Age", "Smile"]
+    assert [d.name for d in in_group(made, GROUPS[0])] == ["Age, gender kept"]
+    assert in_group(made[:2], "Yours") == []
+    with pytest.raises(ValueError, match="pick one of: Age, gender, glasses, smile, Attributes"):
+        in_group(made, "Other attributes")
+
+
+# --- a user's direction as JSON ------------------------------------------------------------------
+def user_json(nz: int = 16, **changes) -> dict:
+    obj = {"name": "wavy hair", "method": "user", "negative": "less wavy hair", "positive": "more wavy hair",
+           "quality": {"yes": 6, "no": 6, "fit_accuracy": 1.0}, "vector": [0.25] * nz}
+    obj.update(changes)
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+def test_a_well_formed_user_direction_loads():
+    from gan_core.directions import direction_from_json, direction_to_json
+    d = direction_from_json(user_json(), 16)
+    assert (d.name, d.method, d.negative, d.positive) == ("wavy hair", "user", "less wavy hair", "more wavy hair")
+    assert d.quality == {"yes": 6, "no": 6, "fit_accuracy": 1.0} and d.info.group == "Yours"
+    assert abs(float(d.vector.norm()) - 1) < 1e-6 and d.vector.dtype == torch.float32
+    assert direction_to_json(direction_from_json(direction_to_json(d), 16)) == direction_to_json(d)
+    bare = direction_from_json({"name": "Süße Öhrchen (l'été) + 2 & co.", "vector": [1] * 16}, 16)  # letters of any script
+    assert (bare.method, bare.negative, bare.positive, bare.quality) == ("user", "-", "+", {})
+    assert direction_from_json(user_json(quality={}), 16).quality == {}
+    assert direction_from_json(user_json(vector=[1e300] * 16), 16).vector.isfinite().all()  # large but finite
+
+
+@pytest.mark.parametrize("obj, message", [
+    (user_json(method="conditional"), "an uploaded direction is a user direction"),
+    (user_json(method="sefa"), "an uploaded direction is a user direction"),
+    (user_json(method=None, extra=1), "only the keys name, method, negative, positive, quality, vector; not extra"),
+    (user_json(key="d000"), "not key"),
+    (json.loads('{"name": "a", "vector": [NaN' + ', 1' * 15 + ']}'), "numbers must be finite"),
+    (json.loads('{"name": "a", "vector": [Infinity' + ', 1' * 15 + ']}'), "numbers must be finite"),
+    (json.loads('{"name": "a", "vector": [1e400' + ', 1' * 15 + ']}'), "numbers must be finite"),
+    (json.loads('{"name": "a", "vector": [-1e400' + ', 0' * 15 + ']}'), "numbers must be finite"),
+    ({"name": "a", "vector": [10 ** 400] + [0] * 15}, "numbers must be finite"),
+    (user_json(vector=[0] * 16), "zero vector"),
+    (user_json(vector=[1] * 15), "this direction has 15 numbers; this model's z has 16"),
+    (user_json(vector=[1] * 17), "17 numbers"),
+    (user_json(vector=[True] * 16), "must be numbers"),
+    (user_json(vector=["1"] * 16), "must be numbers"),
+    (user_json(vector={"0": 1}), "not a direction"),
+    ({"name": "a"}, "not a direction"),
+    (user_json(name="x" * 41), "at most 40 characters"),
+    (user_json(name=""), "name the concept first"),
+    (user_json(name=7), "must be text"),
+    (user_json(name="**bold**"), r"may use only letters, digits, spaces and these characters: - \. , ' \( \) \+ &; not '\*'"),
+    (user_json(name="<img src=x>"), "not '<=>'"),
+    (user_json(name="[link](x)"), "only"),
+    (user_json(name="snake_case"), "not '_'"),
+    (user_json(name="tab\u0000null"), "only"),
+    (user_json(name="a|b#c`d\\e"), "only"),
+    (user_json(negative="y" * 41), "negative end has at most 40"),
+    (user_json(positive="<b>"), "positive end may use only"),
+    (user_json(quality={"yes": 6, "no": 6}), "has exactly yes, no, fit_accuracy"),
+    (user_json(quality={"yes": 6, "no": 6, "fit_accuracy": 1, "flip": 0.9}), "has exactly"),
+    (user_json(quality=[1, 2]), "quality"),
+    (user_json(quality={"yes": -1, "no": 6, "fit_accuracy": 1}), "'yes' is a count of marks from 0 to 200"),
+    (user_json(quality={"yes": 6.5, "no": 6, "fit_accuracy": 1}), "count of marks"),
+    (user_json(quality={"yes": True, "no": 6, "fit_accuracy": 1}), "count of marks"),
+    (user_json(quality={"yes": 6, "no": 10 ** 9, "fit_accuracy": 1}), "'no' is a count"),
+    (user_json(quality={"yes": 6, "no": 6, "fit_accuracy": 1.5}), "fit_accuracy is a number from 0 to 1"),
+    (user_json(quality={"yes": 6, "no": 6, "fit_accuracy": float("nan")}), "fit_accuracy"),
+    (user_json(quality={"yes": 6, "no": 6, "fit_accuracy": "high"}), "fit_accuracy"),
+    ([1, 2], "not a direction"),
+])
+def test_crafted_direction_files_are_refused(obj, message):
+    from gan_core.directions import direction_from_json
+    with pytest.raises(ValueError, match=message):
+        direction_from_json(obj, 16)
+
+
+def test_a_long_name_still_gives_a_direction_the_session_can_read_back():
+    from gan_core.directions import direction_from_json, direction_to_json, fit_user_direction
+    z = torch.randn(12, 8, generator=torch.Generator().manual_seed(0))
+    name = "a very long concept name of forty chars"[:40]
+    d = fit_user_direction(name, z[:6].tolist(), z[6:].tolist(), 8)
+    assert d.name == name and len(d.positive) <= 40 and d.positive.startswith("more a very")
+    assert direction_from_json(direction_to_json(d), 8).positive == d.positive
+    with pytest.raises(ValueError, match="may use only letters"):
+        fit_user_direction("<script>", z[:6].tolist(), z[6:].tolist(), 8)
+
+
+def test_shipped_directions_with_non_finite_numbers_are_refused(tiny_gan_folder, gan):
+    from gan_core.checkpoints import load_tensors, save_tensors
+    nz = gan.config.nz
+    save_directions(tiny_gan_folder, sefa(gan.G, 2))
+    tensors, _ = load_tensors(tiny_gan_folder / DIRECTIONS_NAME)
+    tensors = {k: v.clone() for k, v in tensors.items()}
+    tensors["d001"][3] = float("nan")
+    save_tensors(tiny_gan_folder / DIRECTIONS_NAME, tensors)
+    with pytest.raises(CheckpointError, match=r"direction 'SeFa 2' \(d001\) has numbers that are not finite"):
+        load_directions(tiny_gan_folder, nz)
+    info = json.loads((tiny_gan_folder / DIRECTIONS_INFO).read_text())
+    info["directions"][0]["method"] = "magic"
+    (tiny_gan_folder / DIRECTIONS_INFO).write_text(json.dumps(info))
+    with pytest.raises(CheckpointError, match="unknown direction method 'magic'"):
+        load_directions(tiny_gan_folder, nz)
