@@ -1,5 +1,10 @@
 """Checkpoints without pickle.
 
+    gan = load_gan("checkpoints/celeba64")            # a local folder, or a Hub repo id (CLI, library)
+    gan = load_hub_gan("owner/name", device="cpu")    # a Hub repo id only (what the app takes from people)
+    save_tensors(path, tensors, {"step": 10})         # atomic, with a digest of the tensors
+    tensors, meta = load_tensors(path)                # CheckpointError if missing, corrupt or pickle
+
 Release folder (what the app loads, locally or from the Hugging Face Hub):
     config.json                 GANConfig
     model.safetensors           the (EMA) generator
@@ -8,11 +13,18 @@ Release folder (what the app loads, locally or from the Hugging Face Hub):
     README.md                   model card
 Training state (what `train.py --resume` reads): one safetensors file holding every tensor,
 with the rest (step, optimizer settings, configs) as JSON in its metadata.
+
+Every file save_tensors writes carries the sha256 of its tensors in its metadata
+("tensors_sha256"); load_tensors checks it, so a flipped byte is an error, not a strange model.
+Files without one (older or third-party files) load as before.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,7 +32,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .config import GANConfig
+from .config import ConfigError, GANConfig
 from .device import pick_device
 from .models import GAN, Discriminator, Generator
 
@@ -30,14 +42,25 @@ DISCRIMINATOR_NAME = "discriminator.safetensors"
 # optional extras a release folder may carry (see gan_core.directions and gan_core.attributes)
 OPTIONAL_FILES = (DISCRIMINATOR_NAME, "directions.safetensors", "directions.json", "attributes.safetensors")
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+DIGEST_KEY = "tensors_sha256"  # safetensors metadata key of the tensors' digest
+# "owner/name": letters, digits, '-', '_', '.'; each part starts and ends with a letter or digit
+REPO_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
+REVISION_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,126}[A-Za-z0-9])?")  # a branch, tag or commit
+TEMP_PATTERN = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # what atomic_write's mkstemp names look like
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded: missing, corrupt, mismatched or in a refused format."""
+    """A checkpoint that cannot be loaded: missing, corrupt, mismatched or in a refused format.
+    `reason` says what is wrong without naming a path or a value ("is not a valid safetensors file")."""
+
+    def __init__(self, message: str, reason: str = "cannot be loaded"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def atomic_write(path: Path, write) -> None:
-    """write(tmp_path) then rename over `path`, so a crash never leaves half a file."""
+    """write(tmp_path) then rename over `path`, so a crash never leaves half a file (a kill can
+    leave an empty `.NAME.XXXXXXXX.tmp` beside it: see remove_partial_writes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -52,28 +75,66 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
+def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that atomic_write left in `folder` when it was killed mid-write
+    (call it when a run starts, before anything writes there); returns what was removed."""
+    folder, removed = Path(folder), []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if TEMP_PATTERN.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order (hex)."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
-    """Atomically write tensors (made contiguous, on the CPU) and a JSON-able `meta` to safetensors."""
+    """Atomically write tensors (made contiguous, on the CPU), a JSON-able `meta` and the
+    tensors' digest to safetensors."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    metadata = {"json": json.dumps(meta or {})}
+    metadata = {"json": json.dumps(meta or {}), DIGEST_KEY: tensors_digest(tensors)}
     atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
-def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a safetensors file written by `save_tensors` (or any safetensors file); no pickle."""
-    path = Path(path)
+def _refuse_pickle(path: Path) -> None:
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise CheckpointError(f"{path}: pickle-based checkpoints ({path.suffix}) are refused, since "
-                              f"loading one can run arbitrary code; use safetensors")
+                              f"loading one can run arbitrary code; use safetensors",
+                              "is a pickle-based checkpoint, which is refused")
+
+
+def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read a safetensors file written by `save_tensors` (or any safetensors file); no pickle.
+    Checks the tensors against their digest where the file has one."""
+    path = Path(path)
+    _refuse_pickle(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+        raise CheckpointError(f"{path}: no such file", "is missing")
+    invalid = "is not a valid safetensors file"
     try:
         with safe_open(str(path), framework="pt") as f:  # one read for tensors and metadata
             tensors = {key: f.get_tensor(key) for key in f.keys()}
-            raw = (f.metadata() or {}).get("json", "{}")
-        return tensors, json.loads(raw)
-    except (SafetensorError, json.JSONDecodeError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
+            metadata = f.metadata() or {}
+        meta = json.loads(metadata.get("json", "{}"))
+    except (SafetensorError, json.JSONDecodeError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({err})", invalid) from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not a valid safetensors file (its metadata is not a JSON object)", invalid)
+    expected = metadata.get(DIGEST_KEY)
+    if expected is not None and expected != tensors_digest(tensors):
+        corrupt = "is corrupt: its tensors do not match their digest"
+        raise CheckpointError(f"{path} {corrupt}", corrupt)
+    return tensors, meta
 
 
 def read_config(folder: str | os.PathLike) -> GANConfig:
@@ -81,10 +142,14 @@ def read_config(folder: str | os.PathLike) -> GANConfig:
     path = Path(folder) / CONFIG_NAME
     try:
         return GANConfig.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path.parent}: no {CONFIG_NAME}, so this is not a model folder") from None
-    except (json.JSONDecodeError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a valid model config ({err})") from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise CheckpointError(f"{path.parent}: no {CONFIG_NAME}, so this is not a model folder", "is missing") from None
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: not a valid model config ({err})",
+                              f"is not a valid DCGAN config ({err.brief})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, OSError) as err:
+        raise CheckpointError(f"{path}: not a valid model config ({err})",
+                              "is not a valid DCGAN config (not JSON)") from None
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> None:
@@ -100,7 +165,8 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
             f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}" if missing else "",
             f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}" if unexpected else "",
             f"shape {wrong[:3]}" if wrong else ""]))
-        raise CheckpointError(f"{path}: weights do not match the config ({details})")
+        raise CheckpointError(f"{path}: weights do not match the config ({details})",
+                              "does not match its config")
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 
 
@@ -120,9 +186,25 @@ def save_gan(folder: str | os.PathLike, config: GANConfig, G: Generator, D: Disc
     return folder
 
 
-def _looks_like_repo_id(source: str) -> bool:
-    parts = source.split("/")
-    return len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))
+def is_repo_id(text: str) -> bool:
+    """Whether `text` is a Hub repo id "owner/name" and nothing else: no path, no '..', no '--'."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(text, str) or not REPO_ID_PATTERN.fullmatch(text) or ".." in text or "--" in text \
+            or text.endswith(".git"):
+        return False
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return True
+
+
+def _check_revision(repo_id: str, revision: str | None) -> None:
+    if revision is not None and (not isinstance(revision, str) or not REVISION_PATTERN.fullmatch(revision)
+                                 or ".." in revision or "//" in revision):
+        raise CheckpointError(f"{repo_id}: not a valid revision (a branch, tag or commit hash)",
+                              "not a valid revision")
 
 
 def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
@@ -132,14 +214,12 @@ def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
     if not text:
         raise CheckpointError("no checkpoint given: name a model folder or a Hub repo id (owner/name)")
     path = Path(text).expanduser()
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(f"{path}: pickle-based checkpoints ({path.suffix}) are refused, since "
-                              f"loading one can run arbitrary code; use a folder with safetensors")
+    _refuse_pickle(path)
     if path.is_file():
         path = path.parent
     if path.is_dir():
         return path
-    if not _looks_like_repo_id(text):
+    if not is_repo_id(text):
         raise CheckpointError(f"{text}: no such model folder, and not a Hub repo id of the form owner/name")
     return _download(text, revision)
 
@@ -162,41 +242,79 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _download(repo_id: str, revision: str | None) -> Path:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+    """The repo's release files (config, generator, OPTIONAL_FILES, nothing else) in a local
+    folder: from the Hub, or only from the local cache when offline. Messages name the repo only."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
 
-    local_only = not hub_reachable()  # then only the local cache is read
+    _check_revision(repo_id, revision)
     try:
-        config_path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, local_files_only=local_only))
-        hf_hub_download(repo_id, GENERATOR_NAME, revision=revision, local_files_only=local_only)
+        folder = Path(snapshot_download(repo_id, revision=revision, local_files_only=not hub_reachable(),
+                                        allow_patterns=[CONFIG_NAME, GENERATOR_NAME, *OPTIONAL_FILES]))
     except LocalEntryNotFoundError:
         raise CheckpointError(f"{repo_id}: not in the local Hugging Face cache and the Hub cannot be "
-                              f"reached (offline?)") from None
-    except EntryNotFoundError:
-        raise CheckpointError(f"{repo_id}: the repo has no model files ({CONFIG_NAME} and "
-                              f"{GENERATOR_NAME} are needed)") from None
-    except (HfHubHTTPError, OSError, ValueError) as err:
-        raise CheckpointError(f"{repo_id}: cannot download from the Hugging Face Hub ({str(err).splitlines()[0]})") from None
-    for name in OPTIONAL_FILES:
+                              f"reached (offline?)", "is not cached and the Hub cannot be reached") from None
+    except RevisionNotFoundError:
+        raise CheckpointError(f"{repo_id}: the Hub has no such revision", "has no such revision") from None
+    except RepositoryNotFoundError:
+        raise CheckpointError(f"{repo_id}: no such repo on the Hugging Face Hub (or it is private or gated)",
+                              "is not on the Hub") from None
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        raise CheckpointError(f"{repo_id}: the Hugging Face Hub refused the download"
+                              f"{f' (HTTP {status})' if status else ''}", "cannot be downloaded") from None
+    except (OSError, ValueError):
+        logging.getLogger(__name__).warning("downloading %s failed", repo_id, exc_info=True)
+        raise CheckpointError(f"{repo_id}: cannot download from the Hugging Face Hub",
+                              "cannot be downloaded") from None
+    missing = [name for name in (CONFIG_NAME, GENERATOR_NAME) if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{repo_id}: the repo has no model files ({CONFIG_NAME} and {GENERATOR_NAME} are "
+                              f"needed; {' and '.join(missing)} not found)", "has no model files")
+    return folder
+
+
+def _load_folder(folder: Path, device: str | torch.device, repo_id: str | None = None) -> GAN:
+    """The GAN in a release folder; with `repo_id`, errors name the repo and the file, not the folder."""
+    def step(name: str, load):
         try:
-            hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
-        except Exception:  # optional: the model works without it
-            pass
-    return config_path.parent
+            return load()
+        except CheckpointError as err:
+            if repo_id is None:
+                raise
+            raise CheckpointError(f"{repo_id}: its {name} {err.reason}", err.reason) from None
 
-
-def load_gan(source: str | os.PathLike, device: str | torch.device = "auto", revision: str | None = None) -> GAN:
-    """Load a release folder or Hub repo id into a GAN (eval mode), on `device` (auto: GPU if any)."""
-    folder = resolve(source, revision)
-    config = read_config(folder)
+    config = step(CONFIG_NAME, lambda: read_config(folder))  # within the bounds before any network is built
     device = pick_device(device) if isinstance(device, str) else device
-    G = Generator(config)
     if not (folder / GENERATOR_NAME).is_file():
-        raise CheckpointError(f"{folder}: no {GENERATOR_NAME}")
-    load_weights(G, folder / GENERATOR_NAME)
+        raise CheckpointError(f"{repo_id or folder}: no {GENERATOR_NAME}", "is missing")
+    G = Generator(config)
+    step(GENERATOR_NAME, lambda: load_weights(G, folder / GENERATOR_NAME))
     D = None
     if (folder / DISCRIMINATOR_NAME).is_file():
         D = Discriminator(config)
-        load_weights(D, folder / DISCRIMINATOR_NAME)
+        step(DISCRIMINATOR_NAME, lambda: load_weights(D, folder / DISCRIMINATOR_NAME))
         D = D.to(device).eval()
     return GAN(config, G.to(device).eval(), D, device, folder)
+
+
+def load_gan(source: str | os.PathLike, device: str | torch.device = "auto", revision: str | None = None) -> GAN:
+    """Load a release folder or Hub repo id into a GAN (eval mode), on `device` (auto: GPU if any).
+    For the CLI and the library; text typed by people goes to load_hub_gan instead."""
+    return _load_folder(resolve(source, revision), device)
+
+
+def load_hub_gan(repo_id: str, device: str | torch.device = "auto", revision: str | None = None) -> GAN:
+    """Load a Hugging Face Hub repo "owner/name" into a GAN (eval mode), never a local path.
+
+        gan = load_hub_gan("owner/name")        # offline (HF_HUB_OFFLINE=1): from the local cache only
+
+    Fetches config.json, model.safetensors and OPTIONAL_FILES, nothing else. Errors are
+    CheckpointErrors whose message names the repo and what is wrong with it, never a path on
+    this machine or a value from the files."""
+    text = repo_id.strip() if isinstance(repo_id, str) else ""
+    if not is_repo_id(text):
+        raise CheckpointError("not a Hugging Face repo id: give one of the form owner/name (letters, digits, "
+                              "'-', '_' and '.'; no paths)", "is not a Hub repo id")
+    return _load_folder(_download(text, revision), device, repo_id=text)

@@ -1,20 +1,45 @@
-"""The one description of a DCGAN: what rebuilds the networks, saved beside their weights."""
+"""The one description of a DCGAN: what rebuilds the networks, saved beside their weights.
+
+    config = GANConfig(image_size=64, nz=100, g_width=64, d_width=64)
+    GANConfig.from_dict(json.loads(text))   # ValueError (ConfigError) for unknown keys or values out of range
+
+Every size is checked against the bounds below before any network is built, so a config.json
+from anywhere cannot ask for a model that does not fit in memory.
+"""
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import dataclass, field
 
-SUPPORTED_SIZES = (32, 64, 128)
+SUPPORTED_SIZES = (32, 64, 128)  # image sides the networks are built for
+MAX_NZ = 1024                    # longest latent vector z
+MAX_WIDTH = 512                  # largest g_width and d_width
+MAX_CHANNELS = 2048              # widest layer of G or D: width * 2 ** (n_upsamples - 1), e.g. 8 * width at 64x64
+MAX_NAME = 200                   # longest name, in characters
+
+
+class ConfigError(ValueError):
+    """A config that cannot describe a DCGAN. `brief` names the setting and the problem but
+    no value (for messages that must not echo a file's contents), e.g. "g_width is out of range"."""
+
+    def __init__(self, message: str, brief: str):
+        super().__init__(message)
+        self.brief = brief
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(frozen=True)
 class GANConfig:
     image_size: int = 64        # output side in pixels: 32, 64 or 128
     channels: int = 3           # 3 for RGB, 1 for greyscale
-    nz: int = 100               # length of the latent vector z
-    g_width: int = 64           # G's base width (the paper's ngf): channels of its last hidden layer
-    d_width: int = 64           # D's base width (ndf): channels of its first layer
+    nz: int = 100               # length of the latent vector z (1 to MAX_NZ)
+    g_width: int = 64           # G's base width (the paper's ngf): channels of its last hidden layer (1 to MAX_WIDTH)
+    d_width: int = 64           # D's base width (ndf): channels of its first layer (1 to MAX_WIDTH)
     d_spectral_norm: bool = False  # spectral norm on D's convolutions instead of BatchNorm
     name: str = ""              # a short label shown in the app ("CelebA faces 64x64")
     extra: dict = field(default_factory=dict, compare=False)  # free-form notes (data, recipe)
@@ -23,14 +48,28 @@ class GANConfig:
         for key in ("image_size", "channels", "nz", "g_width", "d_width"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{key} must be a whole number, got {value!r}")
+                raise ConfigError(f"{key} must be a whole number, got {_shown(value)}", f"{key} is not a whole number")
         if self.image_size not in SUPPORTED_SIZES:
-            raise ValueError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}")
+            raise ConfigError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}",
+                              "image_size is not supported")
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
-        for key in ("nz", "g_width", "d_width"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be a positive integer, got {getattr(self, key)}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}", "channels is not 1 or 3")
+        for key, high in (("nz", MAX_NZ), ("g_width", MAX_WIDTH), ("d_width", MAX_WIDTH)):
+            if not 1 <= getattr(self, key) <= high:
+                raise ConfigError(f"{key} must be a positive integer of at most {high}, got {getattr(self, key)}",
+                                  f"{key} is out of range")
+        for key in ("g_width", "d_width"):
+            widest = getattr(self, key) * 2 ** (self.n_upsamples - 1)
+            if widest > MAX_CHANNELS:
+                raise ConfigError(f"{key} {getattr(self, key)} at image_size {self.image_size} makes a layer of "
+                                  f"{widest} channels; at most {MAX_CHANNELS}", f"{key} is out of range")
+        if not isinstance(self.d_spectral_norm, bool):
+            raise ConfigError(f"d_spectral_norm must be true or false, got {_shown(self.d_spectral_norm)}",
+                              "d_spectral_norm is not true or false")
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME:
+            raise ConfigError(f"name must be a string of at most {MAX_NAME} characters", "name is not a short string")
+        if not isinstance(self.extra, dict):
+            raise ConfigError("extra must be a dictionary", "extra is not a dictionary")
 
     @property
     def n_upsamples(self) -> int:
@@ -42,10 +81,13 @@ class GANConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GANConfig":
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config is a JSON object, not {type(data).__name__}", "it is not a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown config keys {unknown}; expected some of {sorted(known)}")
+            raise ConfigError(f"unknown config keys {unknown[:5]}{'...' if len(unknown) > 5 else ''}; "
+                              f"expected some of {sorted(known)}", "it has unknown keys")
         return cls(**data)
 
     def to_json(self) -> str:

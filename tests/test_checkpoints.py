@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core.checkpoints import (CheckpointError, load_gan, load_tensors, resolve, save_gan,
-                                  save_tensors)
-from gan_core.config import GANConfig
+from gan_core import checkpoints
+from gan_core.checkpoints import (DIGEST_KEY, CheckpointError, load_gan, load_hub_gan, load_tensors,
+                                  remove_partial_writes, resolve, save_gan, save_tensors)
+from gan_core.config import MAX_CHANNELS, MAX_NZ, MAX_WIDTH, GANConfig
 from gan_core.latent import z_from_seeds
 from gan_core.models import GAN, Discriminator, Generator
 
@@ -445,3 +446,244 @@ def test_hub_repo_brings_its_directions(hf_cache, tiny_gan_folder):
     store = ModelStore({}, device="cpu")
     assert store.sliders("owner/with-directions") == ["Age"]
     assert "Age" in store.directions("owner/with-directions")
+
+
+# --------------------------------------------------------------------------------------------
+# config bounds: checked before any network is built
+
+
+@pytest.mark.parametrize("change", [{"g_width": MAX_WIDTH + 1}, {"d_width": 2000}, {"nz": MAX_NZ + 1},
+                                    {"image_size": 128, "g_width": 256}, {"name": 5}, {"d_spectral_norm": "yes"},
+                                    {"extra": []}])
+def test_config_bounds(change):
+    with pytest.raises(ValueError, match=next(iter(change.keys().__reversed__()))):
+        GANConfig(**change)
+    GANConfig(image_size=32, nz=MAX_NZ, g_width=MAX_WIDTH, d_width=MAX_WIDTH)  # the largest allowed
+    GANConfig(image_size=128, g_width=MAX_CHANNELS // 16, d_width=MAX_CHANNELS // 16)
+
+
+def test_oversized_config_refused_before_building(tiny_gan_folder, monkeypatch):
+    path = tiny_gan_folder / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "g_width": 2000, "name": "secret-name"}))
+
+    def no_build(*args):
+        raise AssertionError("a network was built from a config out of range")
+
+    monkeypatch.setattr(checkpoints, "Generator", no_build)
+    monkeypatch.setattr(checkpoints, "Discriminator", no_build)
+    with pytest.raises(CheckpointError, match="g_width") as info:
+        load_gan(tiny_gan_folder, device="cpu")
+    assert "secret-name" not in str(info.value) and "d_spectral_norm" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# load_hub_gan: repo ids only, messages that name nothing on this machine
+
+
+def test_load_hub_gan_from_cache_offline(hf_cache, tiny_gan_folder):
+    populate_cache(hf_cache, "owner/name", tiny_gan_folder)
+    gan = load_hub_gan("owner/name", device="cpu")
+    local = load_gan(tiny_gan_folder, device="cpu")
+    assert gan.config == local.config and gan.D is not None
+    assert np.array_equal(images(gan), images(local))
+    assert np.array_equal(images(load_hub_gan(" owner/name ", device="cpu", revision=COMMIT)), images(local))
+
+
+def test_load_hub_gan_fetches_only_the_release_files(hf_cache, tiny_gan_folder, monkeypatch):
+    import huggingface_hub
+
+    snapshot = populate_cache(hf_cache, "owner/name", tiny_gan_folder)
+    calls = []
+
+    def fake_snapshot_download(repo_id, **kwargs):
+        calls.append((repo_id, kwargs))
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    load_hub_gan("owner/name", device="cpu")
+    [(repo_id, kwargs)] = calls
+    assert repo_id == "owner/name" and kwargs["local_files_only"] is True  # offline: the cache only
+    assert sorted(kwargs["allow_patterns"]) == sorted(["config.json", "model.safetensors", "discriminator.safetensors",
+                                                       "directions.safetensors", "directions.json",
+                                                       "attributes.safetensors"])
+
+
+@pytest.mark.parametrize("source", ["/etc", "../checkpoints/celeba64", "~/x", "REAL", "REAL/model.safetensors",
+                                    "", "owner", "owner/name/extra", "owner/../name", "owner/na..me", r"owner\name",
+                                    "./owner", "owner/.name", "-owner/name", "owner/name.git", "owner/na me",
+                                    "owner/n--ame", "ówner/name", "owner/name\nx", "C:/models", None, 42])
+def test_load_hub_gan_refuses_anything_but_a_repo_id(hf_cache, tiny_gan_folder, monkeypatch, source):
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints"
+    monkeypatch.chdir(shipped.parent)  # where "checkpoints/celeba64" is a real folder
+    source = source.replace("REAL", str(tiny_gan_folder)) if isinstance(source, str) else source
+    with pytest.raises(CheckpointError, match="not a Hugging Face repo id") as info:
+        load_hub_gan(source, device="cpu")
+    message = str(info.value)
+    for secret in (str(tiny_gan_folder), str(tiny_gan_folder.parent), str(shipped), "/etc", "celeba64", "~"):
+        assert secret not in message, secret
+
+
+def test_a_repo_id_that_is_also_a_local_path_is_a_repo_id(hf_cache, monkeypatch):
+    """"checkpoints/celeba64" is a folder here but also a valid repo id: looked up on the Hub
+    (here: the empty offline cache) and refused, its folder never opened."""
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints"
+    monkeypatch.chdir(shipped.parent)
+    with pytest.raises(CheckpointError) as info:
+        load_hub_gan("checkpoints/celeba64", device="cpu")
+    assert str(info.value) == ("checkpoints/celeba64: not in the local Hugging Face cache and the Hub cannot be "
+                               "reached (offline?)")
+    assert str(shipped) not in str(info.value)
+
+
+def test_load_hub_gan_never_opens_a_local_folder(hf_cache, tiny_gan_folder, tmp_path, monkeypatch):
+    shutil.copytree(tiny_gan_folder, tmp_path / "owner" / "local")
+    monkeypatch.chdir(tmp_path)
+    assert load_gan("owner/local", device="cpu")  # the CLI's loader takes the folder
+    with pytest.raises(CheckpointError) as info:
+        load_hub_gan("owner/local", device="cpu")  # the app's does not
+    assert str(info.value) == ("owner/local: not in the local Hugging Face cache and the Hub cannot be reached "
+                               "(offline?)")
+
+
+def test_load_hub_gan_bad_revision(hf_cache, tiny_gan_folder):
+    populate_cache(hf_cache, "owner/name", tiny_gan_folder)
+    for revision in ("../../../etc", "/etc/passwd", "main/../x", ""):
+        with pytest.raises(CheckpointError, match="not a valid revision") as info:
+            load_hub_gan("owner/name", device="cpu", revision=revision)
+        assert "etc" not in str(info.value) and str(hf_cache) not in str(info.value)
+
+
+def _assert_names_nothing_local(message: str, *folders: Path):
+    for folder in folders:
+        assert str(folder) not in message
+    assert "/" not in message.split(":", 1)[1] and "snapshots" not in message and "models--" not in message
+
+
+def test_load_hub_gan_errors_name_the_repo_only(hf_cache, tiny_gan_folder, tmp_path):
+    # not cached
+    with pytest.raises(CheckpointError) as info:
+        load_hub_gan("owner/absent", device="cpu")
+    assert str(info.value).startswith("owner/absent: not in the local Hugging Face cache and the Hub cannot be reached")
+    _assert_names_nothing_local(str(info.value), hf_cache)
+    # a config out of range: the setting is named, its value is not
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_gan_folder, bad)
+    (bad / "config.json").write_text(json.dumps({**json.loads((bad / "config.json").read_text()),
+                                                 "g_width": 2000, "name": "private label"}))
+    populate_cache(hf_cache, "owner/bad", bad)
+    with pytest.raises(CheckpointError) as info:
+        load_hub_gan("owner/bad", device="cpu")
+    assert str(info.value) == "owner/bad: its config.json is not a valid DCGAN config (g_width is out of range)"
+    # config.json not JSON, unknown keys
+    for name, text in [("notjson", "{"), ("unknown", json.dumps({"image_size": 32, "secret_key": 1}))]:
+        folder = tmp_path / name
+        shutil.copytree(tiny_gan_folder, folder)
+        (folder / "config.json").write_text(text)
+        populate_cache(hf_cache, f"owner/{name}", folder)
+        with pytest.raises(CheckpointError, match=f"owner/{name}: its config.json is not a valid DCGAN config") as info:
+            load_hub_gan(f"owner/{name}", device="cpu")
+        assert "secret_key" not in str(info.value)
+        _assert_names_nothing_local(str(info.value), hf_cache, folder)
+    # weights of another model, a truncated file, flipped bytes, no weights at all
+    wrong = tmp_path / "wrong"
+    wide = GANConfig(**{**json.loads((tiny_gan_folder / "config.json").read_text()), "g_width": 16})
+    save_gan(wrong, wide, Generator(wide), Discriminator(wide))
+    shutil.copy(tiny_gan_folder / "config.json", wrong / "config.json")
+    truncated = tmp_path / "truncated"
+    shutil.copytree(tiny_gan_folder, truncated)
+    (truncated / "model.safetensors").write_bytes((truncated / "model.safetensors").read_bytes()[:100])
+    flipped = tmp_path / "flipped"
+    shutil.copytree(tiny_gan_folder, flipped)
+    flip_tensor_bytes(flipped / "discriminator.safetensors")
+    cases = {"wrong": "owner/wrong: its model.safetensors does not match its config",
+             "truncated": "owner/truncated: its model.safetensors is not a valid safetensors file",
+             "flipped": "owner/flipped: its discriminator.safetensors is corrupt: its tensors do not match their digest"}
+    for name, expected in cases.items():
+        populate_cache(hf_cache, f"owner/{name}", tmp_path / name)
+        with pytest.raises(CheckpointError) as info:
+            load_hub_gan(f"owner/{name}", device="cpu")
+        assert str(info.value) == expected
+    populate_cache(hf_cache, "owner/config-only", tiny_gan_folder, files=["config.json"])
+    with pytest.raises(CheckpointError) as info:
+        load_hub_gan("owner/config-only", device="cpu")
+    assert str(info.value).startswith("owner/config-only: the repo has no model files")
+    _assert_names_nothing_local(str(info.value), hf_cache)
+
+
+# --------------------------------------------------------------------------------------------
+# digests
+
+
+def flip_tensor_bytes(path: Path, count: int = 4) -> None:
+    """Invert `count` bytes in the middle of a safetensors file's tensor data (after its header)."""
+    data = bytearray(path.read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")
+    middle = (start + len(data)) // 2
+    for i in range(middle, middle + count):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_saved_files_carry_a_digest_that_is_checked(tmp_path):
+    from safetensors import safe_open
+
+    path = tmp_path / "state.safetensors"
+    tensors = {"w": torch.randn(64, 8, generator=torch.Generator().manual_seed(0)), "n": torch.tensor(3)}
+    save_tensors(path, tensors, {"step": 3})
+    with safe_open(str(path), framework="pt") as f:
+        assert len(f.metadata()[DIGEST_KEY]) == 64
+    assert load_tensors(path)[1] == {"step": 3}
+    flip_tensor_bytes(path)
+    with pytest.raises(CheckpointError) as info:
+        load_tensors(path)
+    assert str(info.value) == f"{path} is corrupt: its tensors do not match their digest"
+
+
+def test_flipped_weights_refused_by_load_gan(tiny_gan_folder):
+    flip_tensor_bytes(tiny_gan_folder / "model.safetensors")
+    with pytest.raises(CheckpointError, match="model.safetensors is corrupt: its tensors do not match their digest"):
+        load_gan(tiny_gan_folder, device="cpu")
+
+
+def test_files_without_a_digest_still_load(tiny_gan_folder):
+    from safetensors.torch import save_file
+
+    path = tiny_gan_folder / "model.safetensors"
+    tensors, meta = load_tensors(path)
+    save_file(tensors, str(path), metadata={"json": json.dumps(meta)})  # as older versions wrote it
+    assert np.array_equal(images(load_gan(tiny_gan_folder, device="cpu")),
+                          images(GAN(*[c for c in reference_gan_eval(tiny_gan_folder)])))
+
+
+def reference_gan_eval(folder: Path):
+    config = GANConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    G, D = reference_gan(config)
+    return config, G.eval(), D.eval(), torch.device("cpu")
+
+
+def test_shipped_files_carry_digests():
+    from safetensors import safe_open
+
+    shipped = sorted((Path(__file__).resolve().parents[1] / "checkpoints").glob("*/*.safetensors"))
+    assert len(shipped) >= 7
+    for path in shipped:
+        with safe_open(str(path), framework="pt") as f:
+            assert DIGEST_KEY in f.metadata(), path
+        load_tensors(path)  # and they match
+
+
+# --------------------------------------------------------------------------------------------
+# what a kill during atomic_write leaves behind
+
+
+def test_remove_partial_writes(tmp_path):
+    leftovers = [tmp_path / ".checkpoint.safetensors.a1b2c3d4.tmp", tmp_path / ".config.json.zz_9y8x7.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"")
+    keep = [tmp_path / "checkpoint.safetensors", tmp_path / ".notes.tmp", tmp_path / "x.a1b2c3d4.tmp"]
+    for path in keep:
+        path.write_bytes(b"keep")
+    (tmp_path / ".dir.a1b2c3d4.tmp").mkdir()
+    assert sorted(remove_partial_writes(tmp_path)) == sorted(leftovers)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in leftovers)
+    assert remove_partial_writes(tmp_path / "absent") == []
