@@ -7,7 +7,9 @@
     $ python train.py --dry-run --out /tmp/smoke                  # a few steps on fake data
 
 Each run folder holds log.jsonl (losses, D(x), D(G(z)) per interval), samples/ (fixed-noise
-grids of seeds 0-63) and checkpoint.safetensors (everything --resume needs).
+grids of seeds 0-63) and checkpoint.safetensors (everything --resume needs). A run writes only
+into the folder named on the command line: --out, else the --resume folder (or the folder of
+the --resume checkpoint file), never a folder recorded inside the checkpoint.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from gan_core.checkpoints import read_config
+from gan_core.checkpoints import CheckpointError, read_config
 from gan_core.config import GANConfig
 from gan_core.data import DataError, load_images, synthetic_images
 from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, read_checkpoint_configs
@@ -32,7 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument("--split", help="metadata.csv split to train on (default: train, if the data has splits)")
     data.add_argument("--limit", type=int, help="use only the first N images")
     data.add_argument("--out", help="run folder (default runs/dcgan)")
-    data.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file)")
+    data.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file); "
+                                                       "it writes there unless --out is given")
     data.add_argument("--init-from", metavar="FOLDER", help="start from a release folder's weights (fresh optimizers; "
                                                              "its config is used)")
     data.add_argument("--dry-run", action="store_true", help="a few steps on synthetic data (smoke test)")
@@ -83,8 +86,8 @@ def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
         if checkpoint.is_dir():
             checkpoint = checkpoint / CHECKPOINT_NAME
         model, saved = read_checkpoint_configs(checkpoint)
-        saved.setdefault("out", str(checkpoint.parent))
-        opts = TrainConfig(**{**saved, **given(args, train_fields)})
+        out = args.out or str(checkpoint.parent)  # the folder given, not the one the checkpoint recorded
+        opts = TrainConfig(**{**saved, **given(args, train_fields), "out": out})
         return model, opts, checkpoint
     if args.init_from:
         model = read_config(args.init_from)
@@ -115,14 +118,14 @@ def main(argv=None) -> int:
             images = synthetic_images(max(4 * opts.batch_size, 64), model.image_size, model.channels, opts.seed)
         else:
             images = load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
-    except (DataError, ValueError, OSError) as err:
+        trainer = Trainer(model, opts, images)
+        if checkpoint:
+            trainer.load_checkpoint(checkpoint)
+        elif args.init_from:
+            trainer.init_from_release(args.init_from)
+    except (DataError, CheckpointError, ValueError, OSError) as err:
         print(f"train.py: {err}", file=sys.stderr)
         return 2
-    trainer = Trainer(model, opts, images)
-    if checkpoint:
-        trainer.load_checkpoint(checkpoint)
-    elif args.init_from:
-        trainer.init_from_release(args.init_from)
     print(f"{len(images)} images from {opts.data or 'synthetic data'}; {trainer.device}; "
           f"step {trainer.step} -> {trainer.total_steps}; run folder {opts.out}")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -1,12 +1,13 @@
 """Train live, small: a short digits run in a background thread that a page can start, watch and stop.
 
-    live = LiveRun()                     # one per process (the app keeps one for every visitor)
-    live.start(steps=900, minutes=2)     # ValueError while a live run is already going
+    live = LiveRun()                     # one run at a time per LiveRun (the app keeps one for every visitor)
+    live.start(steps=900, minutes=2, owner=token)   # ValueError while its run is already going
     live.status()                        # LiveStatus: step, log records, the latest fixed-noise grid
-    live.stop()
+    live.stop(owner=token)               # ValueError for anyone but the starter while it runs
 
-Each run trains gan_core.training.Trainer from scratch on one CPU thread (the app keeps the
-others), for at most MAX_STEPS steps and MAX_MINUTES minutes, and writes train.py's files (log.jsonl,
+Each run trains gan_core.training.Trainer from scratch with Trainer.train itself (its stop,
+time-budget and record/grid hooks; no checkpoints) on one CPU thread (the app keeps the others),
+for at most MAX_STEPS steps and MAX_MINUTES minutes, and writes train.py's files (log.jsonl,
 samples/step_*.png) into a fresh temporary folder, so gan_core.dashboard reads it like any run.
 
 The data ships with the digits model, made once from the MNIST test set (no network at run time):
@@ -16,12 +17,12 @@ The data ships with the digits model, made once from the MNIST test set (no netw
 from __future__ import annotations
 
 import argparse
-import json
+import hmac
+import logging
 import shutil
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,14 +31,12 @@ import torch
 
 from .config import GANConfig
 from .media import load_image
-from .training import LOG_NAME, STATS, TrainConfig, Trainer
+from .training import TrainConfig, Trainer
 
 DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / "live_digits.npz"
 DIGITS = GANConfig(image_size=32, channels=1, nz=100, g_width=32, d_width=32, name="Live digits 32x32")
 MAX_STEPS = 3000
 MAX_MINUTES = 3.0
-_ACTIVE_LOCK = threading.Lock()  # held by the one live run of this process while it trains
-_active: "LiveRun | None" = None
 
 
 def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000) -> Path:
@@ -93,19 +92,21 @@ class LiveStatus:
 
 
 class LiveRun:
-    """Starts, watches and stops one short training run at a time (per process)."""
+    """Starts, watches and stops one short training run at a time. Only the page that started
+    the run (its owner token) can stop it; the run ends by itself at its step count or time budget."""
 
     def __init__(self, images: torch.Tensor | None = None, model: GANConfig = DIGITS, data: str | Path = DIGITS_DATA,
                  device: str = "auto", threads: int = 1):
         self.model, self.data, self.device, self.threads = model, Path(data), device, threads
         self._images = images
+        self._lock = threading.Lock()  # held while a run trains: one at a time
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._trainer: Trainer | None = None
         self._folder: Path | None = None
         self._records: list[dict] = []
         self._grid: tuple[int, Path] | None = None
-        self._total, self._ending = 0, ""
+        self._total, self._minutes, self._ending, self._owner = 0, 0.0, "", ""
         self._loaded: tuple[Path, np.ndarray] | None = None
 
     @property
@@ -113,11 +114,11 @@ class LiveRun:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, steps: int = 900, minutes: float = 2.0, batch_size: int = 64, log_every: int = 10,
-              sample_every: int = 50, seed: int = 0) -> LiveStatus:
+              sample_every: int = 50, seed: int = 0, owner: str = "") -> LiveStatus:
         """Train a fresh model for `steps` steps or `minutes` minutes, whichever ends first (the
         digits model does about 7 steps a second on one CPU thread at batch size 64). G's grid
-        comes from an EMA of its weights with decay 0.99, short enough to follow a short run."""
-        global _active
+        comes from an EMA of its weights with decay 0.99, short enough to follow a short run.
+        `owner` is a token of whoever starts it (e.g. the page's session): stop() asks for it."""
         steps = _whole(steps, "steps", 1, MAX_STEPS)
         try:
             minutes = float(minutes)
@@ -127,13 +128,16 @@ class LiveRun:
             raise ValueError(f"a live run lasts more than 0 and at most {MAX_MINUTES:g} minutes, not {minutes}")
         batch_size = _whole(batch_size, "batch size", 1, 1024)
         log_every, sample_every = _whole(log_every, "log_every", 1, MAX_STEPS), _whole(sample_every, "sample_every", 1, MAX_STEPS)
-        if not _ACTIVE_LOCK.acquire(blocking=False):
-            other = _active.status() if _active is not None else None
-            where = f" (step {other.step} of {other.total})" if other else ""
-            raise ValueError(f"a live run is already going{where}; stop it or wait for it to end "
-                             f"(at most {MAX_MINUTES:g} minutes)")
+        if not isinstance(owner, str):
+            raise ValueError("owner must be a string")
+        if not self._lock.acquire(blocking=False):
+            other = self.status()
+            raise ValueError(f"a live run is already going (step {other.step} of {other.total}); stop it or "
+                             f"wait for it to end (at most {MAX_MINUTES:g} minutes)")
         folder = None
         try:
+            if self._thread is not None:
+                self._thread.join()  # the last run has released the lock: it is on its way out
             folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
             opts = TrainConfig(out=str(folder), steps=steps, batch_size=batch_size, device=self.device,
                                ema_decay=0.99, log_every=log_every, sample_every=sample_every,
@@ -144,24 +148,24 @@ class LiveRun:
         except BaseException:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-            _ACTIVE_LOCK.release()
+            self._lock.release()
             raise
         self._remove_folder()
-        self._trainer, self._folder, self._total = trainer, folder, steps
+        self._trainer, self._folder, self._total, self._minutes, self._owner = trainer, folder, steps, minutes, owner
         self._records, self._grid, self._ending, self._loaded = [], None, "", None
         self._stop.clear()
-        _active = self
         self._thread = threading.Thread(target=self._train, args=(trainer, 60 * minutes),
                                         name="dcgan-live-run", daemon=True)
         self._thread.start()
         return self.status()
 
-    def stop(self, wait: float = 10.0) -> LiveStatus:
-        """Ask the run to stop after its current step (and its last record and grid)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=wait)
-        return self.status()
+    def stop(self, owner: str = "", wait: float = 10.0) -> LiveStatus:
+        """Ask the run to stop after its current step (and its last record and grid). While it
+        runs, only its starter's `owner` token may stop it (ValueError for anyone else)."""
+        if self.running and not hmac.compare_digest(str(owner).encode(), self._owner.encode()):
+            raise ValueError(f"only the page that started this live run can stop it; it ends by itself "
+                             f"at step {self._total} or after {self._minutes:g} minutes")
+        return self._halt(wait)
 
     def status(self) -> LiveStatus:
         trainer = self._trainer
@@ -182,9 +186,15 @@ class LiveRun:
                           self._folder, message)
 
     def close(self) -> None:
-        """Stop the run and delete its folder."""
-        self.stop()
+        """Stop the run, whoever started it, and delete its folder (when the process ends)."""
+        self._halt()
         self._remove_folder()
+
+    def _halt(self, wait: float = 10.0) -> LiveStatus:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=wait)
+        return self.status()
 
     def _remove_folder(self) -> None:
         if self._folder is not None and not self.running:
@@ -192,49 +202,25 @@ class LiveRun:
             self._folder = None
 
     # --- the background thread ---------------------------------------------------------------
-    def _sample(self, trainer: Trainer) -> None:
-        path = trainer.save_samples()
-        self._grid = (trainer.step, path)  # only once the file is complete
+    def _on_sample(self, step: int, path: Path) -> None:
+        self._grid = (step, path)  # only once the file is complete
 
     def _train(self, trainer: Trainer, budget: float) -> None:
-        """Trainer.train's loop, with a stop button and a time budget: the same log records
-        (one per log_every steps and at the end) and grids (step 0, every sample_every, the end)."""
-        global _active
+        """Trainer.train with the stop button and the time budget as its hooks: train.py's log
+        records (one per log_every steps and at the end) and grids (step 0, every sample_every,
+        the end), and no checkpoints."""
         torch.set_num_threads(self.threads)  # for this thread only (OpenMP): the app keeps the rest
-        opts = trainer.opts
-        sums, count = torch.zeros(len(STATS), device=trainer.device), 0
-        start = tick = time.perf_counter()
         try:
-            self._sample(trainer)
-            while True:
-                sums += trainer.train_step()
-                count += 1
-                trainer.seconds = time.perf_counter() - start
-                stopped, out_of_time = self._stop.is_set(), trainer.seconds >= budget
-                last = trainer.step >= self._total or stopped or out_of_time
-                if trainer.step % opts.log_every == 0 or last:
-                    now = time.perf_counter()
-                    means = (sums / count).tolist()
-                    record = {"step": trainer.step, "images": trainer.step * opts.batch_size,
-                              **{k: round(v, 5) for k, v in zip(STATS, means)},
-                              "img_per_s": round(count * opts.batch_size / (now - tick), 1),
-                              "seconds": round(trainer.seconds, 1)}
-                    with open(trainer.out / LOG_NAME, "a") as log:
-                        log.write(json.dumps(record) + "\n")
-                    self._records.append(record)
-                    sums.zero_()
-                    count, tick = 0, now
-                if trainer.step % opts.sample_every == 0 or last:
-                    self._sample(trainer)
-                if last:
-                    self._ending = ("finished" if trainer.step >= self._total else
-                                    "stopped" if stopped else f"out of time ({budget / 60:g} min)")
-                    break
-        except Exception as err:  # shown in the status line; the app keeps running
+            self._on_sample(trainer.step, trainer.save_samples())
+            trainer.train(progress=False, stop=self._stop.is_set, on_record=self._records.append,
+                          on_sample=self._on_sample, max_seconds=budget, checkpoints=False)
+            self._ending = ("finished" if trainer.step >= self._total else
+                            "stopped" if self._stop.is_set() else f"out of time ({budget / 60:g} min)")
+        except Exception as err:  # shown in the status line, logged with its traceback; the app keeps running
+            logging.getLogger(__name__).exception("the live run failed")
             self._ending = f"failed ({type(err).__name__}: {err})"
         finally:
-            _active = None
-            _ACTIVE_LOCK.release()
+            self._lock.release()
 
 
 def main(argv=None) -> int:

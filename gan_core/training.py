@@ -2,28 +2,33 @@
 
     trainer = Trainer(GANConfig(), TrainConfig(data="faces.zip", out="runs/faces"), images)
     trainer.train()             # tqdm bar, JSONL log, sample grids, resumable checkpoints
+    trainer.train(progress=False, stop=event.is_set, on_record=print, checkpoints=False)  # with hooks
     trainer.export("checkpoints/faces")
+
+One loop serves train.py, the studio's live run (gan_core.live_training) and the tests.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import json
+import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .augment import check_policy, diff_augment
-from .checkpoints import CheckpointError, load_tensors, save_gan, save_tensors
+from .checkpoints import CheckpointError, load_tensors, remove_partial_writes, save_gan, save_tensors
 from .config import GANConfig
 from .data import Batches
 from .device import pick_device
 from .latent import z_from_seeds
+from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
 from .media import load_image, make_grid, save_image, to_pil
 from .model_card import model_card
 from .models import Discriminator, Generator, to_uint8
@@ -58,23 +63,27 @@ class TrainConfig:
     checkpoint_every: int = 1000  # steps per resumable checkpoint
 
     def __post_init__(self):
+        kinds = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "None": (type(None),)}
+        for f in dataclasses.fields(self):  # the annotations, e.g. "int | None", say what each takes
+            value, allowed = getattr(self, f.name), [k.strip() for k in f.type.split("|")]
+            if not any(isinstance(value, kinds[k]) and (k == "bool" or not isinstance(value, bool))
+                       and (k != "float" or math.isfinite(value)) for k in allowed):
+                raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {repr(value)[:40]}")
         check_policy(self.diffaugment)
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError("ema_decay must be in [0, 1)")
-
-
-# The two losses, written as the paper's objectives on D's logits.
-def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy: real images labelled 1, generated ones 0."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
-
-
-def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Non-saturating: G maximises log D(G(z)) instead of minimising log(1 - D(G(z)))."""
-    return F.softplus(-fake_logits).mean()
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be at least 1")
+        for key in ("steps", "epochs", "max_minutes"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must not be negative")
+        for key in ("lr_g", "lr_d"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"{key} must be positive")
+        for key in ("beta1", "beta2", "ema_decay"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ValueError(f"{key} must be in [0, 1)")
 
 
 @torch.no_grad()
@@ -192,9 +201,20 @@ class Trainer:
         save_image(make_grid(images, nrow=8), path)
         return path
 
-    def train(self, progress: bool = True) -> dict:
-        """Run to total_steps (or max_minutes); returns the last logged record."""
+    def train(self, progress: bool = True, stop: Callable[[], bool] | None = None,
+              on_record: Callable[[dict], None] | None = None,
+              on_sample: Callable[[int, Path], None] | None = None,
+              max_seconds: float | None = None, checkpoints: bool = True) -> dict:
+        """Train to total_steps; returns the last logged record. Also ends after opts.max_minutes
+        of training in all, after `max_seconds` of this call, or once `stop()` is true (asked
+        after every step); every end writes a last record, grid and (with `checkpoints`) checkpoint.
+
+        Hooks: on_record(record) after each log line, on_sample(step, path) after each grid.
+        Ctrl-C (KeyboardInterrupt) saves a checkpoint (with `checkpoints`) and is raised again."""
         self.out.mkdir(parents=True, exist_ok=True)
+        for folder in (self.out, self.out / "samples"):  # what a kill mid-write left behind
+            for path in remove_partial_writes(folder):
+                logging.getLogger(__name__).info("removed %s, left by an interrupted write", path)
         total, opts = self.total_steps, self.opts
         sums, count, record = torch.zeros(len(STATS), device=self.device), 0, {}
         bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True)
@@ -205,9 +225,11 @@ class Trainer:
                 sums += self.train_step()
                 count += 1
                 bar.update(1)
-                self.seconds = seconds_at_start + time.perf_counter() - start
-                out_of_time = opts.max_minutes and self.seconds >= 60 * opts.max_minutes
-                last = self.step == total or out_of_time
+                elapsed = time.perf_counter() - start
+                self.seconds = seconds_at_start + elapsed
+                out_of_time = ((opts.max_minutes and self.seconds >= 60 * opts.max_minutes)
+                               or (max_seconds is not None and elapsed >= max_seconds))
+                last = self.step >= total or out_of_time or (stop is not None and stop())
                 if self.step % opts.log_every == 0 or last:
                     now = time.perf_counter()
                     means = (sums / count).tolist()  # the one sync per interval
@@ -221,14 +243,19 @@ class Trainer:
                                     D_x=f"{means[2]:.3f}", D_G_z=f"{means[3]:.3f}")
                     sums.zero_()
                     count, tick = 0, now
+                    if on_record is not None:
+                        on_record(record)
                 if self.step % opts.sample_every == 0 or last:
-                    self.save_samples()
-                if self.step % opts.checkpoint_every == 0 or last:
+                    path = self.save_samples()
+                    if on_sample is not None:
+                        on_sample(self.step, path)
+                if checkpoints and (self.step % opts.checkpoint_every == 0 or last):
                     self.save_checkpoint()
-                if out_of_time:
+                if last:
                     break
         except KeyboardInterrupt:
-            self.save_checkpoint()
+            if checkpoints:
+                self.save_checkpoint()
             raise
         finally:
             bar.close()
@@ -304,24 +331,113 @@ class Trainer:
         self.G_ema.load_state_dict(self.G.state_dict())
 
     def load_checkpoint(self, path: str | Path) -> None:
+        """Continue from a checkpoint of save_checkpoint: weights, optimizers, RNG, step. Anything
+        missing, corrupt or saved for another model is a CheckpointError, raised before any change."""
         tensors, meta = load_tensors(path)
-        if meta.get("model") != self.model.to_dict():
-            raise CheckpointError(f"{path}: saved for model {meta.get('model')}, not {self.model.to_dict()}")
+        meta = _training_meta(path, meta)
+        if meta["model"] != self.model.to_dict():
+            raise CheckpointError(f"{path}: saved for model {meta['model']}, not {self.model.to_dict()}")
+
+        def bad(what: str):
+            return CheckpointError(f"{path}: not a usable training checkpoint ({what})", "is not a training checkpoint")
+
+        states = {}
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            module.load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")})
-        self.opt_g.load_state_dict(_unflatten_optimizer("opt_g", tensors, meta["opt_g_groups"]))
-        self.opt_d.load_state_dict(_unflatten_optimizer("opt_d", tensors, meta["opt_d_groups"]))
-        self.rng.set_state(tensors["rng"])
-        self.step, self.seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
+            state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+            expected = module.state_dict()
+            if state.keys() != expected.keys() or any(state[k].shape != v.shape for k, v in expected.items()):
+                raise bad(f"its {prefix} weights do not fit this model")
+            states[prefix] = state
+        optimizers = {}
+        for prefix, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            try:
+                optimizers[prefix] = _unflatten_optimizer(prefix, tensors, meta[f"{prefix}_groups"])
+            except ValueError:
+                raise bad(f"its {prefix} tensors have malformed names") from None
+            problem = _optimizer_problem(optimizers[prefix], optimizer)
+            if problem:
+                raise bad(f"{prefix}: {problem}")
+        rng = tensors.get("rng")
+        if rng is None or rng.dtype != torch.uint8 or rng.shape != self.rng.get_state().shape:
+            raise bad("its random-generator state is missing or for another kind of device")
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            module.load_state_dict(states[prefix])
+        self.opt_g.load_state_dict(optimizers["opt_g"])
+        self.opt_d.load_state_dict(optimizers["opt_d"])
+        self.rng.set_state(rng)
+        self.step, self.seconds = meta["step"], float(meta.get("seconds", 0.0))
+
+
+def _training_meta(path, meta: dict) -> dict:
+    """A checkpoint's metadata once its keys and types are right; a CheckpointError otherwise."""
+    def bad(what: str):
+        return CheckpointError(f"{path}: not a training checkpoint ({what})", "is not a training checkpoint")
+
+    for key, kind in (("model", dict), ("train", dict), ("opt_g_groups", list), ("opt_d_groups", list)):
+        if key not in meta:
+            raise bad(f"no {key!r} in its metadata")
+        if not isinstance(meta[key], kind):
+            raise bad(f"{key!r} is not a {'JSON object' if kind is dict else 'list'}")
+    step, seconds = meta.get("step"), meta.get("seconds", 0.0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise bad("'step' is not a whole number of at least 0")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
+        raise bad("'seconds' is not a number of at least 0")
+    return meta
+
+
+def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> str:
+    """What keeps a saved optimizer state from fitting `optimizer` ("" if nothing)."""
+    ours = optimizer.state_dict()["param_groups"]  # params numbered 0..n-1, as they are saved
+    if len(saved["param_groups"]) != len(ours) or any(
+            not isinstance(group, dict) or group.get("params") != own["params"]
+            for group, own in zip(saved["param_groups"], ours)):
+        return "its parameter groups do not fit this model"
+    for group, own in zip(saved["param_groups"], ours):
+        for key, value in group.items():
+            if key != "params" and key in own and not _like(value, own[key]):
+                return f"its setting {key!r} is not valid"
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, slots in saved["state"].items():
+        if not 0 <= index < len(params):
+            return "its state does not fit this model"
+        for key, value in slots.items():
+            if (value.numel() != 1) if key == "step" else (value.shape != params[index].shape):
+                return f"its state {key!r} does not fit this model"
+    return ""
+
+
+def _like(value, own) -> bool:
+    """Whether a saved optimizer setting can stand for ours: the same flags, finite numbers."""
+    if own is None:
+        return value is None or isinstance(value, bool)
+    if isinstance(own, bool):
+        return value is own
+    if isinstance(own, (int, float)):
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if isinstance(own, (tuple, list)):
+        return isinstance(value, list) and len(value) == len(own) and all(map(_like, value, own))
+    return True
 
 
 def read_checkpoint_configs(path: str | Path) -> tuple[GANConfig, dict]:
-    """The model config and the training options a checkpoint was saved with."""
+    """The model config and the training options a checkpoint was saved with (CheckpointError
+    if the checkpoint or either of them is not valid)."""
     _, meta = load_tensors(path)
+    meta = _training_meta(path, meta)
     try:
-        return GANConfig.from_dict(meta["model"]), meta["train"]
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a training checkpoint ({err})") from None
+        model = GANConfig.from_dict(meta["model"])
+    except ValueError as err:
+        raise CheckpointError(f"{path}: not a training checkpoint (its model config: {err})") from None
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(meta["train"]) - known)
+    if unknown:
+        raise CheckpointError(f"{path}: not a training checkpoint (unknown training options {unknown[:5]})")
+    try:
+        TrainConfig(**meta["train"])
+    except ValueError as err:
+        raise CheckpointError(f"{path}: not a training checkpoint (its training options: {err})") from None
+    return model, dict(meta["train"])
 
 
 def read_log(path: str | Path) -> list[dict]:

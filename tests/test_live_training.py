@@ -1,4 +1,4 @@
-"""gan_core.live_training: a short run in the background, one at a time, stoppable, read like any run."""
+"""gan_core.live_training: a short run in the background, one at a time, stoppable by its starter, read like any run."""
 import io
 import time
 import zipfile
@@ -8,9 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core import dashboard
+from gan_core import dashboard, live_training
 from gan_core.data import synthetic_images
 from gan_core.live_training import DIGITS_DATA, LiveRun, load_live_digits, make_live_digits
+from gan_core.training import Trainer
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -56,8 +57,12 @@ def test_one_live_run_at_a_time_and_stop(live, tiny_config):
         with pytest.raises(ValueError, match="a live run is already going"):
             live.start(steps=5)
         other = LiveRun(images=synthetic_images(64, 32, 3), model=tiny_config, device="cpu")
-        with pytest.raises(ValueError, match="already going"):  # one per process, not per object
-            other.start(steps=5)
+        try:  # one run at a time per LiveRun (the studio keeps one for the process), not per module
+            other.start(steps=2, batch_size=16)
+            wait_until_done(other)
+            assert other.status().message.startswith("finished")
+        finally:
+            other.close()
         deadline = time.monotonic() + 20
         while not live.status().records and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -106,3 +111,46 @@ def test_the_shipped_live_digits():
     assert tuple(images.shape) == (2000, 1, 32, 32)
     assert DIGITS_DATA.stat().st_size < 2**20
     assert 0.05 < images.float().mean().item() / 255 < 0.3  # white digits on black, as MNIST
+
+
+def test_no_module_level_run_state():
+    assert not hasattr(live_training, "_ACTIVE_LOCK") and not hasattr(live_training, "_active")
+
+
+def test_only_the_starter_stops_it(live):
+    live.start(steps=3000, minutes=1, batch_size=16, log_every=1, sample_every=1000, owner="page-a")
+    try:
+        for owner in ("page-b", ""):
+            with pytest.raises(ValueError, match="only the page that started this live run can stop it; "
+                                                 "it ends by itself"):
+                live.stop(owner=owner)
+        assert live.running
+    finally:
+        status = live.stop(owner="page-a")
+    assert not status.running and status.message.startswith("stopped")
+    live.stop(owner="page-b")  # once it has ended, anyone may ask: nothing to stop
+
+
+def test_the_time_budget_still_ends_it(live):
+    live.start(steps=3000, minutes=0.002, batch_size=16, log_every=5, sample_every=1000, owner="page-a")
+    wait_until_done(live)
+    status = live.status()
+    assert status.message.startswith("out of time") and 0 < status.step < 3000
+    assert status.records[-1]["step"] == status.step and status.grid_step == status.step
+
+
+def test_the_run_is_trainer_train_without_checkpoints(live, monkeypatch):
+    calls = []
+    train = Trainer.train
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs)
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train", spy)
+    live.start(steps=4, minutes=1, batch_size=16, log_every=2, sample_every=2)
+    wait_until_done(live)
+    assert len(calls) == 1 and calls[0]["checkpoints"] is False and calls[0]["progress"] is False
+    folder = live.status().folder
+    assert not list(folder.glob("*.safetensors")) and (folder / "log.jsonl").is_file()
+    assert [r["step"] for r in live.status().records] == [2, 4]

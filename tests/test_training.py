@@ -1,12 +1,14 @@
-"""The training loop: resume equals uninterrupted, it learns, it logs, it exports; train.py."""
+"""The training loop: resume equals uninterrupted, it learns, it logs, it exports; its hooks; train.py."""
 import json
+import shutil
 
 import pytest
 import torch
 
 import train
 from gan_core.augment import diff_augment
-from gan_core.checkpoints import load_gan
+from gan_core import losses, training
+from gan_core.checkpoints import CheckpointError, load_gan, load_tensors, save_tensors
 from gan_core.config import GANConfig
 from gan_core.data import synthetic_images
 from gan_core.latent import z_from_seeds
@@ -178,3 +180,206 @@ def test_train_py_can_start_from_a_release_folder(tmp_path):
     with pytest.raises(Exception, match="differs"):
         Trainer(TINY, TrainConfig(out=str(tmp_path / "d"), batch_size=16, device="cpu"),
                 synthetic_images(64, 32)).init_from_release(release)
+
+
+def test_losses_live_in_their_own_module():
+    assert training.d_loss is losses.d_loss and training.g_loss is losses.g_loss  # still importable from training
+
+
+@pytest.mark.parametrize("change", [{"steps": "10"}, {"steps": -1}, {"batch_size": 16.0}, {"lr_g": float("nan")},
+                                    {"lr_d": 0}, {"flip": 1}, {"seed": True}, {"out": None}, {"limit": 0},
+                                    {"beta1": 1.0}, {"epochs": "5"}])
+def test_train_config_checks_types_and_ranges(change):
+    with pytest.raises(ValueError, match=next(iter(change)).split("_")[0]):
+        TrainConfig(**change)
+
+
+# --- hooks -----------------------------------------------------------------------------------
+
+
+def test_train_hooks_stop_records_samples_and_no_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, steps=100, log_every=2, sample_every=3)
+    records, grids = [], []
+    record = trainer.train(progress=False, stop=lambda: trainer.step >= 5, on_record=records.append,
+                           on_sample=lambda step, path: grids.append((step, path.name)), checkpoints=False)
+    assert trainer.step == 5 and record == records[-1]
+    assert [r["step"] for r in records] == [2, 4, 5]  # and a last record at the stop
+    assert records == read_log(tmp_path / "run" / "log.jsonl")
+    assert grids == [(3, "step_0000003.png"), (5, "step_0000005.png")]
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+def test_train_max_seconds(tmp_path):
+    trainer = make_trainer(tmp_path, steps=100, checkpoint_every=1000)
+    trainer.train(progress=False, max_seconds=0)
+    assert trainer.step == 1 and (tmp_path / "run" / "checkpoint.safetensors").is_file()
+
+
+@pytest.mark.parametrize("checkpoints", [True, False])
+def test_ctrl_c_saves_a_checkpoint(tmp_path, checkpoints):
+    trainer = make_trainer(tmp_path, steps=100, log_every=1, checkpoint_every=1000)
+
+    def interrupt(record):
+        if record["step"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(progress=False, on_record=interrupt, checkpoints=checkpoints)
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    assert path.is_file() == checkpoints
+    if checkpoints:
+        assert load_tensors(path)[1]["step"] == 3
+
+
+def test_a_start_removes_what_a_killed_write_left(tmp_path):
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    leftovers = [run / ".checkpoint.safetensors.k1ll3d_x.tmp", run / "samples" / ".step_0000004.png.abcdefgh.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"")
+    (run / "notes.txt").write_text("mine")
+    make_trainer(tmp_path, steps=1).train(progress=False)
+    assert not any(p.exists() for p in leftovers) and (run / "notes.txt").read_text() == "mine"
+    assert not [p for p in run.rglob("*.tmp")]
+
+
+# --- train.py --resume writes only where it is told ------------------------------------------
+
+
+def dry_run(out, *more):
+    return train.main(["--dry-run", "--out", str(out), "--image-size", "32", "--g-width", "8", "--d-width", "8",
+                       "--batch-size", "16", "--steps", "2", *more])
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_resuming_a_copied_run_leaves_the_original_alone(tmp_path):
+    original, copy, other = tmp_path / "original", tmp_path / "copy", tmp_path / "other"
+    assert dry_run(original) == 0
+    shutil.copytree(original, copy)
+    before = snapshot(original)
+    assert train.main(["--resume", str(copy), "--steps", "3"]) == 0
+    assert snapshot(original) == before
+    assert read_log(copy / "log.jsonl")[-1]["step"] == 3
+    assert load_tensors(copy / "checkpoint.safetensors")[1]["step"] == 3
+    # a checkpoint file: its folder; --out wins over both
+    assert train.main(["--resume", str(copy / "checkpoint.safetensors"), "--steps", "4"]) == 0
+    assert read_log(copy / "log.jsonl")[-1]["step"] == 4
+    assert train.main(["--resume", str(copy), "--steps", "5", "--out", str(other)]) == 0
+    assert load_tensors(other / "checkpoint.safetensors")[1]["step"] == 5
+    assert load_tensors(copy / "checkpoint.safetensors")[1]["step"] == 4
+    assert snapshot(original) == before
+
+
+# --- crafted or corrupt checkpoints: a clear CheckpointError, never a traceback --------------
+
+
+def drop(key):
+    return lambda meta, tensors: meta.pop(key)
+
+
+def put(key, value):
+    return lambda meta, tensors: meta.__setitem__(key, value)
+
+
+def put_train(key, value):
+    return lambda meta, tensors: meta["train"].__setitem__(key, value)
+
+
+def change_group(key, value):
+    return lambda meta, tensors: meta["opt_g_groups"][0].__setitem__(key, value)
+
+
+CRAFTS = {
+    "no-model": drop("model"), "no-train": drop("train"), "no-opt_g_groups": drop("opt_g_groups"),
+    "no-step": drop("step"), "step-str": put("step", "7"), "step-negative": put("step", -1),
+    "step-float": put("step", 1.5), "step-bool": put("step", True), "seconds-str": put("seconds", "x"),
+    "train-list": put("train", [1]), "model-str": put("model", "big"), "groups-str": put("opt_d_groups", "x"),
+    "model-huge": lambda meta, tensors: meta["model"].__setitem__("g_width", 4000),
+    "model-unknown": lambda meta, tensors: meta["model"].__setitem__("ngf", 1),
+    "train-unknown": put_train("learning_rate", 1), "train-steps-str": put_train("steps", "many"),
+    "train-batch-zero": put_train("batch_size", 0), "groups-empty": put("opt_g_groups", []),
+    "group-not-dict": put("opt_g_groups", [1]), "group-params": change_group("params", [0, 1]),
+    "group-lr-str": change_group("lr", "fast"), "group-amsgrad": change_group("amsgrad", True),
+    "group-betas": change_group("betas", [0.5]),
+    "no-rng": lambda meta, tensors: tensors.pop("rng"),
+    "rng-float": lambda meta, tensors: tensors.__setitem__("rng", torch.zeros(3)),
+    "no-G-weight": lambda meta, tensors: tensors.pop("G.main.0.weight"),
+    "G-shape": lambda meta, tensors: tensors.__setitem__("G.main.0.weight", torch.zeros(2, 2)),
+    "opt-name": lambda meta, tensors: tensors.__setitem__("opt_g.x", torch.zeros(1)),
+    "opt-index": lambda meta, tensors: tensors.__setitem__("opt_g.999.exp_avg", torch.zeros(1)),
+    "opt-shape": lambda meta, tensors: tensors.__setitem__("opt_g.0.exp_avg", torch.zeros(3)),
+}
+CONFIG_CRAFTS = {"no-model", "no-train", "no-opt_g_groups", "no-step", "step-str", "step-negative", "step-float",
+                 "step-bool", "seconds-str", "train-list", "model-str", "groups-str", "model-huge", "model-unknown",
+                 "train-unknown", "train-steps-str", "train-batch-zero"}
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("saved") / "run"
+    assert dry_run(out) == 0
+    return out
+
+
+@pytest.mark.parametrize("craft", sorted(CRAFTS))
+def test_crafted_checkpoints_are_clear_errors(saved_run, tmp_path, capsys, craft):
+    run = tmp_path / "run"
+    shutil.copytree(saved_run, run)
+    path = run / "checkpoint.safetensors"
+    tensors, meta = load_tensors(path)
+    CRAFTS[craft](meta, tensors)
+    save_tensors(path, tensors, meta)
+    if craft in CONFIG_CRAFTS:
+        with pytest.raises(CheckpointError, match="not a training checkpoint"):
+            read_checkpoint_configs(path)
+    else:
+        model, opts = read_checkpoint_configs(path)
+        trainer = Trainer(model, TrainConfig(**{**opts, "out": str(tmp_path / "elsewhere")}), synthetic_images(64, 32))
+        before = states(trainer)
+        with pytest.raises(CheckpointError, match="not a usable training checkpoint"):
+            trainer.load_checkpoint(path)
+        after = states(trainer)
+        assert all(torch.equal(before[k], after[k]) for k in before) and trainer.step == 0  # nothing half-loaded
+    capsys.readouterr()
+    assert train.main(["--resume", str(run), "--steps", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train.py: ") and "Traceback" not in err and "checkpoint" in err
+
+
+def test_checkpoint_with_flipped_bytes(saved_run, tmp_path, capsys):
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    shutil.copytree(saved_run, tmp_path / "run")
+    data = bytearray(path.read_bytes())
+    middle = (8 + int.from_bytes(data[:8], "little") + len(data)) // 2  # inside the tensor data, after the header
+    data[middle:middle + 4] = bytes(b ^ 0xFF for b in data[middle:middle + 4])
+    path.write_bytes(bytes(data))
+    assert train.main(["--resume", str(tmp_path / "run")]) == 2
+    assert "is corrupt: its tensors do not match their digest" in capsys.readouterr().err
+
+
+def test_checkpoint_for_another_model(saved_run, tmp_path):
+    other = Trainer(GANConfig(image_size=32, channels=3, nz=16, g_width=4, d_width=4),
+                    TrainConfig(out=str(tmp_path), batch_size=16, device="cpu"), synthetic_images(64, 32))
+    with pytest.raises(CheckpointError, match="saved for model"):
+        other.load_checkpoint(saved_run / "checkpoint.safetensors")
+
+
+def test_init_from_a_bad_folder_or_file(saved_run, tmp_path, capsys):
+    release = tmp_path / "release"
+    assert dry_run(tmp_path / "a", "--export", str(release)) == 0
+    no_d = tmp_path / "no-d"
+    shutil.copytree(release, no_d)
+    (no_d / "discriminator.safetensors").unlink()
+    broken = tmp_path / "broken"
+    shutil.copytree(release, broken)
+    (broken / "model.safetensors").write_bytes(b"not safetensors")
+    cases = {tmp_path / "absent": "no config.json", release / "model.safetensors": "no config.json",
+             saved_run: "no config.json", no_d: "discriminator.safetensors", broken: "not a valid safetensors file"}
+    capsys.readouterr()
+    for source, message in cases.items():
+        assert train.main(["--init-from", str(source), "--dry-run", "--out", str(tmp_path / "b")]) == 2, source
+        err = capsys.readouterr().err
+        assert err.startswith("train.py: ") and message in err and "Traceback" not in err
