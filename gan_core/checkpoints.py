@@ -44,7 +44,8 @@ OPTIONAL_FILES = (DISCRIMINATOR_NAME, "directions.safetensors", "directions.json
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 DIGEST_KEY = "tensors_sha256"  # safetensors metadata key of the tensors' digest
 # "owner/name": letters, digits, '-', '_', '.'; each part starts and ends with a letter or digit
-REPO_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
+REPO_ID_PATTERN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?)"
+                             r"/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
 REVISION_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,126}[A-Za-z0-9])?")  # a branch, tag or commit
 TEMP_PATTERN = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # what atomic_write's mkstemp names look like
 
@@ -94,7 +95,7 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     for key in sorted(tensors):
         value = tensors[key].detach().cpu().contiguous()
         digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
-        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy())  # the bytes, not a copy
     return digest.hexdigest()
 
 

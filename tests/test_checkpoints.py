@@ -452,11 +452,12 @@ def test_hub_repo_brings_its_directions(hf_cache, tiny_gan_folder):
 # config bounds: checked before any network is built
 
 
-@pytest.mark.parametrize("change", [{"g_width": MAX_WIDTH + 1}, {"d_width": 2000}, {"nz": MAX_NZ + 1},
-                                    {"image_size": 128, "g_width": 256}, {"name": 5}, {"d_spectral_norm": "yes"},
-                                    {"extra": []}])
-def test_config_bounds(change):
-    with pytest.raises(ValueError, match=next(iter(change.keys().__reversed__()))):
+@pytest.mark.parametrize("change, key", [({"g_width": MAX_WIDTH + 1}, "g_width"), ({"d_width": 2000}, "d_width"),
+                                         ({"nz": MAX_NZ + 1}, "nz"), ({"image_size": 128, "g_width": 256}, "g_width"),
+                                         ({"name": 5}, "name"), ({"d_spectral_norm": "yes"}, "d_spectral_norm"),
+                                         ({"extra": []}, "extra")])
+def test_config_bounds(change, key):
+    with pytest.raises(ValueError, match=key):
         GANConfig(**change)
     GANConfig(image_size=32, nz=MAX_NZ, g_width=MAX_WIDTH, d_width=MAX_WIDTH)  # the largest allowed
     GANConfig(image_size=128, g_width=MAX_CHANNELS // 16, d_width=MAX_CHANNELS // 16)
