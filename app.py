@@ -28,7 +28,7 @@ from studio.explore_tab import (choose_model, clear_marks, edit_face, face_slide
                                 scan_directions, scan_page, set_face, share, show_gallery, slider_ends,
                                 upload_direction, use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
-from studio.morph_tab import add_current_to_keyframes, make_morph, make_walk, morph_file
+from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
 from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
 from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, refresh_runs, run_choices,
@@ -71,7 +71,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 with gr.Row(equal_height=True):
                     start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
                     random_btn = gr.Button("Random seeds")
-                faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="auto",
+                faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="fit-content",
                                    elem_id="faces", allow_preview=False, object_fit="contain")
                 with gr.Accordion("Direction browser: what does each direction do?", open=False):
                     with gr.Row(equal_height=True):
@@ -85,12 +85,13 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                                             elem_id="direction-scan")
                     browse_caption = gr.Markdown()
                 with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
-                    with gr.Row(equal_height=True):
+                    with gr.Row(equal_height=True, elem_id="dimension-scanner"):
                         page = gr.Slider(0, -(-NZ // CONFIG.scan_page) - 1, 0, step=1,
                                          label=f"Page ({CONFIG.scan_page} dimensions each)", min_width=200)
                         scan_btn = gr.Button("Scan")
-                        pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider")
-                        use_btn = gr.Button("Put on a slider")
+                        pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider",
+                                             elem_id="pick-dim")
+                        use_btn = gr.Button("Put on a slider", elem_id="use-dim")
                     scan_caption = gr.Markdown()
                     scan_image = gr.Image(label="Dimension scan", interactive=False)
                 with gr.Accordion("Teach a direction: mark faces yes or no", open=False):
@@ -132,10 +133,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                                                     elem_id=f"slot-{i}"))
                 with gr.Row():
                     reset_btn = gr.Button("Reset sliders")
-                    share_btn = gr.Button("Share")
+                    share_btn = gr.Button("Share", elem_id="share")
                 state_text = gr.Textbox(label="The current face as text (copy it, or paste one and apply)",
                                         max_lines=2, elem_id="state-text")
-                apply_btn = gr.Button("Apply pasted face")
+                apply_btn = gr.Button("Apply pasted face", elem_id="apply-face")
                 face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
 
     with gr.Tab("Morph video"):
@@ -182,7 +183,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=True):
             preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=None, visible=bool(PRESETS[0][0]),
                                       label="Ready examples (exemplars picked by the model's attribute classifier)")
-            preset_note = gr.Markdown()
+            preset_note = gr.Markdown(elem_id="preset-note")
         with gr.Row():
             math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
             math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
@@ -226,7 +227,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                 g_btn = gr.Button("Train the copy", elem_id="g-step-button")
             g_note = gr.Markdown()
             with gr.Row():
-                g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="auto",
+                g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="fit-content",
                                      allow_preview=False)
                 g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
         with gr.Accordion("What D sees: the feature maps that fire most", open=True):
@@ -244,7 +245,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                     "Below, the same 64 seeds drawn along the way. Or train a small digits model live, here.")
         with gr.Row(equal_height=True):
             which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
-                                    scale=3)
+                                    scale=3, elem_id="which-run")
             show_run_btn = gr.Button("Show", scale=1)
         run_summary = gr.Markdown(elem_id="run-summary")
         with gr.Row():
@@ -284,6 +285,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     gallery_outputs = [faces, gallery_seeds]
     pickers = [pick_direction, walk_name]
     private = dict(api_visibility="private")
+    quiet = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
 
     def then_sliders(event):
         """After the face changed on the server: the sliders show it."""
@@ -296,8 +298,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
             preset_updates, model, [preset_pick, preset_note], **private)
 
     model_outputs = [model, mine, model_info, *shown, d_layer, step_size, attributes_box]
-    after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model"))
-    after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub"))
+    after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model", **quiet))
+    after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub", **quiet))
     after_model(demo.load(choose_model, model_pick, model_outputs, **private))
     model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
@@ -305,9 +307,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, **private).then(
         show_gallery, [model, start_seed], gallery_outputs, **private)
     faces.select(pick_from_gallery, [model, mine, face, gallery_seeds], [face, face_seed, current, attributes],
-                 **private)
+                 **private, **quiet)
     face_seed.submit(pick_seed, [model, mine, face, face_seed], [face, face_seed, current, attributes],
-                     api_name="pick_seed")
+                     api_name="pick_seed", **quiet)
     for control in values + dir_values:  # the sliders are the truth: the face is read from them
         control.release(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
                         show_progress="hidden")
@@ -316,19 +318,19 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                       show_progress="hidden")
     for name_box, slider in zip(dir_names, dir_values):
         name_box.change(slider_ends, [model, mine, name_box], slider, **private, show_progress="hidden")
-    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face"))
-    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state"))
-    then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private))
+    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face", **quiet))
+    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state", **quiet))
+    then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private, **quiet))
     share_btn.click(share, face, state_text, api_name="share")
     scan_btn.click(scan_page, [model, mine, face, page], [scan_image, scan_caption], api_name="scan")
     page.release(scan_page, [model, mine, face, page], [scan_image, scan_caption], **private,
                  trigger_mode="always_last")
-    then_sliders(use_btn.click(use_dimension, [model, mine, face, pick_dim], shown, api_name="use_dimension"))
+    then_sliders(use_btn.click(use_dimension, [model, mine, face, pick_dim], shown, api_name="use_dimension", **quiet))
     browse_btn.click(scan_directions, [model, mine, face, group], [browse_image, browse_caption],
                      api_name="scan_directions")
     group.input(scan_directions, [model, mine, face, group], [browse_image, browse_caption], **private)
     then_sliders(use_dir_btn.click(use_direction, [model, mine, face, pick_direction], shown,
-                                   api_name="use_direction"))
+                                   api_name="use_direction", **quiet))
 
     yes_btn.click(functools.partial(mark_face, "yes"), [marks, model, mine, face], [marks, marks_info],
                   api_name="mark_yes")
@@ -336,24 +338,26 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                  api_name="mark_no")
     clear_btn.click(clear_marks, None, [marks, marks_info], **private)
     then_sliders(fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
-                               api_name="fit_direction")).then(refresh_pickers, [model, mine], pickers, **private)
+                               api_name="fit_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
     then_sliders(upload.upload(upload_direction, [model, mine, face, upload], [mine, fit_info, *shown],
-                               api_name="upload_direction")).then(refresh_pickers, [model, mine], pickers, **private)
+                               api_name="upload_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
 
     add_key_btn.click(add_current_to_keyframes, [keyframes, face], keyframes, **private)
     morph_inputs = [model, mine, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
-    morph_btn.click(make_morph, morph_inputs, morph_outputs, api_name="morph")
+    morph_btn.click(check_morph, morph_inputs, None, **private, **quiet).success(
+        make_morph, morph_inputs, morph_outputs, api_name="morph")
     for fmt, output in (("mp4", mp4_only), ("gif", gif_only)):  # API-only: one format each
         morph_api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
-    walk_btn.click(make_walk, [model, mine, face, walk_name, span, frames_per, fps, easing, loop, size, smooth],
-                   morph_outputs, api_name="walk")
+    walk_inputs = [model, mine, face, walk_name, span, frames_per, fps, easing, loop, size, smooth]
+    walk_btn.click(check_walk, walk_inputs, None, **private, **quiet).success(
+        make_walk, walk_inputs, morph_outputs, api_name="walk")
 
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
         button.click(add_current_to_concept, [box, face], box, **private)
     preset_pick.input(use_preset, [model, preset_pick], [concept_a, concept_b, concept_c], **private)
     math_btn.click(do_face_math, [model, mine, concept_a, concept_b, concept_c],
-                   [math_result, math_grid, math_pixels, math_concepts], api_name="face_math")
+                   [math_result, math_grid, math_pixels, math_concepts], api_name="face_math", **quiet)
 
     ask_btn.click(ask_discriminator, [model, mine, face, source, d_seed, upload_face],
                   [subject, steps_state, d_image, d_verdict, d_heat, d_signed], api_name="ask").success(

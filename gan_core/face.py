@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .directions import MAX_OFFSET, Direction, move
+from .directions import MAX_NAME, MAX_OFFSET, Direction, move
 from .latent import check_seed, parse_seeds, z_from_seed
 from .models import GAN
 
@@ -28,7 +28,6 @@ MAX_EDIT = 5.0          # an edit's offset, in units of z's standard deviation
 MAX_Z = 10.0            # an explicit z's coordinates (z ~ N(0, I): 10 sigma never happens by chance)
 MAX_EDITS = 64          # edited dimensions in one face
 MAX_MOVES = 16          # named moves in one face
-MAX_NAME = 80           # characters in a direction name
 MAX_TEXT = 64_000       # characters in a face's JSON text (a 1,024-number z fits)
 MAX_LIST = 16           # faces in one list (morph keyframes, face-math concepts)
 JSON_KEYS = ("seed", "z", "edits", "moves")

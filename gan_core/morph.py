@@ -49,15 +49,24 @@ def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
     return total
 
 
-def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24, mode: str = "slerp",
-                 easing: str = "ease-in-out", loop: bool = True, size: int = 256, smooth: bool = True,
-                 progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
-    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
-    plan_frames(len(keyframes), frames_per_segment, loop)
+def check_settings(n_keyframes: int, frames_per_segment: int, loop: bool, size: int, easing: str,
+                   mode: str = "slerp") -> int:
+    """The number of frames a morph with these settings will have; a ValueError for any bad one."""
+    total = plan_frames(n_keyframes, frames_per_segment, loop)
     if not 16 <= size <= MAX_SIZE:
         raise ValueError(f"the output size must be 16 to {MAX_SIZE} pixels, got {size}")
     if easing not in EASINGS:
         raise ValueError(f"easing must be one of {', '.join(EASINGS)}")
+    if mode not in ("slerp", "lerp"):
+        raise ValueError(f"the path must be slerp or lerp, got {str(mode)[:20]!r}")
+    return total
+
+
+def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24, mode: str = "slerp",
+                 easing: str = "ease-in-out", loop: bool = True, size: int = 256, smooth: bool = True,
+                 progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
+    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
+    check_settings(len(keyframes), frames_per_segment, loop, size, easing, mode)
     path = interpolation_path(keyframes.cpu(), frames_per_segment, mode, easing, loop)
     frames: list[np.ndarray] = []
     for start in range(0, len(path), batch_size):

@@ -11,8 +11,6 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-import torch
-
 from gan_core.attributes import AttributeClassifier, load_classifier
 from gan_core.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
 from gan_core.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
@@ -87,9 +85,16 @@ class ModelStore:
         gan = self.get(key)
         if key not in self._extras:
             folder = gan.folder
-            directions = directions_for(gan, folder)
-            info = read_info(folder) if folder and (folder / DIRECTIONS_INFO).is_file() else {}
-            classifier = load_classifier(folder, gan.device) if folder else None
+            try:
+                directions = directions_for(gan, folder)
+                info = read_info(folder) if folder and (folder / DIRECTIONS_INFO).is_file() else {}
+                classifier = load_classifier(folder, gan.device) if folder else None
+            except CheckpointError as err:
+                if not key.startswith(HUB):
+                    raise
+                # a Hub repo's files sit in the server's cache: name the repo, not the folder
+                raise CheckpointError(f"{key[len(HUB):]}: its directions or classifier {err.reason}",
+                                      err.reason) from None
             with self._lock:
                 self._extras[key] = (directions, info, classifier)
         return self._extras[key]

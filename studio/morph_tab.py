@@ -5,8 +5,8 @@ import gradio as gr
 
 from gan_core.face import Face
 from gan_core.media import write_gif, write_mp4
-from gan_core.morph import (add_keyframe, check_fps, filmstrip, keyframes_from_text, morph_frames, walk_keyframes,
-                            write_morph)
+from gan_core.morph import (add_keyframe, check_fps, check_settings, filmstrip, keyframes_from_text, morph_frames,
+                            walk_keyframes, write_morph)
 from studio.session_files import session_folder
 from studio.state import STORE, directions_of, friendly, md
 
@@ -14,6 +14,27 @@ from studio.state import STORE, directions_of, friendly, md
 @friendly
 def add_current_to_keyframes(keyframes: str, face: Face):
     return add_keyframe(keyframes, face)
+
+
+@friendly
+def check_morph(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
+                size, smooth: bool):
+    """Every setting of a morph checked before anything on the page changes (milliseconds)."""
+    keys = keyframes_from_text(keyframes, STORE.get(model).config.nz, directions_of(model, mine))
+    check_settings(len(keys), int(frames_per_segment), bool(loop), int(size), easing, mode)
+    check_fps(fps)
+
+
+@friendly
+def check_walk(model: str, mine: dict, face: Face, name, span, frames_per_segment, fps, easing: str, loop: bool,
+               size, smooth: bool):
+    """Every setting of a walk checked before anything on the page changes."""
+    directions = directions_of(model, mine)
+    if name not in directions:
+        raise ValueError("pick a direction to walk")
+    walk_keyframes(face.latent(STORE.get(model).config.nz, directions), directions[name], float(span))
+    check_settings(2, int(frames_per_segment), bool(loop), int(size), easing, "lerp")
+    check_fps(fps)
 
 
 def render_morph(model: str, mine: dict, keyframes: str, frames_per_segment, mode: str, easing: str, loop: bool,

@@ -78,6 +78,44 @@ def test_explore_gallery_and_slider(page, shots):
     print(f"raw slider release to new image: {seconds * 1000:.0f} ms")
 
 
+def toast(page) -> str:
+    page.locator(".toast-body").first.wait_for(timeout=10_000)
+    return page.locator(".toast-body").first.inner_text()
+
+
+def close_toasts(page) -> None:
+    for close in page.locator(".toast-close").all():
+        close.click()
+
+
+def test_careless_input_leaves_the_session_working(page, shots):
+    page.get_by_text("Dimension scanner: which raw number changes what?").click()
+    page.locator("#pick-dim input").fill("100")
+    page.locator("#use-dim").click()
+    assert "pick a dimension from 0 to 99" in toast(page)
+    page.screenshot(path=str(shots / "careless_dimension.png"), full_page=True)
+    close_toasts(page)
+    page.locator("#pick-dim input").fill("42")
+    page.locator("#use-dim").click()  # a good dimension still goes on a slider
+    page.wait_for_function("[...document.querySelectorAll('#raw-dimensions input')].some(i => i.value === '42')",
+                           timeout=10_000)
+    before = image_src(page, "current-face")
+    page.locator("#faces img").nth(3).click()  # and the gallery still picks faces
+    wait_for_new_src(page, "current-face", before)
+    page.locator("#share").click()
+    page.wait_for_function("document.querySelector('#state-text textarea').value.includes('\"seed\": 3')",
+                           timeout=10_000)
+    page.locator("#state-text textarea").fill('{"seed": 1e400}')
+    page.locator("#apply-face").click()
+    assert "whole number" in toast(page)
+    close_toasts(page)
+    page.locator("#state-text textarea").fill('{"seed": 8, "edits": {"42": 2.0}}')
+    before = image_src(page, "current-face")
+    page.locator("#apply-face").click()
+    wait_for_new_src(page, "current-face", before)
+    page.wait_for_function("document.querySelector('#face-seed input').value === '8'", timeout=10_000)
+
+
 def test_morph(page, shots):
     page.get_by_role("tab", name="Morph video").click()
     page.locator("#frames-per-segment input[type=number]").fill("6")
@@ -128,5 +166,28 @@ def test_live_training_in_the_page(page, shots):
     page.wait_for_function("document.querySelector('#grid-image img') !== null", timeout=30_000)
     page.wait_for_timeout(6000)  # a few ticks of the timer: curves and grid update
     page.screenshot(path=str(shots / "training_live.png"), full_page=True)
+    page.locator("#live-start").click()  # a second start: a message, and the run picker stays as it was
+    assert "already going" in toast(page)
+    close_toasts(page)
     page.locator("#live-stop").click()
     page.wait_for_function("document.querySelector('#live-message').innerText.includes('stopped')", timeout=30_000)
+    maximum = float(page.locator("#grid-step input[type=range]").get_attribute("max"))
+    assert maximum < 3000  # the Step slider follows the live run, not the faces model's 38,242 steps
+    assert page.locator("#which-run .error").count() == 0
+
+
+def test_the_page_adapts_to_the_digits_model(page, shots):
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#model-pick input").click()
+    page.get_by_role("option", name="Digits (MNIST 32x32)").click()
+    page.wait_for_function("document.body.innerText.includes('makes digits')", timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert not page.locator("#attributes").is_visible()  # no classifier: no readout, and the page says why
+    assert "no attribute readout" in page.locator("body").inner_text()
+    page.screenshot(path=str(shots / "digits_explore.png"), full_page=True)
+    page.get_by_role("tab", name="Face math").click()
+    assert "no ready examples" in page.locator("#preset-note").inner_text()
+    page.locator("#math-button").click()
+    page.locator("#math-result img").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "digits_math.png"), full_page=True)

@@ -438,14 +438,14 @@ def test_save_tensors_is_atomic(tmp_path):
 
 def test_hub_repo_brings_its_directions(hf_cache, tiny_gan_folder):
     from gan_core.directions import Direction, save_directions
-    from gan_core.registry import ModelStore
+    from studio.model_store import HUB, ModelStore
 
     save_directions(tiny_gan_folder, [Direction("Age", torch.ones(16), "interfacegan", "younger", "older")],
                     {"sliders": ["Age"]})
     populate_cache(hf_cache, "owner/with-directions", tiny_gan_folder)
     store = ModelStore({}, device="cpu")
-    assert store.sliders("owner/with-directions") == ["Age"]
-    assert "Age" in store.directions("owner/with-directions")
+    assert store.sliders(HUB + "owner/with-directions") == ["Age"]
+    assert "Age" in store.directions(HUB + "owner/with-directions")
 
 
 # --------------------------------------------------------------------------------------------

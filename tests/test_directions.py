@@ -13,7 +13,7 @@ from gan_core.attributes import (AttributeClassifier, AttributeNet, labels_from_
 from gan_core.checkpoints import CheckpointError, load_gan
 from gan_core.directions import (DIRECTIONS_INFO, DIRECTIONS_NAME, Direction, condition, directions_for,
                                  fit_direction, ganspace, load_directions, move, save_directions, sefa, walk)
-from gan_core.registry import ModelStore
+from studio.model_store import ModelStore
 
 
 @pytest.fixture

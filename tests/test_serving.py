@@ -1,0 +1,122 @@
+"""What the studio serves: only listed model folders (and Hub ids), session files kept apart and
+deleted, the slider adapter, the Markdown escaping of user text, and logged internal errors."""
+import json
+import logging
+import os
+import shutil
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+import torch
+
+from gan_core.checkpoints import CheckpointError
+from gan_core.directions import DIRECTIONS_INFO, save_directions, sefa
+from gan_core.face import Face
+from studio.model_store import HUB, ModelStore, release_folders
+from studio.session_files import bound_total, end_session, session_folder
+
+
+def test_release_folders_under_checkpoints_and_runs_are_listed_by_name(tmp_path, tiny_gan_folder):
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_gan_folder, runs / "anime" / "export")
+    (runs / "anime" / "samples").mkdir()  # not a release folder
+    (runs / "half").mkdir()
+    (runs / "half" / "config.json").write_text("{}")  # no weights: not listed
+    assert release_folders(runs) == [runs / "anime" / "export"]
+    store = ModelStore({"Tiny": tiny_gan_folder}, roots=(runs,), device="cpu")
+    assert store.names == ["Tiny", "runs/anime/export"]
+    assert store.get("runs/anime/export").config.nz == 16
+    for typed in (str(tiny_gan_folder), str(runs / "anime" / "export"), "../runs/anime/export", "/etc", ""):
+        with pytest.raises(CheckpointError) as info:
+            store.get(typed)
+        assert str(tmp_path) not in str(info.value)
+
+
+def test_a_hub_key_never_opens_a_folder(tmp_path, tiny_gan_folder):
+    store = ModelStore({}, device="cpu")
+    for typed in (str(tiny_gan_folder), "../x", "/etc/passwd", "~/models", "a/b/c"):
+        with pytest.raises(CheckpointError) as info:
+            store.get(HUB + typed)
+        assert "repo id" in str(info.value) and str(tmp_path) not in str(info.value)
+
+
+def test_broken_hub_extras_name_the_repo_not_the_cache(tmp_path, tiny_gan_folder, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    from tests.test_checkpoints import populate_cache
+
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    torch.manual_seed(0)
+    save_directions(tiny_gan_folder, sefa(load_tiny(tiny_gan_folder).G, 2))
+    info = json.loads((tiny_gan_folder / DIRECTIONS_INFO).read_text())
+    info["directions"][0]["key"] = "missing"
+    (tiny_gan_folder / DIRECTIONS_INFO).write_text(json.dumps(info))
+    populate_cache(cache, "owner/broken", tiny_gan_folder)
+    store = ModelStore({}, device="cpu")
+    with pytest.raises(CheckpointError) as err:
+        store.directions(HUB + "owner/broken")
+    assert "owner/broken" in str(err.value) and str(cache) not in str(err.value)
+
+
+def load_tiny(folder):
+    from gan_core.checkpoints import load_gan
+    return load_gan(folder, "cpu")
+
+
+def test_session_files_are_private_bounded_and_deleted(tmp_path):
+    alice, bob = SimpleNamespace(session_hash="alice"), SimpleNamespace(session_hash="../bob")
+    first = session_folder(alice, "morph", root=tmp_path)
+    (first / "morph.mp4").write_bytes(b"x" * 1000)
+    folders = [session_folder(alice, "morph", root=tmp_path) for _ in range(5)]
+    assert not first.exists() and all(f.exists() for f in folders[-4:])  # a session keeps its last 4
+    theirs = session_folder(bob, "morph", root=tmp_path)
+    assert theirs.parent == tmp_path / "bob"  # a session id never becomes a path elsewhere
+    end_session(alice, root=tmp_path)
+    assert not (tmp_path / "alice").exists() and theirs.exists()
+    (theirs / "big.bin").write_bytes(b"x" * 5000)
+    os.utime(theirs, (time.time() - 3600, time.time() - 3600))
+    bound_total(tmp_path, limit=1000)
+    assert not theirs.exists()
+
+
+def test_the_slider_adapter_builds_the_face(monkeypatch):
+    from studio.state import CONFIG, face_of
+
+    dims, values = list(range(CONFIG.slots)), [0.0] * CONFIG.slots
+    values[2] = 1.5
+    names, offsets = ["Age", None, None, None][:CONFIG.named_slots], [2.0, 0.0, 0.0, 0.0][:CONFIG.named_slots]
+    face = face_of(Face(z=[0.0] * 100), *dims, *values, *names, *offsets)
+    assert face.z == (0.0,) * 100 and face.nonzero_edits == {2: 1.5} and face.nonzero_moves == {"Age": 2.0}
+    with pytest.raises(ValueError, match="between -5 and 5"):
+        face_of(Face(seed=1), *dims, *[9.0] * CONFIG.slots, *names, *offsets)
+
+
+def test_user_text_is_escaped_for_markdown():
+    from studio.state import md
+
+    shown = md("**bold** <img src=x onerror=alert(1)> [link](http://x)")
+    assert "<img" not in shown and "\\*\\*bold" in shown and "\\[link\\]" in shown
+
+
+def test_user_errors_are_messages_and_bugs_are_logged(caplog):
+    from studio.state import friendly
+
+    @friendly
+    def careless():
+        raise ValueError("type a seed")
+
+    @friendly
+    def buggy():
+        raise KeyError("oops")
+
+    with pytest.raises(gr.Error, match="type a seed"):
+        careless()
+    with caplog.at_level(logging.ERROR, logger="studio"), pytest.raises(gr.Error, match="Internal error") as info:
+        buggy()
+    assert "oops" not in str(info.value)
+    assert "internal error in buggy" in caplog.text and "KeyError" in caplog.text
