@@ -27,19 +27,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ is not a package
-SLOTS = [0, 1, 2, 3, 4, 5]
-NAMED = ["Age, gender kept", "Gender, glasses kept", "Glasses, gender kept", "Smile, gender kept"]
-NO_MOVES = [*NAMED, 0, 0, 0, 0]
-NO_EDITS = [*SLOTS, 0, 0, 0, 0, 0, 0, *NO_MOVES]
+AGE = "Age, gender kept"
 MORPH = ("0, 7, 42, 99, 5", 30, 24, "slerp", "ease-in-out", False, 256, True)  # 4 x 30 + 1 = 121 frames
 
 # (label, api name, arguments, repeats divisor)
 ACTIONS = [
-    ("slider update", "/face", lambda i: (3, *SLOTS, 0.05 * (i % 40) - 1, 0, 0, 0, 0, 0, *NO_MOVES), 1),
-    ("named slider (Age) update", "/face", lambda i: (3, *SLOTS, 0, 0, 0, 0, 0, 0, *NAMED, 0.05 * (i % 40) - 1, 0, 0, 0), 1),
+    ("slider update", "/face", lambda i: ({"seed": 3, "edits": {"0": round(0.05 * (i % 40) - 1, 2)}},), 1),
+    ("named slider (Age) update", "/face", lambda i: ({"seed": 3, "moves": {AGE: round(0.05 * (i % 40) - 1, 2)}},), 1),
     ("16-face gallery", "/gallery", lambda i: (i,), 1),
-    ("dimension scanner page", "/scan", lambda i: (3, i % 12, *NO_EDITS), 1),
-    ("ask D: probability + maps", "/ask", lambda i: ("A seed", i, None, 0, *NO_EDITS), 1),
+    ("dimension scanner page", "/scan", lambda i: (i % 12,), 1),  # of the session's current face
+    ("ask D: probability + maps", "/ask", lambda i: ("A seed", i, None), 1),
     ("one step up D's gradient", "/pixel_steps", lambda i: (1, 0.1), 1),
     ("face math + 3x3 grid", "/face_math", lambda i: ("47, 71, 83", "16, 18, 21", f"3, 19, {33 + i}"), 1),
     ("121-frame 256 px MP4", "/morph_mp4", lambda i: MORPH, 4),
@@ -85,16 +82,16 @@ def serve_noop(port: int) -> None:
         return pd.DataFrame({"step": [0, 1], "D(image)": [0.4, 0.41 + next(calls) % 7 / 1000]})
 
     with gr.Blocks() as demo:
-        args = [gr.Textbox() for _ in range(24)]  # takes numbers and names alike
+        args = [gr.Textbox() for _ in range(3)]  # takes numbers and names alike
         text = [gr.Textbox() for _ in range(3)]
         image, gallery, file, md = gr.Image(), gr.Gallery(), gr.File(), gr.Markdown()
         images = [gr.Image() for _ in range(3)]
         button = gr.Button()
         label = gr.Label(num_top_classes=5)
-        button.click(lambda *a: (fresh(face), labels), args[:21], [image, label], api_name="face")
+        button.click(lambda *a: (fresh(face), labels), gr.JSON(), [image, label], api_name="face")
         button.click(lambda a: [(fresh(thumb), f"seed {i}") for i in range(16)], args[0], gallery, api_name="gallery")
-        button.click(lambda *a: (fresh(scan), "caption"), args[:22], [image, md], api_name="scan")
-        button.click(lambda *a: (fresh(face), "### D says 0.417", fresh(face), fresh(face)), args[:24],
+        button.click(lambda *a: (fresh(scan), "caption"), args[:1], [image, md], api_name="scan")
+        button.click(lambda *a: (fresh(face), "### D says 0.417", fresh(face), fresh(face)), args[:3],
                      [images[0], md, images[1], images[2]], api_name="ask")
         plot = gr.LinePlot(x="step", y="D(image)")
         button.click(lambda *a: (fresh(face), fresh(face), probabilities(), "1 step"), args[:2],
@@ -173,7 +170,7 @@ def concurrent(url: str, clients: int = 16, calls: int = 10) -> dict:
             return
         for i in range(calls):
             try:
-                t = timed(client, "/face", (k, *SLOTS, 0.1 * i - 0.5, 0, 0, 0, 0, 0, *NO_MOVES))
+                t = timed(client, "/face", ({"seed": k, "edits": {"0": round(0.1 * i - 0.5, 2)}},))
                 with lock:
                     latencies.append(t)
             except Exception as err:  # noqa: BLE001
@@ -203,7 +200,8 @@ def browser_slider(url: str, drags: int = 10) -> dict | None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.locator("#current-face img").wait_for(timeout=60_000)
-        box = page.locator("#slot-0 input[type=range]").bounding_box()
+        page.locator("#direction-0 input[type=range]").scroll_into_view_if_needed()
+        box = page.locator("#direction-0 input[type=range]").bounding_box()  # the Age slider
         y = box["y"] + box["height"] / 2
         for i in range(drags):
             old = page.locator("#current-face img").get_attribute("src")

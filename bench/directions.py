@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gan_core.attributes import load_classifier  # noqa: E402
 from gan_core.checkpoints import load_gan  # noqa: E402
-from gan_core.directions import DIRECTIONS_INFO, load_directions, read_info, save_directions, walk  # noqa: E402
+from gan_core.directions import DIRECTIONS_INFO, LABEL_FREE, load_directions, read_info, save_directions, walk  # noqa: E402
 from gan_core.media import make_grid, save_image, upscale  # noqa: E402
 from gan_core.model_card import set_section  # noqa: E402
 
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     names, nz = classifier.names, gan.config.nz
     directions = load_directions(folder, nz)
     named = [d for d in directions if d.method in ("interfacegan", "conditional")]
-    free = [d for d in directions if d.method in ("sefa", "ganspace")]
+    free = [d for d in directions if d.method in LABEL_FREE]
     z = torch.randn(args.faces, nz, generator=torch.Generator().manual_seed(args.seed))
     t0 = time.perf_counter()
     p0 = classify(gan, classifier, z)

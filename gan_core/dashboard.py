@@ -21,12 +21,11 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .media import load_image, write_mp4
+from .media import MAX_FRAMES, load_image, write_mp4
 
 LOG_NAMES = ("log.jsonl", "training_log.jsonl")   # run folder, release folder
 GRID_FOLDERS = ("samples", "history")
 GRID_NAME = re.compile(r"step_(\d+)\.(png|jpe?g|webp)$", re.IGNORECASE)
-MAX_FRAMES = 600
 # Curve names as the plots show them, keyed by the log's fields.
 LOSSES = {"loss_d": "D loss", "loss_g": "G loss"}
 OUTPUTS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated images"}

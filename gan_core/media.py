@@ -23,6 +23,8 @@ BLUE_WHITE_RED = np.array([[33, 102, 172], [146, 197, 222], [247, 247, 247], [24
                           np.float32)
 
 
+MAX_FRAMES = 600  # frames in any video made here (morphs, walks, time-lapses)
+
 def as_hwc(image) -> np.ndarray:
     """A PIL image or uint8 array [H, W], [H, W, 1] or [H, W, 3] -> uint8 [H, W, 3] or [H, W]."""
     array = np.asarray(image)

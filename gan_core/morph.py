@@ -10,10 +10,9 @@ import torch
 from .directions import Direction, walk
 from .face import MAX_LIST, Face, faces_text, latents, parse_faces
 from .latent import EASINGS, interpolation_path
-from .media import make_grid, upscale, write_gif, write_mp4
+from .media import MAX_FRAMES, make_grid, upscale, write_gif, write_mp4
 from .models import GAN
 
-MAX_FRAMES = 600
 MAX_SIZE = 512
 MAX_KEYFRAMES = MAX_LIST
 

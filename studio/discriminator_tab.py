@@ -33,7 +33,8 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
 
 
 def verdict_text(p: float, what: str) -> str:
-    return f"### D says {p:.3f}\nD's probability that {what} is a real photo (0: surely generated, 1: surely real)."
+    return (f"### D says {p:.3f}\nD's probability that {what} is one of its real training images "
+            f"(0: surely generated, 1: surely real).")
 
 
 def probability_table(probs: list[float]):
