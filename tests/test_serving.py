@@ -120,3 +120,15 @@ def test_user_errors_are_messages_and_bugs_are_logged(caplog):
         buggy()
     assert "oops" not in str(info.value)
     assert "internal error in buggy" in caplog.text and "KeyError" in caplog.text
+
+
+def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
+    import numpy as np
+
+    from studio.discriminator_tab import steps_outputs
+
+    face = np.full((8, 8, 3), 100, np.uint8)
+    note = steps_outputs({"image": face}, {"images": [face, face + 1], "probs": [0.2, 0.3]})[-1]
+    assert "tiny" in note and "0.200 \u2192 0.300" in note
+    note = steps_outputs({"image": face}, {"images": [face, face + 20], "probs": [0.2, 0.9]})[-1]
+    assert "tiny" not in note and "changed by 20.0 grey levels" in note
