@@ -390,5 +390,6 @@ STORE.warm_up()
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     clear_all()  # what an earlier run left in the temp folder
     demo.queue(default_concurrency_limit=4).launch(max_file_size=MAX_BYTES)  # uploads: pictures, direction files

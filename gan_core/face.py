@@ -57,6 +57,14 @@ def _dimension(value) -> int:
     return dim
 
 
+def _summed(pairs) -> dict:
+    out: dict = {}
+    for key, offset in pairs:
+        if offset:
+            out[key] = out.get(key, 0.0) + offset
+    return out
+
+
 def _pairs(items) -> list:
     return list(items.items()) if isinstance(items, dict) else list(items or ())
 
@@ -131,19 +139,13 @@ class Face:
     # --- edits ----------------------------------------------------------------------------
     @property
     def nonzero_edits(self) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for dim, offset in self.edits:
-            if offset:
-                out[dim] = out.get(dim, 0.0) + offset
-        return out
+        """{dimension: offset}, offsets on one dimension summed, zeros left out."""
+        return _summed(self.edits)
 
     @property
     def nonzero_moves(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, offset in self.moves:
-            if offset:
-                out[name] = out.get(name, 0.0) + offset
-        return out
+        """{direction name: offset}, offsets along one direction summed, zeros left out."""
+        return _summed(self.moves)
 
     @property
     def is_plain_seed(self) -> bool:
