@@ -28,6 +28,7 @@ from studio.explore_tab import (choose_model, clear_marks, edit_face, face_slide
                                 scan_directions, scan_page, set_face, share, show_gallery, slider_ends,
                                 upload_direction, use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
+from studio.photos import MAX_PHOTOS, find_cropped, find_photos, photo_updates, pick_photo, preview_crop, read_photos
 from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
 from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
@@ -48,12 +49,14 @@ INITIAL_ENDS = [ends_label(DIRECTIONS, n) for n in INITIAL_NAMES]
 LAYERS = layer_choices(STORE.get(DEFAULT_MODEL)) if DEFAULT_MODEL else []
 PRESETS = (presets_of(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [["", "1, 2, 3", "4, 5, 6", "7, 8, 9"]]
 
-with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
+with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradio's copies of what it showed
     model = gr.State(DEFAULT_MODEL)  # per session: the model's name, or "hub:" + a repo id
     face = gr.State(INITIAL_FACE)  # the current face (gan_core.face.Face): base, edits, moves
     mine = gr.State({})  # the session's own directions: name -> direction_to_json(...)
     marks = gr.State({"yes": [], "no": []})  # faces marked for teaching a direction (their z)
     gallery_seeds = gr.State([])
+    kept = gr.State([])  # the session's photos (shrunk, in memory only)
+    photos = gr.State([])  # the z of each photo found, as Face JSON
     gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces (or digits). "
                 "Pick a face by its seed, move it along age, gender, glasses and smile (or along any single "
                 "number of the z it comes from), morph between faces, add and subtract them, and see how the "
@@ -73,6 +76,37 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
                     random_btn = gr.Button("Random seeds")
                 faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="fit-content",
                                    elem_id="faces", allow_preview=False, object_fit="contain")
+                with gr.Accordion("Your own photo: find it in the model, then edit it", open=True,
+                                  elem_id="photo-panel") as photo_panel:
+                    gr.Markdown("Upload one or more photos of faces (or take one with the camera, or paste one). "
+                                "The studio finds each face, puts it where the training faces sit, and looks for "
+                                "the z whose face looks most like it; that face becomes the current face. Photos "
+                                "stay in this session and are gone when you close the page.")
+                    with gr.Row(equal_height=True):
+                        photo_files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                                              label=f"Photos (at most {MAX_PHOTOS}, {MAX_BYTES >> 20} MB each)",
+                                              elem_id="photo-files", height=140)
+                        camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
+                                          label="…or the camera, or paste one", elem_id="camera")
+                    find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos")
+                    photo_info = gr.Markdown(elem_id="photo-info")
+                    photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
+                                               "to use it)", columns=1, height="fit-content", allow_preview=False,
+                                               elem_id="photo-results")
+                    with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
+                                      elem_id="hand-crop"):
+                        with gr.Row(equal_height=True):
+                            crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label="Photo",
+                                                   min_width=80)
+                            crop_x = gr.Slider(0, 100, 50, step=1, label="Centre across (%)", min_width=160)
+                            crop_y = gr.Slider(0, 100, 45, step=1, label="Centre down (%)", min_width=160)
+                            crop_side = gr.Slider(10, 100, 60, step=1, label="Side (% of the shorter side)",
+                                                  min_width=160)
+                        with gr.Row(equal_height=True):
+                            crop_preview = gr.Image(label="The square you chose (move a slider to see it)",
+                                                    interactive=False, height=160)
+                            crop_btn = gr.Button("Find this crop in the model", elem_id="find-cropped")
+                photo_note = gr.Markdown()
                 with gr.Accordion("Direction browser: what does each direction do?", open=False):
                     with gr.Row(equal_height=True):
                         group = gr.Radio(list(GROUPS), value=GROUPS[0], label="Directions", scale=3)
@@ -295,7 +329,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
         """A new model: its sliders, gallery, direction pickers and face-math examples."""
         return then_sliders(event).then(show_gallery, [model, start_seed], gallery_outputs, **private).then(
             refresh_pickers, [model, mine], pickers, **private).then(
-            preset_updates, model, [preset_pick, preset_note], **private)
+            preset_updates, model, [preset_pick, preset_note], **private).then(
+            photo_updates, model, [photo_panel, photo_note], **private)
 
     model_outputs = [model, mine, model_info, *shown, d_layer, step_size, attributes_box]
     after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model", **quiet))
@@ -322,6 +357,14 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(3600, 3600)) as demo:
     then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state", **quiet))
     then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private, **quiet))
     share_btn.click(share, face, state_text, api_name="share")
+    found_outputs = [face, current, attributes, photo_results, photos, photo_info]
+    then_sliders(find_btn.click(read_photos, [photo_files, camera], kept, api_name="add_photos", **quiet).success(
+        find_photos, [model, mine, face, kept], found_outputs, api_name="find_photos"))
+    crop_inputs = [kept, crop_which, crop_x, crop_y, crop_side]
+    for control in (crop_x, crop_y, crop_side):
+        control.release(preview_crop, [model, *crop_inputs], crop_preview, **private, **quiet)
+    then_sliders(crop_btn.click(find_cropped, [model, mine, face, *crop_inputs], found_outputs, api_name="find_cropped"))
+    then_sliders(photo_results.select(pick_photo, [model, mine, face, photos], shown, **private, **quiet))
     scan_btn.click(scan_page, [model, mine, face, page], [scan_image, scan_caption], api_name="scan")
     page.release(scan_page, [model, mine, face, page], [scan_image, scan_caption], **private,
                  trigger_mode="always_last")

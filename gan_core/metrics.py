@@ -262,3 +262,22 @@ def distance_summary(distances: Iterable[float]) -> dict[str, float]:
     d = np.asarray(list(distances), np.float64)
     return {"min": float(d.min()), "p5": float(np.percentile(d, 5)), "median": float(np.median(d)),
             "mean": float(d.mean()), "max": float(d.max()), "count": int(d.size)}
+
+
+def ssim(a, b, sigma: float = 1.5) -> np.ndarray:
+    """Structural similarity (Wang et al. 2004) of uint8 image pairs [N, H, W, C], per image: an
+    11x11 Gaussian window (sigma 1.5), constants for a range of 255, channels averaged."""
+    x, y = (_nhwc_tensor(v).permute(0, 3, 1, 2).double() for v in (a, b))
+    channels = x.shape[1]
+    r = torch.arange(11, dtype=torch.float64) - 5
+    g = torch.exp(-r ** 2 / (2 * sigma ** 2))
+    window = (g[:, None] * g[None, :] / g.sum() ** 2).expand(channels, 1, 11, 11)
+
+    def blur(t):
+        return torch.nn.functional.conv2d(t, window, groups=channels)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).numpy()

@@ -32,6 +32,7 @@ MAX_BYTES = 10 * 2**20            # 10 MiB of file
 MAX_PIXELS = 50_000_000           # 48-megapixel phone photos pass (JPEGs decode at 1/8 of that)
 MAX_DECODED_BYTES = 64_000_000    # decoded pixels: a 4000x4000 colour picture; peak memory ~1.2x this
 MIN_SIDE = 16
+MAX_PHOTO_SIDE = 1024             # a whole photo (for finding the face in it) is shrunk to this
 WORKING_SCALE = 4                 # decode and shrink to at least this many times the model's size
 STRIP_PIXELS = 2**20              # pixels converted and shrunk at a time after decoding
 
@@ -157,17 +158,50 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
         _check_size(source, "the image", max_pixels)
         _check_memory(source, "the image", max_decoded_bytes)
         return _model_sized(source, size, channels)
+    return _decoded(source, WORKING_SCALE * size, lambda image: _model_sized(image, size, channels),
+                    max_bytes, max_pixels, max_decoded_bytes)
+
+
+def load_photo(source, max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+               max_decoded_bytes: int = MAX_DECODED_BYTES) -> np.ndarray:
+    """A whole uploaded photo (a path, bytes or a binary file, checked as load_upload checks it),
+    upright, RGB, shrunk so that its longer side is at most `max_side`: uint8 [H, W, 3]."""
+    def whole(image: Image.Image) -> np.ndarray:
+        factor = max(1, max(image.size) // max_side)
+        mode = _WORKING_MODE.get(image.mode, image.mode)
+        image = image.convert(mode) if image.mode != mode else image
+        small = ImageOps.exif_transpose(image.reduce(factor) if factor > 1 else image)
+        if max(small.size) > max_side:
+            small.thumbnail((max_side, max_side), Image.LANCZOS)
+        rgb = _readable(small)
+        if rgb.mode == "I":  # 16/32-bit grey: its own range to 0-255
+            grey = np.asarray(rgb, np.float64)
+            grey = (255 * (grey - grey.min()) / max(np.ptp(grey), 1)).round().astype(np.uint8)
+            return np.repeat(grey[..., None], 3, axis=2)
+        return np.asarray(rgb.convert("RGB") if rgb.mode != "RGB" else rgb).copy()
+
+    if isinstance(source, np.ndarray):
+        source = Image.fromarray(source)
+    if isinstance(source, Image.Image):
+        _check_size(source, "the image", max_pixels)
+        return whole(source)
+    return _decoded(source, max_side, whole, max_bytes, max_pixels, max_decoded_bytes)
+
+
+def _decoded(source, draft_side: int, then, max_bytes: int, max_pixels: int, max_decoded_bytes: int):
+    """then(image) for the decoded upload, every check made from its header first; JPEGs are
+    decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 scale that keeps `draft_side` pixels a side."""
     data, name = _read_bytes(source, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:  # reads the header only
                 _check_size(image, name, max_pixels)
-                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale where that still leaves 4x the size
-                    image.draft("RGB", (WORKING_SCALE * size, WORKING_SCALE * size))
+                if image.format == "JPEG":
+                    image.draft("RGB", (draft_side, draft_side))
                 _check_memory(image, name, max_decoded_bytes)
                 image.load()
-                return _model_sized(image, size, channels)
+                return then(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{name} has too many pixels to decode safely; the limit is "
                          f"{max_pixels / 1e6:.3g} megapixels") from None

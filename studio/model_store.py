@@ -11,9 +11,13 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
+
+from gan_core.align import Aligner
 from gan_core.attributes import AttributeClassifier, load_classifier
 from gan_core.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
 from gan_core.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
+from gan_core.encoder import Encoder, load_encoder
 from gan_core.latent import z_from_seeds
 from gan_core.models import GAN
 
@@ -42,7 +46,8 @@ class ModelStore:
         self.bundled = {name: Path(path) for name, path in bundled.items() if (Path(path) / CONFIG_NAME).is_file()}
         self.roots, self.device, self.max_loaded = tuple(Path(r) for r in roots), device, max_loaded
         self._loaded: OrderedDict[str, GAN] = OrderedDict()
-        self._extras: dict[str, tuple] = {}  # key -> (directions, directions.json, classifier)
+        self._extras: dict[str, tuple] = {}  # key -> (directions, directions.json, classifier, encoder)
+        self._aligners: dict[str, Aligner] = {}
         self._lock = threading.Lock()
 
     def folders(self) -> dict[str, Path]:
@@ -79,6 +84,7 @@ class ModelStore:
                 oldest = next(k for k in self._loaded if k not in self.bundled)
                 del self._loaded[oldest]
                 self._extras.pop(oldest, None)
+                self._aligners.pop(oldest, None)
         return gan
 
     def _extras_of(self, key: str) -> tuple:
@@ -89,14 +95,15 @@ class ModelStore:
                 directions = directions_for(gan, folder)
                 info = read_info(folder) if folder and (folder / DIRECTIONS_INFO).is_file() else {}
                 classifier = load_classifier(folder, gan.device) if folder else None
+                encoder = load_encoder(folder, gan.config, gan.device) if folder else None
             except CheckpointError as err:
                 if not key.startswith(HUB):
                     raise
                 # a Hub repo's files sit in the server's cache: name the repo, not the folder
-                raise CheckpointError(f"{key[len(HUB):]}: its directions or classifier {err.reason}",
+                raise CheckpointError(f"{key[len(HUB):]}: its directions, classifier or encoder {err.reason}",
                                       err.reason) from None
             with self._lock:
-                self._extras[key] = (directions, info, classifier)
+                self._extras[key] = (directions, info, classifier, encoder)
         return self._extras[key]
 
     def directions(self, key: str) -> dict[str, Direction]:
@@ -105,7 +112,7 @@ class ModelStore:
 
     def sliders(self, key: str) -> list[str]:
         """The directions the model suggests putting on the named sliders first."""
-        directions, info, _ = self._extras_of(key)
+        directions, info, *_ = self._extras_of(key)
         return [name for name in info.get("sliders", []) if name in directions]
 
     def presets(self, key: str) -> list[list[str]]:
@@ -115,6 +122,19 @@ class ModelStore:
 
     def classifier(self, key: str) -> AttributeClassifier | None:
         return self._extras_of(key)[2]
+
+    def encoder(self, key: str) -> Encoder | None:
+        """The model's encoder (image -> z), for finding photos in it; None if it ships none."""
+        return self._extras_of(key)[3]
+
+    def aligner(self, key: str) -> Aligner:
+        """Puts a photo's face on the model's training crop; refined against its mean face."""
+        if key not in self._aligners:
+            gan = self.get(key)
+            mean = gan.generate(z_from_seeds(range(256), gan.config.nz)).astype(np.float32).mean(0)
+            with self._lock:
+                self._aligners[key] = Aligner(mean.round().astype(np.uint8))
+        return self._aligners[key]
 
     def warm_up(self) -> None:
         """Load every bundled model and run each once, so the first user waits for nothing."""

@@ -1,0 +1,179 @@
+"""Your own photo on the Explore tab: find its face, put it on the training crop, find it in the
+model (encoder guess + refinement), and make it the current face (a Face whose base is its z).
+
+Photos stay in the session: uploaded files are read once and deleted, the (shrunk) pictures are
+kept in the session's state for a crop by hand, and nothing about them is logged.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from gan_core.align import MIN_FACE, NoFace
+from gan_core.face import Face
+from gan_core.inversion import Settings, describe, invert
+from gan_core.media import make_grid, upscale
+from gan_core.uploads import load_photo
+from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
+
+MAX_PHOTOS = 8          # photos found at once
+SHOWN = 128             # side of each picture in the results, pixels
+KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in the session's memory
+
+
+def photo_updates(key: str):
+    """The photo panel for a model: shown when it ships an encoder (faces), else a note why not."""
+    has = STORE.encoder(key) is not None
+    note = ("" if has else "*This model ships no encoder, so photos cannot be found in it; the faces model has one.*")
+    return gr.update(visible=has), note
+
+
+def _paths(files, camera) -> list[str]:
+    paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
+    if camera:
+        paths.append(camera if isinstance(camera, str) else getattr(camera, "name", None))
+    paths = [p for p in paths if p]
+    if not paths:
+        raise ValueError("add a photo first: upload one or more, or take one with the camera")
+    if len(paths) > MAX_PHOTOS:
+        raise ValueError(f"at most {MAX_PHOTOS} photos at once, not {len(paths)}")
+    return paths
+
+
+def _read_once(path: str) -> np.ndarray:
+    """The photo, checked and shrunk; its uploaded file deleted (it stays only in the session)."""
+    try:
+        return load_photo(path, max_side=KEPT_SIDE)
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+def _square(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` letterboxed onto a white square, `side` pixels."""
+    h, w = image.shape[:2]
+    n = max(h, w)
+    canvas = np.full((n, n, 3), 255, np.uint8)
+    canvas[(n - h) // 2:(n - h) // 2 + h, (n - w) // 2:(n - w) // 2 + w] = image
+    return upscale(canvas, side, smooth=True)
+
+
+def _found(model: str, mine: dict, face: Face, originals: list, crops: list, numbers: list[int], notes: list[str],
+           progress):
+    """Invert the aligned crops; the first becomes the current face. Outputs for the page."""
+    gan = STORE.get(model)
+    progress(0.2, desc="Finding the faces in the model")
+    result = invert(gan, np.stack(crops), STORE.encoder(model), Settings(),
+                    progress=lambda f: progress(0.2 + 0.8 * f, desc="Refining"))
+    photos = [Face(z=z.tolist()).to_json() for z in result.z]
+    strips = []
+    for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
+        strip = make_grid(np.stack([_square(original, SHOWN), upscale(crop, SHOWN, smooth=True),
+                                    upscale(made, SHOWN, smooth=True)]), nrow=3, padding=2, pad_value=255)
+        strips.append((strip, f"photo {n}: {describe(p)} ({p:.1f} dB)"))
+    first = face.with_z(result.z[0].tolist()).reset()
+    image = first.render(gan, directions_of(model, mine))
+    words = ", ".join(f"photo {n} {describe(p)}" for n, p in zip(numbers, result.psnr))
+    info = (f"Original | aligned crop | the model's version: {words}. "
+            + (" ".join(notes) + " " if notes else "")
+            + f"Photo {numbers[0]} is the current face now: move the sliders, ask D, share it, or add it to a "
+              f"morph or to face math." + (" Click another row to use that photo." if len(numbers) > 1 else ""))
+    return first, big(image), readout(model, image), strips, photos, info
+
+
+@friendly
+def read_photos(files, camera) -> list:
+    """The uploaded photos (files and/or the camera's), checked, shrunk and kept in the session;
+    the uploaded files themselves are deleted."""
+    kept = []
+    for i, path in enumerate(_paths(files, camera)):
+        try:
+            kept.append(_read_once(path))
+        except ValueError as err:
+            raise ValueError(f"photo {i + 1}: {err}") from None
+    return kept
+
+
+@friendly
+def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Progress()):
+    """The session's photos -> aligned crops -> z; (face, big face, readout, results, photos, info)."""
+    if STORE.encoder(model) is None:
+        raise ValueError("this model ships no encoder, so photos cannot be found in it; pick the faces model")
+    if not kept:
+        raise ValueError("add a photo first: upload one or more, or take one with the camera")
+    aligner = STORE.aligner(model)
+    originals, crops, numbers, notes, missed = [], [], [], [], []
+    for i, photo in enumerate(kept):
+        progress(0.2 * i / len(kept), desc="Finding the face in each photo")
+        try:
+            found = aligner.align(photo)
+        except NoFace:
+            missed.append(i + 1)
+            continue
+        if found.notes:
+            notes.append(f"Photo {i + 1}: {found.note}.")
+        if not found.eyes:
+            notes.append(f"Photo {i + 1}: its eyes were not found, so the crop may be off; crop it by hand below "
+                         f"if it is.")
+        originals.append(photo)
+        crops.append(found.crop)
+        numbers.append(i + 1)
+    if missed:
+        notes.append(f"No face found in photo {', '.join(map(str, missed))} (a face must be at least {MIN_FACE} "
+                     f"pixels wide, roughly upright and facing the camera): crop it by hand below.")
+    if not crops:
+        raise ValueError(" ".join(notes))
+    return _found(model, mine, face, originals, crops, numbers, notes, progress)
+
+
+def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
+    """A square of `side` % of the photo's shorter side, centred at (`x`, `y`) % of its width and
+    height (kept inside the photo), resized to `size`."""
+    from PIL import Image
+
+    h, w = photo.shape[:2]
+    n = max(8, int(min(h, w) * float(side) / 100))
+    left = int(np.clip(float(x) / 100 * w - n / 2, 0, w - n))
+    top = int(np.clip(float(y) / 100 * h - n / 2, 0, h - n))
+    square = Image.fromarray(photo[top:top + n, left:left + n])
+    return np.asarray(square.resize((size, size), Image.LANCZOS))
+
+
+def _which(kept: list, number) -> np.ndarray:
+    if not kept:
+        raise ValueError("upload a photo first (above), then crop it here")
+    try:
+        index = int(number) - 1
+    except (TypeError, ValueError, OverflowError):
+        index = -1
+    if not 0 <= index < len(kept):
+        raise ValueError(f"pick a photo from 1 to {len(kept)}")
+    return kept[index]
+
+
+@friendly
+def preview_crop(model: str, kept: list, number, x, y, side):
+    photo = _which(kept, number)
+    crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
+    return upscale(crop, CONFIG.display // 2, smooth=True)
+
+
+@friendly
+def find_cropped(model: str, mine: dict, face: Face, kept: list, number, x, y, side, progress=gr.Progress()):
+    """The hand-made square crop found in the model, as find_photos does for aligned ones."""
+    if STORE.encoder(model) is None:
+        raise ValueError("this model ships no encoder, so photos cannot be found in it; pick the faces model")
+    photo = _which(kept, number)
+    crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
+    return _found(model, mine, face, [photo], [crop], [int(number)], ["Cropped by hand."], progress)
+
+
+@friendly
+def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.SelectData):
+    """A row of the results clicked: that photo becomes the current face."""
+    if not photos or event.index is None or not 0 <= event.index < len(photos):
+        raise ValueError("click a photo's row in the results")
+    chosen = face.with_z(Face.from_json(photos[event.index]).z).reset()
+    image = chosen.render(STORE.get(model), directions_of(model, mine))
+    return chosen, big(image), readout(model, image)

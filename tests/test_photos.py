@@ -1,0 +1,137 @@
+"""Photos in the model: the aligner on synthetic pastes of generated faces, the encoder and the
+refinement on a tiny model, whole-photo uploads, and the hand crop."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_core.align import EYES_64, Aligner, NoFace, eye_error, paste
+from gan_core.checkpoints import CheckpointError, load_gan
+from gan_core.config import GANConfig
+from gan_core.encoder import EncoderTraining, load_encoder, save_encoder, train_encoder
+from gan_core.face import Face
+from gan_core.inversion import Settings, describe, invert
+from gan_core.latent import z_from_seeds
+from gan_core.models import GAN, Discriminator, Generator
+from gan_core.uploads import load_photo
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+FACES = "checkpoints/celeba64"
+
+
+@pytest.fixture(scope="module")
+def faces_gan():
+    return load_gan(FACES, "cpu")
+
+
+@pytest.fixture(scope="module")
+def aligner(faces_gan):
+    mean = faces_gan.generate(z_from_seeds(range(128), faces_gan.config.nz)).astype(np.float32).mean(0)
+    return Aligner(mean.round().astype(np.uint8))
+
+
+def test_the_aligner_recovers_the_crop_of_pasted_generated_faces(faces_gan, aligner):
+    faces = faces_gan.generate(z_from_seeds(range(100, 124), faces_gan.config.nz))
+    rng = np.random.default_rng(0)
+    errors, misses = [], 0
+    for face in faces:
+        photo, pasted = paste(face, rng, canvas=384)
+        try:
+            found = aligner.align(photo)
+        except NoFace:
+            misses += 1
+            continue
+        assert found.crop.shape == (64, 64, 3)
+        errors.append(eye_error(found.matrix, pasted))
+    assert misses <= 4
+    assert np.median(errors) < 3.0  # generated faces' eyes sit near the training crop's
+
+
+def test_no_face_and_a_face_too_small_are_refused_clearly(faces_gan, aligner):
+    rng = np.random.default_rng(1)
+    with pytest.raises(NoFace, match="no face found"):
+        aligner.align(np.full((300, 400, 3), 128, np.uint8))
+    face = faces_gan.generate(z_from_seeds([3], 100))[0]
+    photo, _ = paste(face, rng, canvas=256, scales=(0.4, 0.45), degrees=0)  # a 26-pixel face
+    with pytest.raises(NoFace, match="at least 32 pixels"):
+        aligner.align(photo)
+
+
+def test_of_two_faces_the_largest_is_taken_and_said(faces_gan, aligner):
+    face = faces_gan.generate(z_from_seeds([105], 100))[0]
+    rng = np.random.default_rng(2)
+    small, _ = paste(face, rng, canvas=360, scales=(2.5, 2.5), degrees=0)
+    large, _ = paste(face, rng, canvas=360, scales=(3.5, 3.5), degrees=0)
+    found = aligner.align(np.hstack([small, large]))
+    assert found.faces >= 2 and "took the largest" in found.note
+    assert found.box[0] >= 360  # the larger face, on the right
+
+
+def test_eye_places_follow_the_crop_size():
+    assert EYES_64[0][0] < 32 < EYES_64[1][0]
+
+
+@pytest.fixture
+def tiny_gan(tiny_config):
+    torch.manual_seed(0)
+    return GAN(tiny_config, Generator(tiny_config).eval(), Discriminator(tiny_config).eval(), torch.device("cpu"))
+
+
+def test_refinement_brings_the_reconstruction_closer(faces_gan):
+    target = faces_gan.generate(z_from_seeds([7, 8], faces_gan.config.nz))
+    guess = invert(faces_gan, target, None, Settings(steps=0))
+    refined = invert(faces_gan, target, None, Settings(steps=25, lr=0.1))
+    assert np.mean(refined.psnr) > np.mean(guess.psnr) + 3
+    assert refined.z.shape == (2, faces_gan.config.nz) and refined.reconstructions.shape == target.shape
+    face = Face(z=refined.z[0].tolist())
+    assert np.array_equal(face.render(faces_gan), refined.reconstructions[0])  # the found z is a face like any other
+    with pytest.raises(ValueError, match="64x64"):
+        invert(faces_gan, np.zeros((1, 32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="0 to 300 steps"):
+        invert(faces_gan, target, None, Settings(steps=10_000))
+    assert describe(30) == "close" and describe(21) == "fair" and describe(12) == "rough"
+
+
+def test_the_encoder_learns_and_round_trips(tiny_gan, tmp_path):
+    real = torch.from_numpy(tiny_gan.generate(z_from_seeds(range(32), 16))).permute(0, 3, 1, 2).contiguous()
+    logs = []
+    encoder = train_encoder(tiny_gan, real, EncoderTraining(steps=40, generated=16, real=8, lr=1e-3, width=8),
+                            on_log=logs.append, log_every=10)
+    assert logs[-1]["z"] < logs[0]["z"]  # E(G(z)) gets closer to z
+    target = tiny_gan.generate(z_from_seeds([50], 16))
+    with_encoder = invert(tiny_gan, target, encoder, Settings(steps=0))
+    assert with_encoder.z.shape == (1, 16)
+    save_encoder(tmp_path, encoder)
+    again = load_encoder(tmp_path, tiny_gan.config)
+    assert torch.allclose(again.encode(target), encoder.encode(target))
+    other = GANConfig(image_size=32, channels=3, nz=8, g_width=8, d_width=8)
+    with pytest.raises(CheckpointError, match="another model"):
+        load_encoder(tmp_path, other)
+    assert load_encoder(tmp_path / "none", tiny_gan.config) is None
+
+
+def test_a_whole_photo_is_checked_upright_and_shrunk(tmp_path):
+    big = Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=80)
+    photo = load_photo(buffer.getvalue(), max_side=800)
+    assert photo.dtype == np.uint8 and max(photo.shape[:2]) == 800 and photo.shape[2] == 3
+    grey16 = tmp_path / "grey.png"
+    Image.fromarray((np.arange(200 * 300).reshape(200, 300) % 60000).astype(np.uint16)).save(grey16)
+    assert load_photo(grey16).shape == (200, 300, 3)
+    with pytest.raises(ValueError, match="memory"):
+        bomb = tmp_path / "bomb.png"
+        Image.new("I;16", (7000, 7000)).save(bomb)
+        load_photo(bomb)
+
+
+def test_a_hand_crop_is_a_square_of_the_photo():
+    from studio.photos import hand_crop
+
+    photo = np.zeros((200, 400, 3), np.uint8)
+    photo[:, 200:] = 255
+    crop = hand_crop(photo, 75, 50, 50, 64)  # the right half's middle: all white
+    assert crop.shape == (64, 64, 3) and crop.min() == 255
+    assert hand_crop(photo, 0, 0, 100, 32).shape == (32, 32, 3)  # kept inside the photo
