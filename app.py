@@ -91,8 +91,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos")
                     photo_info = gr.Markdown(elem_id="photo-info")
                     photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
-                                               "to use it)", columns=1, height="fit-content", allow_preview=False,
-                                               elem_id="photo-results")
+                                               "to use it)", columns=3, height="fit-content", allow_preview=False,
+                                               object_fit="contain", elem_id="photo-results")
                     with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
                                       elem_id="hand-crop"):
                         with gr.Row(equal_height=True):

@@ -106,8 +106,7 @@ class Face:
     # --- using it with a model ------------------------------------------------------------
     def check(self, nz: int, directions: dict[str, Direction] | None = None) -> "Face":
         """This face, checked against a model with latent length `nz` and these directions."""
-        if self.z is not None and len(self.z) != nz:
-            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
+        self.base(nz)  # the z's length
         for dim, _ in self.edits:
             if dim >= nz:
                 raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
@@ -121,7 +120,8 @@ class Face:
         """The base z [nz]: the seed's, or the explicit one."""
         if self.z is None:
             return z_from_seed(self.seed, nz)
-        self.check(nz)
+        if len(self.z) != nz:
+            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
         return torch.tensor(self.z, dtype=torch.float32)
 
     def latent(self, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:

@@ -14,12 +14,12 @@ import numpy as np
 from gan_core.align import MIN_FACE, NoFace
 from gan_core.face import Face
 from gan_core.inversion import Settings, describe, invert
-from gan_core.media import make_grid, upscale
+from gan_core.media import upscale
 from gan_core.uploads import load_photo
 from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
-SHOWN = 128             # side of each picture in the results, pixels
+SHOWN = 160             # side of each picture in the results, pixels
 KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in the session's memory
 
 
@@ -67,11 +67,10 @@ def _found(model: str, mine: dict, face: Face, originals: list, crops: list, num
     result = invert(gan, np.stack(crops), STORE.encoder(model), Settings(),
                     progress=lambda f: progress(0.2 + 0.8 * f, desc="Refining"))
     photos = [Face(z=z.tolist()).to_json() for z in result.z]
-    strips = []
+    shown = []  # three pictures a photo: what was uploaded, the aligned crop, the model's version
     for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
-        strip = make_grid(np.stack([_square(original, SHOWN), upscale(crop, SHOWN, smooth=True),
-                                    upscale(made, SHOWN, smooth=True)]), nrow=3, padding=2, pad_value=255)
-        strips.append((strip, f"photo {n}: {describe(p)} ({p:.1f} dB)"))
+        shown += [(_square(original, SHOWN), f"photo {n}"), (upscale(crop, SHOWN, smooth=True), "aligned"),
+                  (upscale(made, SHOWN, smooth=True), f"{describe(p)} ({p:.1f} dB)")]
     first = face.with_z(result.z[0].tolist()).reset()
     image = first.render(gan, directions_of(model, mine))
     words = ", ".join(f"photo {n} {describe(p)}" for n, p in zip(numbers, result.psnr))
@@ -79,7 +78,7 @@ def _found(model: str, mine: dict, face: Face, originals: list, crops: list, num
             + (" ".join(notes) + " " if notes else "")
             + f"Photo {numbers[0]} is the current face now: move the sliders, ask D, share it, or add it to a "
               f"morph or to face math." + (" Click another row to use that photo." if len(numbers) > 1 else ""))
-    return first, big(image), readout(model, image), strips, photos, info
+    return first, big(image), readout(model, image), shown, photos, info
 
 
 @friendly
@@ -171,9 +170,10 @@ def find_cropped(model: str, mine: dict, face: Face, kept: list, number, x, y, s
 
 @friendly
 def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.SelectData):
-    """A row of the results clicked: that photo becomes the current face."""
-    if not photos or event.index is None or not 0 <= event.index < len(photos):
+    """A picture of the results clicked: its photo becomes the current face."""
+    row = event.index // 3 if isinstance(event.index, int) else -1
+    if not photos or not 0 <= row < len(photos):
         raise ValueError("click a photo's row in the results")
-    chosen = face.with_z(Face.from_json(photos[event.index]).z).reset()
+    chosen = face.with_z(Face.from_json(photos[row]).z).reset()
     image = chosen.render(STORE.get(model), directions_of(model, mine))
     return chosen, big(image), readout(model, image)

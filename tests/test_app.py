@@ -345,3 +345,72 @@ def test_live_training_belongs_to_the_page_that_started_it(client, studio_url):
     assert "of 100" in stopped and not stopped.startswith("training")
     summary, losses, outputs, *_ = client.predict("Live run (digits, trained here)", api_name="/training_run")
     assert "steps" in summary and losses["data"]
+
+
+# --- your own photo -------------------------------------------------------------------------------
+def photo_of(tmp_path, client, seeds, name) -> dict:
+    """A photo (a JPEG) of generated faces pasted on a background, as a user would upload it."""
+    from gan_core.align import paste
+    from gan_core.checkpoints import load_gan
+    from gan_core.latent import z_from_seeds
+
+    gan = load_gan("checkpoints/celeba64", "cpu")
+    faces = gan.generate(z_from_seeds(seeds, 100))
+    rng = np.random.default_rng(seeds[0])
+    photo = np.hstack([paste(f, rng, canvas=360, scales=(3.0, 3.5), degrees=8)[0] for f in faces])
+    path = tmp_path / name
+    Image.fromarray(photo).save(path, quality=90)
+    return gradio_client.handle_file(str(path))
+
+
+def find(client, *photos) -> tuple:
+    client.predict(list(photos), None, api_name="/add_photos")
+    return client.predict(api_name="/find_photos")
+
+
+def test_a_photo_is_found_edited_morphed_and_used_in_face_math(client, tmp_path):
+    client.predict(FACES, api_name="/choose_model")
+    image_path, _, results, info = find(client, photo_of(tmp_path, client, [101], "me.jpg"))
+    assert "photo 1" in info and "current face" in info
+    assert [r["caption"] for r in results][:2] == ["photo 1", "aligned"] and len(results) == 3
+    mine = json.loads(client.predict(api_name="/share"))
+    assert set(mine) == {"z"} and len(mine["z"]) == 100  # the current face is the photo's z
+    older = face(client, {**mine, "moves": {AGE: 2.5}})  # the named sliders work on it
+    assert np.abs(older.astype(int) - image(image_path)).mean() > 2
+    _, verdict, _, _ = client.predict(CURRENT, 0, None, api_name="/ask")
+    assert "your face" in verdict
+    _, _, _, info = find(client, photo_of(tmp_path, client, [102], "friend.jpg"))
+    friend = json.loads(client.predict(api_name="/share"))
+    keyframes = json.dumps([mine, friend])
+    strip, mp4, gif, note = client.predict(keyframes, 4, 12, "slerp", "linear", False, 64, False, api_name="/morph")
+    assert note.startswith("5 frames")
+    result, *_ = client.predict("47, 71, 83", "16, 18, 21", json.dumps([mine]), api_name="/face_math")
+    assert image(result).shape == (256, 256, 3)
+
+
+def test_several_photos_at_once_and_one_without_a_face(client, tmp_path):
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(blank)
+    _, _, results, info = find(client, photo_of(tmp_path, client, [103], "a.jpg"),
+                               gradio_client.handle_file(str(blank)), photo_of(tmp_path, client, [104], "b.jpg"))
+    assert [r["caption"] for r in results[::3]] == ["photo 1", "photo 3"]
+    assert "No face found in photo 2" in info and "crop it by hand" in info
+    _, _, results, info = client.predict(2, 50, 50, 80, api_name="/find_cropped")
+    assert "Cropped by hand" in info and results[0]["caption"] == "photo 2"
+
+
+def test_bad_photos_are_refused_and_the_session_keeps_its_face(client, tmp_path):
+    face(client, {"seed": 5, "edits": {"2": 1.0}})
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(blank)
+    client.predict([gradio_client.handle_file(str(blank))], None, api_name="/add_photos")
+    assert "No face found" in error_of(client, api_name="/find_photos")
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    assert "photo 1: " in error_of(client, [gradio_client.handle_file(str(text))], None, api_name="/add_photos")
+    bomb = tmp_path / "bomb.png"
+    Image.new("I;16", (7000, 7000)).save(bomb)
+    assert "memory" in error_of(client, [gradio_client.handle_file(str(bomb))], None, api_name="/add_photos")
+    assert "add a photo first" in error_of(client, [], None, api_name="/add_photos")
+    assert "pick a photo from 1 to 1" in error_of(client, 5, 50, 50, 50, api_name="/find_cropped")
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "edits": {"2": 1.0}}

@@ -116,6 +116,35 @@ def test_careless_input_leaves_the_session_working(page, shots):
     page.wait_for_function("document.querySelector('#face-seed input').value === '8'", timeout=10_000)
 
 
+def test_a_photo_found_and_aged(page, shots, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from gan_core.align import paste
+    from gan_core.checkpoints import load_gan
+    from gan_core.latent import z_from_seeds
+
+    face = load_gan("checkpoints/celeba64", "cpu").generate(z_from_seeds([101], 100))[0]
+    photo = tmp_path / "me.jpg"
+    Image.fromarray(paste(face, np.random.default_rng(0), canvas=400, scales=(3.0, 3.0), degrees=5)[0]).save(photo)
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#photo-files input[type=file]").set_input_files(str(photo))
+    page.wait_for_timeout(1000)
+    before = image_src(page, "current-face")
+    page.locator("#find-photos").click()
+    page.locator("#photo-results img").first.wait_for(timeout=60_000)
+    wait_for_new_src(page, "current-face", before)
+    assert "photo 1" in page.locator("#photo-info").inner_text()
+    page.wait_for_function("document.querySelector('#face-seed input').value === ''", timeout=10_000)
+    page.locator("#photo-panel").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "photo_found.png"), full_page=True)
+    before = image_src(page, "current-face")
+    drag_slider(page, "direction-0", 0.95)  # Age, on the photo's face
+    wait_for_new_src(page, "current-face", before)
+    page.locator("#current-face").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "photo_aged.png"), full_page=True)
+
+
 def test_morph(page, shots):
     page.get_by_role("tab", name="Morph video").click()
     page.locator("#frames-per-segment input[type=number]").fill("6")
@@ -184,6 +213,7 @@ def test_the_page_adapts_to_the_digits_model(page, shots):
     page.wait_for_timeout(1500)
     assert not page.locator("#attributes").is_visible()  # no classifier: no readout, and the page says why
     assert "no attribute readout" in page.locator("body").inner_text()
+    assert not page.locator("#photo-panel").is_visible() and "ships no encoder" in page.locator("body").inner_text()
     page.screenshot(path=str(shots / "digits_explore.png"), full_page=True)
     page.get_by_role("tab", name="Face math").click()
     assert "no ready examples" in page.locator("#preset-note").inner_text()

@@ -124,3 +124,9 @@ def test_face_lists_for_keyframes_and_concepts(directions):
         parse_faces("1, 2, 3", max_count=2)
     with pytest.raises(ValueError, match="whole number"):
         parse_faces("[1e400, 2]")
+
+
+def test_an_explicit_z_moves_along_directions(directions):
+    z = [0.0] * NZ
+    moved = Face(z=z, moves={"Age": 2.0}).latent(NZ, directions)
+    assert moved[2] == pytest.approx(2.0) and moved.abs().sum() == pytest.approx(2.0)

@@ -135,3 +135,15 @@ def test_a_hand_crop_is_a_square_of_the_photo():
     crop = hand_crop(photo, 75, 50, 50, 64)  # the right half's middle: all white
     assert crop.shape == (64, 64, 3) and crop.min() == 255
     assert hand_crop(photo, 0, 0, 100, 32).shape == (32, 32, 3)  # kept inside the photo
+
+
+def test_train_encoder_cli_trains_resumes_and_exports(tiny_gan_folder, tmp_path, capsys):
+    import train_encoder
+
+    out = tmp_path / "run"
+    args = ["--checkpoint", str(tiny_gan_folder), "--out", str(out), "--steps", "3", "--generated", "8", "--real", "0"]
+    assert train_encoder.main(args) == 0
+    assert train_encoder.main([*args[:-4], "--steps", "5", "--generated", "8", "--real", "0", "--export"]) == 0
+    assert "from step 3" in capsys.readouterr().out
+    assert load_encoder(tiny_gan_folder, GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)) is not None
+    assert train_encoder.main(["--checkpoint", str(tmp_path / "missing")]) == 2
