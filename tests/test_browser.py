@@ -210,10 +210,11 @@ def test_the_page_adapts_to_the_digits_model(page, shots):
     page.locator("#model-pick input").click()
     page.get_by_role("option", name="Digits (MNIST 32x32)").click()
     page.wait_for_function("document.body.innerText.includes('makes digits')", timeout=30_000)
-    page.wait_for_timeout(1500)
-    assert not page.locator("#attributes").is_visible()  # no classifier: no readout, and the page says why
+    hidden = "id => !document.querySelector(id) || document.querySelector(id).offsetParent === null"
+    page.wait_for_function(hidden, arg="#attributes", timeout=30_000)  # no classifier: no readout, and the page says why
     assert "no attribute readout" in page.locator("body").inner_text()
-    assert not page.locator("#photo-panel").is_visible() and "ships no encoder" in page.locator("body").inner_text()
+    page.wait_for_function(hidden, arg="#photo-panel", timeout=30_000)  # no encoder: no photos, and why
+    page.wait_for_function("document.body.innerText.includes('ships no encoder')", timeout=30_000)
     page.screenshot(path=str(shots / "digits_explore.png"), full_page=True)
     page.get_by_role("tab", name="Face math").click()
     assert "no ready examples" in page.locator("#preset-note").inner_text()
