@@ -28,7 +28,8 @@ from studio.explore_tab import (choose_model, clear_marks, edit_face, face_slide
                                 scan_directions, scan_page, set_face, share, show_gallery, slider_ends,
                                 upload_direction, use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
-from studio.photos import MAX_PHOTOS, find_cropped, find_photos, photo_updates, pick_photo, preview_crop, read_photos
+from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
+                           preview_crop, read_photos)
 from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
 from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
@@ -68,248 +69,251 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
         hub_btn = gr.Button("Load from the Hub", scale=1)
     model_info = gr.Markdown()
 
-    with gr.Tab("Explore"):
-        with gr.Row():
-            with gr.Column(scale=3):
-                with gr.Row(equal_height=True):
-                    start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-                    random_btn = gr.Button("Random seeds")
-                faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="fit-content",
-                                   elem_id="faces", allow_preview=False, object_fit="contain")
-                with gr.Accordion("Your own photo: find it in the model, then edit it", open=True,
-                                  elem_id="photo-panel") as photo_panel:
-                    gr.Markdown("Upload one or more photos of faces (or take one with the camera, or paste one). "
-                                "The studio finds each face, puts it where the training faces sit, and looks for "
-                                "the z whose face looks most like it; that face becomes the current face. Photos "
-                                "stay in this session and are gone when you close the page.")
-                    with gr.Row(equal_height=True):
-                        photo_files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                                              label=f"Photos (at most {MAX_PHOTOS}, {MAX_BYTES >> 20} MB each)",
-                                              elem_id="photo-files", height=140)
-                        camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
-                                          label="…or the camera, or paste one", elem_id="camera")
-                    find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos")
-                    photo_info = gr.Markdown(elem_id="photo-info")
-                    photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
-                                               "to use it)", columns=3, height="fit-content", allow_preview=False,
-                                               object_fit="contain", elem_id="photo-results")
-                    with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
-                                      elem_id="hand-crop"):
-                        with gr.Row(equal_height=True):
-                            crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label="Photo",
-                                                   min_width=80)
-                            crop_x = gr.Slider(0, 100, 50, step=1, label="Centre across (%)", min_width=160)
-                            crop_y = gr.Slider(0, 100, 45, step=1, label="Centre down (%)", min_width=160)
-                            crop_side = gr.Slider(10, 100, 60, step=1, label="Side (% of the shorter side)",
-                                                  min_width=160)
-                        with gr.Row(equal_height=True):
-                            crop_preview = gr.Image(label="The square you chose (move a slider to see it)",
-                                                    interactive=False, height=160)
-                            crop_btn = gr.Button("Find this crop in the model", elem_id="find-cropped")
-                photo_note = gr.Markdown()
-                with gr.Accordion("Direction browser: what does each direction do?", open=False):
-                    with gr.Row(equal_height=True):
-                        group = gr.Radio(list(GROUPS), value=GROUPS[0], label="Directions", scale=3)
-                        browse_btn = gr.Button("Show", scale=1)
-                    with gr.Row(equal_height=True):
-                        pick_direction = gr.Dropdown(INITIAL_CHOICES, label="Direction to put on a named slider",
-                                                     scale=3, allow_custom_value=True)
-                        use_dir_btn = gr.Button("Put on a slider", scale=1)
-                    browse_image = gr.Image(label="Directions walked from the current face", interactive=False,
-                                            elem_id="direction-scan")
-                    browse_caption = gr.Markdown()
-                with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
-                    with gr.Row(equal_height=True, elem_id="dimension-scanner"):
-                        page = gr.Slider(0, -(-NZ // CONFIG.scan_page) - 1, 0, step=1,
-                                         label=f"Page ({CONFIG.scan_page} dimensions each)", min_width=200)
-                        scan_btn = gr.Button("Scan")
-                        pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider",
-                                             elem_id="pick-dim")
-                        use_btn = gr.Button("Put on a slider", elem_id="use-dim")
-                    scan_caption = gr.Markdown()
-                    scan_image = gr.Image(label="Dimension scan", interactive=False)
-                with gr.Accordion("Teach a direction: mark faces yes or no", open=False):
-                    gr.Markdown("Name a concept, then for about ten faces (click one in the gallery, or move the "
-                                "sliders) say whether it shows it. The studio fits a direction through z that "
-                                "separates your yes from your no, and puts it on a slider for this session.")
-                    concept = gr.Textbox(label="Concept", placeholder="e.g. freckles, looks tired, wavy hair")
-                    with gr.Row():
-                        yes_btn = gr.Button("Yes: the current face has it", elem_id="mark-yes")
-                        no_btn = gr.Button("No: it does not", elem_id="mark-no")
-                        clear_btn = gr.Button("Clear marks", size="sm")
-                    marks_info = gr.Markdown("**0** marked yes, **0** marked no (about 10 more to go)")
-                    fit_btn = gr.Button("Fit my direction", variant="primary", elem_id="fit-direction")
-                    fit_info = gr.Markdown()
-                    with gr.Row():
-                        direction_file = gr.File(label="Your direction (download)", interactive=False)
-                        upload = gr.File(label="Load a direction file", file_types=[".json"], type="filepath")
-            with gr.Column(scale=2):
-                face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
-                                      label="Current face (seed)", elem_id="face-seed")
-                current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face")
-                dir_names, dir_values = [], []
-                for i in range(CONFIG.named_slots):
-                    with gr.Row(equal_height=True):
-                        dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_NAMES[i], label="direction",
-                                                     scale=3, min_width=160, allow_custom_value=True))
-                        dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
-                                                    elem_id=f"direction-{i}"))
-                with gr.Column(visible=bool(DEFAULT_MODEL and STORE.classifier(DEFAULT_MODEL))) as attributes_box:
-                    attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
-                                          show_heading=False, elem_id="attributes")
-                with gr.Accordion("Raw z dimensions", open=False, elem_id="raw-dimensions"):
-                    dims, values = [], []
-                    for i in range(CONFIG.slots):
-                        with gr.Row(equal_height=True):
-                            dims.append(gr.Dropdown(list(range(NZ)), value=INITIAL_DIMS[i], label="dimension",
-                                                    scale=1, min_width=90))
-                            values.append(gr.Slider(-3, 3, 0, step=0.05, label="z offset", scale=4,
-                                                    elem_id=f"slot-{i}"))
-                with gr.Row():
-                    reset_btn = gr.Button("Reset sliders")
-                    share_btn = gr.Button("Share", elem_id="share")
-                state_text = gr.Textbox(label="The current face as text (copy it, or paste one and apply)",
-                                        max_lines=2, elem_id="state-text")
-                apply_btn = gr.Button("Apply pasted face", elem_id="apply-face")
-                face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
-
-    with gr.Tab("Morph video"):
-        with gr.Row():
-            with gr.Column(scale=2):
-                keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)",
-                                       elem_id="keyframes")
-                add_key_btn = gr.Button("Add the current face (with its sliders)")
-                with gr.Row():
-                    frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment", elem_id="frames-per-segment")
-                    fps = gr.Slider(1, 60, 24, step=1, label="Frames per second")
-                with gr.Row():
-                    mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
-                    easing = gr.Dropdown(list(EASINGS), value="ease-in-out", label="Easing")
-                size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
-                with gr.Row():
-                    smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
-                    loop = gr.Checkbox(True, label="Loop back to the start")
-                morph_btn = gr.Button("Render morph", variant="primary", elem_id="morph-button")
-                with gr.Group():
-                    gr.Markdown("**Or walk a direction** from the current face (Explore tab), e.g. young to old:")
-                    with gr.Row(equal_height=True):
-                        walk_name = gr.Dropdown(INITIAL_CHOICES, label="Direction", scale=3, allow_custom_value=True)
-                        span = gr.Slider(0.5, 5, 3, step=0.5, label="From -span to +span", scale=2)
-                    walk_btn = gr.Button("Render walk", elem_id="walk-button")
-                gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
-            with gr.Column(scale=3):
-                morph_info = gr.Markdown()
-                video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
-                strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
-                gif = gr.File(label="GIF to download")
-                morph_api, mp4_only, gif_only = gr.Button(visible=False), gr.File(visible=False), gr.File(visible=False)
-
-    with gr.Tab("Face math"):
-        gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
-                    "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
-        with gr.Row():
-            concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)")
-            concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)")
-            concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)")
-        with gr.Row():
-            add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
-            math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
-        with gr.Row(equal_height=True):
-            preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=None, visible=bool(PRESETS[0][0]),
-                                      label="Ready examples (exemplars picked by the model's attribute classifier)")
-            preset_note = gr.Markdown(elem_id="preset-note")
-        with gr.Row():
-            math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
-            math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
-            math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
-            math_concepts = gr.Image(label="Exemplars: rows A, B, C", interactive=False)
-
-    with gr.Tab("Ask the discriminator"):
-        gr.Markdown("D is G's teacher. It scores how real an image looks; its gradient tells every pixel which way "
-                    "to move to look a little more real, and G learns by following it. Ask D about a face, see "
-                    "where it looks, and climb its gradient.")
-        subject, steps_state = gr.State({}), gr.State({})
-        with gr.Row(equal_height=True):
-            source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Show D", scale=3)
-            d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", scale=1)
-            upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)", file_types=["image"],
-                                  type="filepath", scale=2)
-            ask_btn = gr.Button("Ask D", variant="primary", scale=1, elem_id="ask-button")
-        with gr.Row():
-            d_image = gr.Image(label="What D sees (at the model's size)", interactive=False, elem_id="d-image")
-            d_heat = gr.Image(label="Where D looks: |gradient| of its verdict", interactive=False, elem_id="d-heat")
-            d_signed = gr.Image(label="Which way: red brighter, blue darker", interactive=False)
-        d_verdict = gr.Markdown(elem_id="d-verdict")
-        with gr.Accordion("Take a step up D's gradient", open=True):
-            with gr.Row(equal_height=True):
-                step_count = gr.Slider(1, 20, 1, step=1, label="Steps per click")
-                step_size = gr.Slider(0.1, 4, 0.1, step=0.05, label="Step size: grey levels (RMS) per step; digits need about 1")
-                step_btn = gr.Button("Take steps", elem_id="step-button")
-                reset_steps_btn = gr.Button("Reset steps", size="sm")
-            step_note = gr.Markdown(elem_id="step-note")
+    with gr.Tabs() as tabs:
+        with gr.Tab("Explore"):
             with gr.Row():
-                stepped = gr.Image(label="The image after the steps", interactive=False, elem_id="stepped")
-                difference = gr.Image(label="What changed (scaled up)", interactive=False)
-                step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D's probability over the steps",
-                                        height=260)
-        with gr.Accordion("The way training does it: steps on a copy of G", open=False):
-            with gr.Row(equal_height=True):
-                g_count = gr.Slider(1, 20, 5, step=1, label="Training steps")
-                g_target = gr.Radio(["weights", "z"], value="weights", label="Step G's weights (a copy) or its z")
-                g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0,
-                                 label=f"Learning rate (weights {DEFAULT_LR['weights']:g}, z {DEFAULT_LR['z']:g})")
-                g_btn = gr.Button("Train the copy", elem_id="g-step-button")
-            g_note = gr.Markdown()
-            with gr.Row():
-                g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="fit-content",
-                                     allow_preview=False)
-                g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
-        with gr.Accordion("What D sees: the feature maps that fire most", open=True):
-            with gr.Row(equal_height=True):
-                d_layer = gr.Dropdown(LAYERS, value=0, label="D's layer", scale=2)
-                d_top = gr.Slider(1, 12, 6, step=1, label="Maps", scale=2, min_width=200)
-                maps_btn = gr.Button("Show maps", scale=1)
-            d_maps = gr.Gallery(label="Strongest units on this face (bright: fires)", columns=6, height=220,
-                                allow_preview=False, elem_id="d-maps")
+                with gr.Column(scale=3):
+                    with gr.Row(equal_height=True):
+                        start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
+                        random_btn = gr.Button("Random seeds")
+                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="fit-content",
+                                       elem_id="faces", allow_preview=False, object_fit="contain")
+                    with gr.Accordion("Your own photo: find it in the model, then edit it", open=True,
+                                      elem_id="photo-panel") as photo_panel:
+                        gr.Markdown("Upload one or more photos of faces (or take one with the camera, or paste one). "
+                                    "The studio finds each face, puts it where the training faces sit, and looks for "
+                                    "the z whose face looks most like it; that face becomes the current face. Photos "
+                                    "stay in this session and are gone when you close the page.")
+                        with gr.Row(equal_height=True):
+                            photo_files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                                                  label=f"Photos (at most {MAX_PHOTOS}, {MAX_BYTES >> 20} MB each)",
+                                                  elem_id="photo-files", height=140)
+                            camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
+                                              label="…or the camera, or paste one", elem_id="camera")
+                        with gr.Row():
+                            find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos", scale=2)
+                            to_morph_btn = gr.Button("Morph between my photos", elem_id="photos-to-morph", scale=1)
+                        photo_info = gr.Markdown(elem_id="photo-info")
+                        photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
+                                                   "to use it)", columns=3, height="fit-content", allow_preview=False,
+                                                   object_fit="contain", elem_id="photo-results")
+                        with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
+                                          elem_id="hand-crop"):
+                            with gr.Row(equal_height=True):
+                                crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label="Photo",
+                                                       min_width=80)
+                                crop_x = gr.Slider(0, 100, 50, step=1, label="Centre across (%)", min_width=160)
+                                crop_y = gr.Slider(0, 100, 45, step=1, label="Centre down (%)", min_width=160)
+                                crop_side = gr.Slider(10, 100, 60, step=1, label="Side (% of the shorter side)",
+                                                      min_width=160)
+                            with gr.Row(equal_height=True):
+                                crop_preview = gr.Image(label="The square you chose (move a slider to see it)",
+                                                        interactive=False, height=160)
+                                crop_btn = gr.Button("Find this crop in the model", elem_id="find-cropped")
+                    photo_note = gr.Markdown()
+                    with gr.Accordion("Direction browser: what does each direction do?", open=False):
+                        with gr.Row(equal_height=True):
+                            group = gr.Radio(list(GROUPS), value=GROUPS[0], label="Directions", scale=3)
+                            browse_btn = gr.Button("Show", scale=1)
+                        with gr.Row(equal_height=True):
+                            pick_direction = gr.Dropdown(INITIAL_CHOICES, label="Direction to put on a named slider",
+                                                         scale=3, allow_custom_value=True)
+                            use_dir_btn = gr.Button("Put on a slider", scale=1)
+                        browse_image = gr.Image(label="Directions walked from the current face", interactive=False,
+                                                elem_id="direction-scan")
+                        browse_caption = gr.Markdown()
+                    with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
+                        with gr.Row(equal_height=True, elem_id="dimension-scanner"):
+                            page = gr.Slider(0, -(-NZ // CONFIG.scan_page) - 1, 0, step=1,
+                                             label=f"Page ({CONFIG.scan_page} dimensions each)", min_width=200)
+                            scan_btn = gr.Button("Scan")
+                            pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider",
+                                                 elem_id="pick-dim")
+                            use_btn = gr.Button("Put on a slider", elem_id="use-dim")
+                        scan_caption = gr.Markdown()
+                        scan_image = gr.Image(label="Dimension scan", interactive=False)
+                    with gr.Accordion("Teach a direction: mark faces yes or no", open=False):
+                        gr.Markdown("Name a concept, then for about ten faces (click one in the gallery, or move the "
+                                    "sliders) say whether it shows it. The studio fits a direction through z that "
+                                    "separates your yes from your no, and puts it on a slider for this session.")
+                        concept = gr.Textbox(label="Concept", placeholder="e.g. freckles, looks tired, wavy hair")
+                        with gr.Row():
+                            yes_btn = gr.Button("Yes: the current face has it", elem_id="mark-yes")
+                            no_btn = gr.Button("No: it does not", elem_id="mark-no")
+                            clear_btn = gr.Button("Clear marks", size="sm")
+                        marks_info = gr.Markdown("**0** marked yes, **0** marked no (about 10 more to go)")
+                        fit_btn = gr.Button("Fit my direction", variant="primary", elem_id="fit-direction")
+                        fit_info = gr.Markdown()
+                        with gr.Row():
+                            direction_file = gr.File(label="Your direction (download)", interactive=False)
+                            upload = gr.File(label="Load a direction file", file_types=[".json"], type="filepath")
+                with gr.Column(scale=2):
+                    face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
+                                          label="Current face (seed)", elem_id="face-seed")
+                    current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face")
+                    dir_names, dir_values = [], []
+                    for i in range(CONFIG.named_slots):
+                        with gr.Row(equal_height=True):
+                            dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_NAMES[i], label="direction",
+                                                         scale=3, min_width=160, allow_custom_value=True))
+                            dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
+                                                        elem_id=f"direction-{i}"))
+                    with gr.Column(visible=bool(DEFAULT_MODEL and STORE.classifier(DEFAULT_MODEL))) as attributes_box:
+                        attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
+                                              show_heading=False, elem_id="attributes")
+                    with gr.Accordion("Raw z dimensions", open=False, elem_id="raw-dimensions"):
+                        dims, values = [], []
+                        for i in range(CONFIG.slots):
+                            with gr.Row(equal_height=True):
+                                dims.append(gr.Dropdown(list(range(NZ)), value=INITIAL_DIMS[i], label="dimension",
+                                                        scale=1, min_width=90))
+                                values.append(gr.Slider(-3, 3, 0, step=0.05, label="z offset", scale=4,
+                                                        elem_id=f"slot-{i}"))
+                    with gr.Row():
+                        reset_btn = gr.Button("Reset sliders")
+                        share_btn = gr.Button("Share", elem_id="share")
+                    state_text = gr.Textbox(label="The current face as text (copy it, or paste one and apply)",
+                                            max_lines=2, elem_id="state-text")
+                    apply_btn = gr.Button("Apply pasted face", elem_id="apply-face")
+                    face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
 
-    with gr.Tab("Training") as training_tab:
-        gr.Markdown("How the shipped models learned: D's and G's losses, and D's mean verdict on real images, D(x), "
-                    "and on G's, D(G(z)). In theory both meet at 0.5, where D can no longer tell; in practice a "
-                    "DCGAN's D keeps an edge (the faces model ends near 0.78 and 0.21) while G's faces still improve. "
-                    "Below, the same 64 seeds drawn along the way. Or train a small digits model live, here.")
-        with gr.Row(equal_height=True):
-            which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
-                                    scale=3, elem_id="which-run")
-            show_run_btn = gr.Button("Show", scale=1)
-        run_summary = gr.Markdown(elem_id="run-summary")
-        with gr.Row():
-            loss_plot = gr.LinePlot(x="step", y="value", color="series", height=340, color_map=CURVE_COLOURS,
-                                    color_title="", y_title="loss", label="Losses: D's blue, G's orange",
-                                    elem_id="loss-plot")
-            output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
-                                      color_map=CURVE_COLOURS, color_title="", y_title="D's mean output",
-                                      label="D's mean output: on real images D(x) blue, on G's D(G(z)) orange; "
-                                            "red, 0.5: D cannot tell", elem_id="output-plot")
-        with gr.Row():
-            with gr.Column():
-                grid_step = gr.Slider(0, 1, 0, step=1, label="Step", elem_id="grid-step")
-                grid_caption = gr.Markdown()
-                grid_image = gr.Image(label="Seeds 0-63 at this step", interactive=False, elem_id="grid-image")
-            with gr.Column():
-                with gr.Row(equal_height=True):
-                    lapse_fps = gr.Slider(1, 12, 3, step=1, label="Time-lapse frames per second")
-                    lapse_btn = gr.Button("Make time-lapse")
-                lapse_video = gr.Video(label="Time-lapse", autoplay=True, loop=True, height=320)
-        with gr.Group():
-            gr.Markdown("**Train live**: a fresh digits model (32x32), on this machine's CPU, for a minute or two. "
-                        "One live run at a time for everybody; it runs in the background.")
+        with gr.Tab("Morph video", id="morph"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)",
+                                           elem_id="keyframes")
+                    add_key_btn = gr.Button("Add the current face (with its sliders)")
+                    with gr.Row():
+                        frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment", elem_id="frames-per-segment")
+                        fps = gr.Slider(1, 60, 24, step=1, label="Frames per second")
+                    with gr.Row():
+                        mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
+                        easing = gr.Dropdown(list(EASINGS), value="ease-in-out", label="Easing")
+                    size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
+                    with gr.Row():
+                        smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
+                        loop = gr.Checkbox(True, label="Loop back to the start")
+                    morph_btn = gr.Button("Render morph", variant="primary", elem_id="morph-button")
+                    with gr.Group():
+                        gr.Markdown("**Or walk a direction** from the current face (Explore tab), e.g. young to old:")
+                        with gr.Row(equal_height=True):
+                            walk_name = gr.Dropdown(INITIAL_CHOICES, label="Direction", scale=3, allow_custom_value=True)
+                            span = gr.Slider(0.5, 5, 3, step=0.5, label="From -span to +span", scale=2)
+                        walk_btn = gr.Button("Render walk", elem_id="walk-button")
+                    gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
+                with gr.Column(scale=3):
+                    morph_info = gr.Markdown()
+                    video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
+                    strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
+                    gif = gr.File(label="GIF to download")
+                    morph_api, mp4_only, gif_only = gr.Button(visible=False), gr.File(visible=False), gr.File(visible=False)
+
+        with gr.Tab("Face math"):
+            gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
+                        "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
+            with gr.Row():
+                concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)")
+                concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)")
+                concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)")
+            with gr.Row():
+                add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
+                math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
-                live_steps = gr.Slider(50, LIVE_MAX_STEPS, 600, step=50, label="Steps", min_width=200)
-                live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label="At most (minutes)", min_width=200)
-                live_start = gr.Button("Start", variant="primary", elem_id="live-start")
-                live_stop = gr.Button("Stop", elem_id="live-stop")
-            live_message = gr.Markdown(elem_id="live-message")
-            live_timer = gr.Timer(1.0, active=False)
+                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=None, visible=bool(PRESETS[0][0]),
+                                          label="Ready examples (exemplars picked by the model's attribute classifier)")
+                preset_note = gr.Markdown(elem_id="preset-note")
+            with gr.Row():
+                math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
+                math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
+                math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
+                math_concepts = gr.Image(label="Exemplars: rows A, B, C", interactive=False)
+
+        with gr.Tab("Ask the discriminator"):
+            gr.Markdown("D is G's teacher. It scores how real an image looks; its gradient tells every pixel which way "
+                        "to move to look a little more real, and G learns by following it. Ask D about a face, see "
+                        "where it looks, and climb its gradient.")
+            subject, steps_state = gr.State({}), gr.State({})
+            with gr.Row(equal_height=True):
+                source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Show D", scale=3)
+                d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", scale=1)
+                upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)", file_types=["image"],
+                                      type="filepath", scale=2)
+                ask_btn = gr.Button("Ask D", variant="primary", scale=1, elem_id="ask-button")
+            with gr.Row():
+                d_image = gr.Image(label="What D sees (at the model's size)", interactive=False, elem_id="d-image")
+                d_heat = gr.Image(label="Where D looks: |gradient| of its verdict", interactive=False, elem_id="d-heat")
+                d_signed = gr.Image(label="Which way: red brighter, blue darker", interactive=False)
+            d_verdict = gr.Markdown(elem_id="d-verdict")
+            with gr.Accordion("Take a step up D's gradient", open=True):
+                with gr.Row(equal_height=True):
+                    step_count = gr.Slider(1, 20, 1, step=1, label="Steps per click")
+                    step_size = gr.Slider(0.1, 4, 0.1, step=0.05, label="Step size: grey levels (RMS) per step; digits need about 1")
+                    step_btn = gr.Button("Take steps", elem_id="step-button")
+                    reset_steps_btn = gr.Button("Reset steps", size="sm")
+                step_note = gr.Markdown(elem_id="step-note")
+                with gr.Row():
+                    stepped = gr.Image(label="The image after the steps", interactive=False, elem_id="stepped")
+                    difference = gr.Image(label="What changed (scaled up)", interactive=False)
+                    step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D's probability over the steps",
+                                            height=260)
+            with gr.Accordion("The way training does it: steps on a copy of G", open=False):
+                with gr.Row(equal_height=True):
+                    g_count = gr.Slider(1, 20, 5, step=1, label="Training steps")
+                    g_target = gr.Radio(["weights", "z"], value="weights", label="Step G's weights (a copy) or its z")
+                    g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0,
+                                     label=f"Learning rate (weights {DEFAULT_LR['weights']:g}, z {DEFAULT_LR['z']:g})")
+                    g_btn = gr.Button("Train the copy", elem_id="g-step-button")
+                g_note = gr.Markdown()
+                with gr.Row():
+                    g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="fit-content",
+                                         allow_preview=False)
+                    g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
+            with gr.Accordion("What D sees: the feature maps that fire most", open=True):
+                with gr.Row(equal_height=True):
+                    d_layer = gr.Dropdown(LAYERS, value=0, label="D's layer", scale=2)
+                    d_top = gr.Slider(1, 12, 6, step=1, label="Maps", scale=2, min_width=200)
+                    maps_btn = gr.Button("Show maps", scale=1)
+                d_maps = gr.Gallery(label="Strongest units on this face (bright: fires)", columns=6, height=220,
+                                    allow_preview=False, elem_id="d-maps")
+
+        with gr.Tab("Training") as training_tab:
+            gr.Markdown("How the shipped models learned: D's and G's losses, and D's mean verdict on real images, D(x), "
+                        "and on G's, D(G(z)). In theory both meet at 0.5, where D can no longer tell; in practice a "
+                        "DCGAN's D keeps an edge (the faces model ends near 0.78 and 0.21) while G's faces still improve. "
+                        "Below, the same 64 seeds drawn along the way. Or train a small digits model live, here.")
+            with gr.Row(equal_height=True):
+                which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
+                                        scale=3, elem_id="which-run")
+                show_run_btn = gr.Button("Show", scale=1)
+            run_summary = gr.Markdown(elem_id="run-summary")
+            with gr.Row():
+                loss_plot = gr.LinePlot(x="step", y="value", color="series", height=340, color_map=CURVE_COLOURS,
+                                        color_title="", y_title="loss", label="Losses: D's blue, G's orange",
+                                        elem_id="loss-plot")
+                output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
+                                          color_map=CURVE_COLOURS, color_title="", y_title="D's mean output",
+                                          label="D's mean output: on real images D(x) blue, on G's D(G(z)) orange; "
+                                                "red, 0.5: D cannot tell", elem_id="output-plot")
+            with gr.Row():
+                with gr.Column():
+                    grid_step = gr.Slider(0, 1, 0, step=1, label="Step", elem_id="grid-step")
+                    grid_caption = gr.Markdown()
+                    grid_image = gr.Image(label="Seeds 0-63 at this step", interactive=False, elem_id="grid-image")
+                with gr.Column():
+                    with gr.Row(equal_height=True):
+                        lapse_fps = gr.Slider(1, 12, 3, step=1, label="Time-lapse frames per second")
+                        lapse_btn = gr.Button("Make time-lapse")
+                    lapse_video = gr.Video(label="Time-lapse", autoplay=True, loop=True, height=320)
+            with gr.Group():
+                gr.Markdown("**Train live**: a fresh digits model (32x32), on this machine's CPU, for a minute or two. "
+                            "One live run at a time for everybody; it runs in the background.")
+                with gr.Row(equal_height=True):
+                    live_steps = gr.Slider(50, LIVE_MAX_STEPS, 600, step=50, label="Steps", min_width=200)
+                    live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label="At most (minutes)", min_width=200)
+                    live_start = gr.Button("Start", variant="primary", elem_id="live-start")
+                    live_stop = gr.Button("Stop", elem_id="live-stop")
+                live_message = gr.Markdown(elem_id="live-message")
+                live_timer = gr.Timer(1.0, active=False)
 
 
     # --- wiring ---------------------------------------------------------------------------------
@@ -386,6 +390,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                api_name="upload_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
 
     add_key_btn.click(add_current_to_keyframes, [keyframes, face], keyframes, **private)
+    to_morph_btn.click(photos_to_keyframes, photos, keyframes, **private, **quiet).success(
+        lambda: gr.Tabs(selected="morph"), None, tabs, **private)
     morph_inputs = [model, mine, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
     morph_btn.click(check_morph, morph_inputs, None, **private, **quiet).success(

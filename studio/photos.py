@@ -177,3 +177,13 @@ def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.Selec
     chosen = face.with_z(Face.from_json(photos[row]).z).reset()
     image = chosen.render(STORE.get(model), directions_of(model, mine))
     return chosen, big(image), readout(model, image)
+
+
+@friendly
+def photos_to_keyframes(photos: list):
+    """The found photos as a morph's keyframes (from the first to the last, and back)."""
+    from gan_core.face import faces_text
+
+    if len(photos or []) < 2:
+        raise ValueError("find at least two photos first (upload several at once), then morph between them")
+    return faces_text([Face.from_json(p) for p in photos])

@@ -132,3 +132,14 @@ def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
     assert "tiny" in note and "0.200 \u2192 0.300" in note
     note = steps_outputs({"image": face}, {"images": [face, face + 20], "probs": [0.2, 0.9]})[-1]
     assert "tiny" not in note and "changed by 20.0 grey levels" in note
+
+
+def test_found_photos_become_morph_keyframes():
+    from gan_core.face import parse_faces
+    from studio.photos import photos_to_keyframes
+
+    photos = [Face(z=[0.1] * 100).to_json(), Face(z=[-0.2] * 100).to_json()]
+    faces = parse_faces(photos_to_keyframes(photos))
+    assert [f.z[0] for f in faces] == [0.1, -0.2]
+    with pytest.raises(gr.Error, match="at least two photos"):
+        photos_to_keyframes(photos[:1])
