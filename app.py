@@ -40,7 +40,8 @@ from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_tim
 # --- layout ------------------------------------------------------------------------------------
 INITIAL_FACE = default_face(DEFAULT_MODEL) if DEFAULT_MODEL else None
 NZ = STORE.get(DEFAULT_MODEL).config.nz if DEFAULT_MODEL else 100
-INITIAL = widgets_of(DEFAULT_MODEL, INITIAL_FACE) if DEFAULT_MODEL else (0, *[None] * (2 * CONFIG.slots + 2 * CONFIG.named_slots))
+INITIAL = (widgets_of(DEFAULT_MODEL, INITIAL_FACE) if DEFAULT_MODEL
+           else (0, *[None] * (2 * CONFIG.slots + 2 * CONFIG.named_slots)))
 INITIAL_DIMS = INITIAL[1:1 + CONFIG.slots]
 INITIAL_NAMES = INITIAL[1 + 2 * CONFIG.slots:1 + 2 * CONFIG.slots + CONFIG.named_slots]
 DIRECTIONS = STORE.directions(DEFAULT_MODEL) if DEFAULT_MODEL else {}
@@ -76,7 +77,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     with gr.Row(equal_height=True):
                         start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
                         random_btn = gr.Button("Random seeds")
-                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, height="fit-content",
+                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns,
+                                       height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
                     with gr.Accordion("Your own photo: find it in the model, then edit it", open=True,
                                       elem_id="photo-panel") as photo_panel:
@@ -184,7 +186,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                            elem_id="keyframes")
                     add_key_btn = gr.Button("Add the current face (with its sliders)")
                     with gr.Row():
-                        frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment", elem_id="frames-per-segment")
+                        frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment",
+                                               elem_id="frames-per-segment")
                         fps = gr.Slider(1, 60, 24, step=1, label="Frames per second")
                     with gr.Row():
                         mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
@@ -197,7 +200,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     with gr.Group():
                         gr.Markdown("**Or walk a direction** from the current face (Explore tab), e.g. young to old:")
                         with gr.Row(equal_height=True):
-                            walk_name = gr.Dropdown(INITIAL_CHOICES, label="Direction", scale=3, allow_custom_value=True)
+                            walk_name = gr.Dropdown(INITIAL_CHOICES, label="Direction", scale=3,
+                                                    allow_custom_value=True)
                             span = gr.Slider(0.5, 5, 3, step=0.5, label="From -span to +span", scale=2)
                         walk_btn = gr.Button("Render walk", elem_id="walk-button")
                     gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
@@ -206,7 +210,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
                     strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
                     gif = gr.File(label="GIF to download")
-                    morph_api, mp4_only, gif_only = gr.Button(visible=False), gr.File(visible=False), gr.File(visible=False)
+                    morph_api = gr.Button(visible=False)  # the API's one-format morphs
+                    mp4_only, gif_only = gr.File(visible=False), gr.File(visible=False)
 
         with gr.Tab("Face math"):
             gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
@@ -236,7 +241,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
             with gr.Row(equal_height=True):
                 source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Show D", scale=3)
                 d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", scale=1)
-                upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)", file_types=["image"],
+                upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)",
+                                      file_types=["image"],
                                       type="filepath", scale=2)
                 ask_btn = gr.Button("Ask D", variant="primary", scale=1, elem_id="ask-button")
             with gr.Row():
@@ -247,7 +253,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
             with gr.Accordion("Take a step up D's gradient", open=True):
                 with gr.Row(equal_height=True):
                     step_count = gr.Slider(1, 20, 1, step=1, label="Steps per click")
-                    step_size = gr.Slider(0.1, 4, 0.1, step=0.05, label="Step size: grey levels (RMS) per step; digits need about 1")
+                    step_size = gr.Slider(0.1, 4, 0.1, step=0.05,
+                                          label="Step size: grey levels (RMS) per step; digits need about 1")
                     step_btn = gr.Button("Take steps", elem_id="step-button")
                     reset_steps_btn = gr.Button("Reset steps", size="sm")
                 step_note = gr.Markdown(elem_id="step-note")
@@ -265,7 +272,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     g_btn = gr.Button("Train the copy", elem_id="g-step-button")
                 g_note = gr.Markdown()
                 with gr.Row():
-                    g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3, height="fit-content",
+                    g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3,
+                                         height="fit-content",
                                          allow_preview=False)
                     g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
             with gr.Accordion("What D sees: the feature maps that fire most", open=True):
