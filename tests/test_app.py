@@ -379,6 +379,8 @@ def test_a_photo_is_found_edited_morphed_and_used_in_face_math(client, tmp_path)
     assert np.abs(older.astype(int) - image(image_path)).mean() > 2
     _, verdict, _, _ = client.predict(CURRENT, 0, None, api_name="/ask")
     assert "your face" in verdict
+    strip, mp4, gif, note = client.predict(AGE, 3, 4, 12, "linear", False, 64, False, api_name="/walk")
+    assert note.startswith("5 frames walking Age")  # a direction walked from the photo
     _, _, _, info = find(client, photo_of(tmp_path, client, [102], "friend.jpg"))
     friend = json.loads(client.predict(api_name="/share"))
     keyframes = json.dumps([mine, friend])

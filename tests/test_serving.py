@@ -143,3 +143,20 @@ def test_found_photos_become_morph_keyframes():
     assert [f.z[0] for f in faces] == [0.1, -0.2]
     with pytest.raises(gr.Error, match="at least two photos"):
         photos_to_keyframes(photos[:1])
+
+
+def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from studio.photos import read_photos
+
+    paths = []
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(np.full((120, 90, 3), 200, np.uint8)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    kept = read_photos(paths, None)
+    assert [p.shape for p in kept] == [(120, 90, 3)] * 2
+    assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
+    with pytest.raises(gr.Error, match="at most 8 photos"):
+        read_photos([str(tmp_path / "x.png")] * 9, None)
