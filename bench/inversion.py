@@ -43,6 +43,8 @@ from gan_core.metrics import inception_features, ssim  # noqa: E402
 from gan_core.model_card import set_section  # noqa: E402
 from gan_core.models import to_uint8  # noqa: E402
 
+MEAN_LR = 0.5  # Adam's step size from near the mean: the best of 0.05-0.8 at 15 and 30 steps
+SWEEP = (15, 30, 60)  # step budgets for the equal-time comparison
 MAIN = ("Male", "Young", "Eyeglasses", "Smiling", "Blond_Hair", "Black_Hair", "Bangs", "Heavy_Makeup")
 SPAN = 3.0  # as bench/directions.py: a move of 3 towards the other class
 
@@ -110,6 +112,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=Settings.steps, help="refinement steps, for every method")
     p.add_argument("--batch", type=int, default=16, help="faces inverted at once")
     p.add_argument("--align-faces", type=int, default=200)
+    p.add_argument("--sweep-faces", type=int, default=200, help="faces for the equal-time budget sweep")
     p.add_argument("--no-inception", action="store_true", help="skip the Inception-feature distance")
     p.add_argument("--json", default=str(ROOT / "bench" / "results" / "inversion" / "results.json"))
     p.add_argument("--record", action="store_true", help="write the figures into the model card (README.md)")
@@ -125,7 +128,7 @@ def main(argv=None) -> int:
     print(f"{len(faces)} test faces; {args.steps} refinement steps; {torch.get_num_threads()} threads")
     refine = Settings(steps=args.steps)
     methods = {
-        "optimisation alone (from near the mean)": (None, replace(refine, lr=0.1)),
+        "optimisation alone (from near the mean)": (None, replace(refine, lr=MEAN_LR)),
         "encoder alone": (encoder, replace(refine, steps=0)),
         "encoder + refinement": (encoder, refine),
         "encoder + refinement + residual": (encoder, replace(refine, residual=True)),
@@ -156,6 +159,21 @@ def main(argv=None) -> int:
         print(f"{name:42s} {row['seconds_per_face']:.3f} s/face  PSNR {row['psnr_db']:.2f}  SSIM {row['ssim']:.3f}  "
               f"agree {row['attribute_agreement']:.1%}  {row.get('inception_distance', '')}  ({time.perf_counter() - t0:.0f} s)",
               flush=True)
+
+    # equal time, several budgets: optimisation alone vs the encoder's guess refined (PSNR)
+    sweep_faces = faces[:args.sweep_faces]
+    results["equal time"] = {}
+    for steps in SWEEP:
+        row = {}
+        for name, enc, lr in (("optimisation alone", None, MEAN_LR), ("encoder + refinement", encoder, refine.lr)):
+            run = run_method(gan, sweep_faces, enc, replace(refine, steps=steps, lr=lr), args.batch)
+            row[name] = {"psnr_db": round(float(psnr_all(run["images"], sweep_faces).mean()), 2),
+                         "seconds_per_face": round(run["seconds"] / len(sweep_faces), 3)}
+        row["gain_db"] = round(row["encoder + refinement"]["psnr_db"] - row["optimisation alone"]["psnr_db"], 2)
+        results["equal time"][str(steps)] = row
+        print(f"{steps:4d} steps: optimisation alone {row['optimisation alone']['psnr_db']:.2f} dB, encoder + "
+              f"refinement {row['encoder + refinement']['psnr_db']:.2f} dB ({row['gain_db']:+.2f} dB), "
+              f"{row['encoder + refinement']['seconds_per_face']:.3f} s/face", flush=True)
 
     # one photo at a time, as a user uploads it
     singles = [invert(gan, faces[i:i + 1], encoder, refine).seconds for i in range(min(10, len(faces)))]
@@ -206,6 +224,9 @@ def card_section(results: dict, notes: dict, args) -> str:
     edits = "\n".join(f"| {name} | {row['random_faces']:.1%} | {row['encoder + refinement']:.1%} | "
                        f"{row['encoder + refinement + residual']:.1%} |" for name, row in results["editability"].items())
     a, single = results["alignment"], results["single photo, encoder + refinement, seconds"]
+    sweep = "\n".join(f"| {steps} | {row['encoder + refinement']['seconds_per_face']:.2f} | "
+                      f"{row['optimisation alone']['psnr_db']:.2f} | {row['encoder + refinement']['psnr_db']:.2f} | "
+                      f"{row['gain_db']:+.2f} dB |" for steps, row in results["equal time"].items())
     return f"""
 `encoder.safetensors` maps a 64x64 face to z: {notes.get('width', 32)}-wide strided convolutions (BatchNorm,
 LeakyReLU) and one linear layer, trained by `train_encoder.py` for {notes.get('steps_done', '?'):,} steps
@@ -223,7 +244,13 @@ on {args.faces} held-out `test` faces (already aligned), every method given the 
 |---|---|---|---|---|---|
 {rows}
 
-One photo at a time, as a user uploads it: {single['p50']:.2f} s (p50), {single['max']:.2f} s at most.
+At equal time, several budgets ({args.sweep_faces} faces; Adam's step size tuned for each start):
+
+| steps | s / face | optimisation alone, PSNR dB | encoder + refinement, PSNR dB | gain |
+|---|---|---|---|---|
+{sweep}
+
+One photo at a time, as a user uploads it ({args.steps} steps): {single['p50']:.2f} s (p50), {single['max']:.2f} s at most.
 The 8 attributes: {', '.join(MAIN)}.
 
 Named sliders on the reconstructions (share of faces whose attribute flips on a move of 3
