@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .latent import z_from_seed
 from .losses import g_loss
-from .media import BLUE_WHITE_RED, INFERNO, colormap, upscale  # noqa: F401 (INFERNO: teacher.INFERNO still works)
+from .media import BLUE_WHITE_RED, colormap, upscale
 from .models import GAN, Discriminator, from_uint8, to_uint8
 
 MAX_STEPS = 50

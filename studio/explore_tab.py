@@ -8,7 +8,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.directions import GROUPS, Direction, direction_from_json, direction_to_json, fit_user_direction, in_group
+from gan_core.directions import (GROUPS, MAX_MARKS, Direction, direction_from_json, direction_to_json,
+                                 fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
 from gan_core.face import Face
 from gan_core.latent import check_seed
@@ -108,18 +109,20 @@ def show_gallery(model: str, start_seed):
     return [(upscale(image, 128, smooth=True), f"seed {s}") for s, image in zip(seeds, images)], seeds
 
 
-@friendly
-def pick_seed(model: str, mine: dict, face: Face, seed):
-    """A new base seed for the current face (its sliders kept)."""
+def reseeded(model: str, mine: dict, face: Face, seed) -> tuple:
+    """(face with a new base seed, its sliders kept; the seed box; the big face; the readout)."""
     face, image, attributes = rendered(model, mine, face.with_seed(seed))
     return face, face.seed, image, attributes
+
+
+pick_seed = friendly(reseeded)
 
 
 @friendly
 def pick_from_gallery(model: str, mine: dict, face: Face, seeds: list[int], event: gr.SelectData):
     if not seeds or event.index is None or not 0 <= event.index < len(seeds):
         raise ValueError("click a face in the gallery")
-    return pick_seed.__wrapped__(model, mine, face, seeds[event.index])
+    return reseeded(model, mine, face, seeds[event.index])
 
 
 @friendly
@@ -222,8 +225,6 @@ def marks_text(marks: dict) -> str:
 
 @friendly
 def mark_face(answer: str, marks: dict, model: str, mine: dict, face: Face):
-    from gan_core.directions import MAX_MARKS
-
     z = face.latent(STORE.get(model).config.nz, directions_of(model, mine))
     marks = {"yes": list(marks.get("yes", [])), "no": list(marks.get("no", []))}
     if len(marks["yes"]) + len(marks["no"]) >= MAX_MARKS:
