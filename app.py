@@ -182,7 +182,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
         with gr.Tab("Morph video", id="morph"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)",
+                    keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)", max_lines=4,
                                            elem_id="keyframes")
                     add_key_btn = gr.Button("Add the current face (with its sliders)")
                     with gr.Row():
@@ -217,9 +217,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
             gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
                         "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
             with gr.Row():
-                concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)")
-                concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)")
-                concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)")
+                concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)", max_lines=3)
+                concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)", max_lines=3)
+                concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)", max_lines=3)
             with gr.Row():
                 add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
                 math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
