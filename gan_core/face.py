@@ -46,7 +46,8 @@ def _number(value, what: str, bound: float) -> float:
     return number
 
 
-def _dimension(value) -> int:
+def check_dimension(value, nz: int | None = None) -> int:
+    """A dimension of z: a whole number from 0 (and below `nz` if given), or a ValueError."""
     try:
         dim = int(value)
         ok = not isinstance(value, bool) and dim == float(value) and dim >= 0
@@ -54,6 +55,8 @@ def _dimension(value) -> int:
         ok = False
     if not ok:
         raise ValueError(f"a dimension is a whole number from 0, got {str(value)[:40]!r}")
+    if nz is not None and dim >= nz:
+        raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
     return dim
 
 
@@ -91,7 +94,7 @@ class Face:
         if len(edits) > MAX_EDITS or len(moves) > MAX_MOVES:
             raise ValueError(f"a face holds at most {MAX_EDITS} edits and {MAX_MOVES} moves")
         try:
-            edits = tuple((_dimension(d), _number(v, f"the offset of dimension {d}", MAX_EDIT)) for d, v in edits)
+            edits = tuple((check_dimension(d), _number(v, f"the offset of dimension {d}", MAX_EDIT)) for d, v in edits)
             moves = tuple((str(n), _number(v, f"the offset of {str(n)[:40]!r}", MAX_OFFSET)) for n, v in moves)
         except (TypeError, ValueError) as err:
             if isinstance(err, TypeError):
@@ -108,8 +111,7 @@ class Face:
         """This face, checked against a model with latent length `nz` and these directions."""
         self.base(nz)  # the z's length
         for dim, _ in self.edits:
-            if dim >= nz:
-                raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
+            check_dimension(dim, nz)
         unknown = [name for name, _ in self.moves if name not in (directions or {})]
         if unknown:
             known = ", ".join(list(directions or {})[:8]) or "none"

@@ -11,7 +11,7 @@ import gradio as gr
 from gan_core.directions import (GROUPS, MAX_MARKS, Direction, direction_from_json, direction_to_json,
                                  fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
-from gan_core.face import Face
+from gan_core.face import Face, check_dimension
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
 from gan_core.teacher import layer_choices
@@ -200,12 +200,10 @@ def use_dimension(model: str, mine: dict, face: Face, dim):
     if dim is None or dim == "":
         raise ValueError("type the dimension number to put on a slider")
     try:
-        ok = float(dim) == int(float(dim)) and 0 <= int(float(dim)) < nz
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise ValueError(f"pick a dimension from 0 to {nz - 1}")
-    return rendered(model, mine, face.on_slot(int(float(dim)), CONFIG.slots))
+        dim = check_dimension(dim, nz)
+    except ValueError:
+        raise ValueError(f"pick a dimension from 0 to {nz - 1}") from None
+    return rendered(model, mine, face.on_slot(dim, CONFIG.slots))
 
 
 @friendly

@@ -72,7 +72,7 @@ def _found(model: str, mine: dict, face: Face, originals: list, crops: list, num
         shown += [(_square(original, SHOWN), f"photo {n}"), (upscale(crop, SHOWN, smooth=True), "aligned"),
                   (upscale(made, SHOWN, smooth=True), f"{describe(p)} ({p:.1f} dB)")]
     first = face.with_z(result.z[0].tolist()).reset()
-    image = first.render(gan, directions_of(model, mine))
+    image = result.reconstructions[0]  # G(first): a reset face has no offsets
     words = ", ".join(f"photo {n} {describe(p)}" for n, p in zip(numbers, result.psnr))
     info = (f"Original | aligned crop | the model's version: {words}. "
             + (" ".join(notes) + " " if notes else "")
