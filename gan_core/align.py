@@ -6,12 +6,12 @@
     found.note                               # "found 2 faces; took the largest", ...
 
 1. OpenCV's Haar cascade (shipped inside the opencv-python-headless wheel, so it loads offline)
-   finds faces, at a few rotations of the photo; the largest wins.
+   finds faces, at a few rotations of the photo; the largest whose eyes are found wins.
 2. Its eye cascade finds the eyes inside the face; a similarity transform (scale, rotation,
    shift) puts them where CelebA's aligned crops put them. Without two eyes, the face box
    alone gives the first guess.
-3. The transform is refined by matching the crop to the model's mean face (normalised
-   cross-correlation of the grey images, a few dozen Adam steps on 4 numbers).
+3. Where only the face box was found, the transform is refined by matching the crop to the
+   model's mean face (normalised cross-correlation of the grey images, Adam on 4 numbers).
 
 Where the eyes sit, in the 64x64 crop: from CelebA's official aligned landmarks, (69, 111) and
 (108, 111) in the 178x218 images, through the data's crop box (35, 55, 143, 163) and 64/108.
@@ -185,13 +185,6 @@ class Aligner:
         if not eyes and self.template is not None and self.refine_steps:  # a box alone is a rough guess
             matrix = refine(photo, matrix, self.template, self.refine_steps)
         return Alignment(warp(photo, matrix, size), matrix, box, len(same_turn), eyes is not None, notes)
-
-
-def likeness(crop: np.ndarray, template: np.ndarray) -> float:
-    """How much a crop looks like the model's mean face: normalised cross-correlation of the grey
-    images, weighted towards the centre (1: the same up to brightness and contrast)."""
-    a, b = (torch.from_numpy(np.ascontiguousarray(v)).permute(2, 0, 1)[None].float() for v in (crop, template))
-    return float(_ncc(_grey(a), _grey(b), _centre_weight(template.shape[0])))
 
 
 def _grey(x: torch.Tensor) -> torch.Tensor:
