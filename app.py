@@ -23,10 +23,10 @@ from gan_core.teacher import DEFAULT_LR, layer_choices
 from gan_core.uploads import MAX_BYTES
 from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_generator_steps,
                                       take_pixel_steps)
-from studio.explore_tab import (choose_model, clear_marks, edit_face, face_sliders, fit_mine, load_hub, mark_face,
-                                pick_from_gallery, pick_seed, refresh_models, refresh_pickers, reset_sliders,
-                                scan_directions, scan_page, set_face, share, show_gallery, slider_ends,
-                                upload_direction, use_dimension, use_direction)
+from studio.explore_tab import (choose_model, clear_marks, drag_face, edit_face, face_sliders, fit_mine, load_hub,
+                                mark_face, pick_from_gallery, pick_seed, refresh_models, refresh_pickers,
+                                reset_sliders, scan_directions, scan_page, set_face, set_truncation, share,
+                                show_gallery, slider_ends, upload_direction, use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
                            preview_crop, read_photos)
@@ -50,6 +50,14 @@ INITIAL_SHORT = direction_choices(DIRECTIONS, short=True)
 INITIAL_ENDS = [ends_label(DIRECTIONS, n) for n in INITIAL_NAMES]
 LAYERS = layer_choices(STORE.get(DEFAULT_MODEL)) if DEFAULT_MODEL else []
 PRESETS = (presets_of(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [["", "1, 2, 3", "4, 5, 6", "7, 8, 9"]]
+
+
+def truncation_slider(elem_id: str) -> gr.Slider:
+    """The session's truncation (Explore and Morph show the same value)."""
+    return gr.Slider(0, 1, INITIAL_FACE.psi if INITIAL_FACE else 1.0, step=0.05, label="Truncation ψ",
+                     info="Lower: closer to the average face, cleaner but less varied (1: z as drawn)",
+                     elem_id=elem_id, scale=2, min_width=220)
+
 
 with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradio's copies of what it showed
     model = gr.State(DEFAULT_MODEL)  # per session: the model's name, or "hub:" + a repo id
@@ -75,8 +83,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
             with gr.Row():
                 with gr.Column(scale=3):
                     with gr.Row(equal_height=True):
-                        start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-                        random_btn = gr.Button("Random seeds")
+                        start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed",
+                                               scale=1, min_width=120)
+                        psi = truncation_slider(elem_id="truncation")
+                        random_btn = gr.Button("Random seeds", scale=1, min_width=120)
                     faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns,
                                        height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
@@ -193,6 +203,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
                         easing = gr.Dropdown(list(EASINGS), value="ease-in-out", label="Easing")
                     size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
+                    morph_psi = truncation_slider(elem_id="morph-truncation")
                     with gr.Row():
                         smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
                         loop = gr.Checkbox(True, label="Loop back to the start")
@@ -326,12 +337,13 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
     # --- wiring ---------------------------------------------------------------------------------
     slots = [*dims, *values, *dir_names, *dir_values]
-    sliders = [face_seed, *slots]  # what face_sliders sets
+    sliders = [face_seed, *slots, psi, morph_psi]  # what face_sliders sets
     shown = [face, current, attributes]  # what every handler that changes the face returns
     gallery_outputs = [faces, gallery_seeds]
     pickers = [pick_direction, walk_name]
     private = dict(api_visibility="private")
     quiet = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
+    live = dict(trigger_mode="always_last", show_progress="hidden", queue=False)
 
     def then_sliders(event):
         """After the face changed on the server: the sliders show it."""
@@ -339,7 +351,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
     def after_model(event):
         """A new model: its sliders, gallery, direction pickers and face-math examples."""
-        return then_sliders(event).then(show_gallery, [model, start_seed], gallery_outputs, **private).then(
+        return then_sliders(event).then(show_gallery, [model, start_seed, face], gallery_outputs, **private).then(
             refresh_pickers, [model, mine], pickers, **private).then(
             preset_updates, model, [preset_pick, preset_note], **private).then(
             photo_updates, model, [photo_panel, photo_note], **private)
@@ -350,23 +362,34 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     after_model(demo.load(choose_model, model_pick, model_outputs, **private))
     model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
-    start_seed.submit(show_gallery, [model, start_seed], gallery_outputs, api_name="gallery")
+    start_seed.submit(show_gallery, [model, start_seed, face], gallery_outputs, api_name="gallery")
     random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, **private).then(
-        show_gallery, [model, start_seed], gallery_outputs, **private)
+        show_gallery, [model, start_seed, face], gallery_outputs, **private)
     faces.select(pick_from_gallery, [model, mine, face, gallery_seeds], [face, face_seed, current, attributes],
                  **private, **quiet)
     face_seed.submit(pick_seed, [model, mine, face, face_seed], [face, face_seed, current, attributes],
                      api_name="pick_seed", **quiet)
     for control in values + dir_values:  # the sliders are the truth: the face is read from them
-        control.release(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
-                        show_progress="hidden")
+        # While dragged, the face follows (outside the queue: half the round trip, see bench/app_latency.py);
+        # on release, the face and the readout.
+        control.input(drag_face, [model, mine, face, *slots], [face, current], **private, **live)
+        control.release(edit_face, [model, mine, face, *slots], shown, **private, **live)
     for control in dims + dir_names:
         control.input(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
                       show_progress="hidden")
     for name_box, slider in zip(dir_names, dir_values):
         name_box.change(slider_ends, [model, mine, name_box], slider, **private, show_progress="hidden")
-    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face", **quiet))
-    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state", **quiet))
+    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face", **quiet)).then(
+        show_gallery, [model, start_seed, face], gallery_outputs, **private)  # a pasted face may bring its psi
+    for control in (psi, morph_psi):  # two views of the session's truncation: the current face's psi
+        control.input(set_truncation, [model, mine, face, control], [face, current], **private, **live)
+        then_sliders(control.release(set_truncation, [model, mine, face, control], shown, **private, **live)).then(
+            show_gallery, [model, start_seed, face], gallery_outputs, **private)
+    truncation_api = gr.Button(visible=False)
+    then_sliders(truncation_api.click(set_truncation, [model, mine, face, psi], shown, api_name="truncation")).then(
+        show_gallery, [model, start_seed, face], gallery_outputs, **private)
+    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state", **quiet)).then(
+        show_gallery, [model, start_seed, face], gallery_outputs, **private)
     then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private, **quiet))
     share_btn.click(share, face, state_text, api_name="share")
     found_outputs = [face, current, attributes, photo_results, photos, photo_info]
@@ -400,7 +423,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     add_key_btn.click(add_current_to_keyframes, [keyframes, face], keyframes, **private)
     to_morph_btn.click(photos_to_keyframes, photos, keyframes, **private, **quiet).success(
         lambda: gr.Tabs(selected="morph"), None, tabs, **private)
-    morph_inputs = [model, mine, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
+    morph_inputs = [model, mine, face, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
     morph_btn.click(check_morph, morph_inputs, None, **private, **quiet).success(
         make_morph, morph_inputs, morph_outputs, api_name="morph")
@@ -413,7 +436,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
         button.click(add_current_to_concept, [box, face], box, **private)
     preset_pick.input(use_preset, [model, preset_pick], [concept_a, concept_b, concept_c], **private)
-    math_btn.click(do_face_math, [model, mine, concept_a, concept_b, concept_c],
+    math_btn.click(do_face_math, [model, mine, face, concept_a, concept_b, concept_c],
                    [math_result, math_grid, math_pixels, math_concepts], api_name="face_math", **quiet)
 
     ask_btn.click(ask_discriminator, [model, mine, face, source, d_seed, upload_face],

@@ -22,6 +22,12 @@ Per model (a release folder or Hub repo id, loaded with gan_core.checkpoints.loa
   closer to the training set than the 5th percentile of test faces is reported. The pairs
   (generated | nearest train) go to memorisation.png.
 
+--truncation measures the truncation curve instead: FID and the improved precision and recall of
+Kynkaanniemi et al. 2019 (k=3 nearest neighbours in the same Inception features, --samples random
+`train` faces against --samples generated ones) at each --psi, for each --methods
+(gan_core.latent.truncate: "scale" pulls z towards 0, "normal" maps it onto a cut normal of the
+same spread), to truncation.json and truncation.png (seeds 0-7 at each psi, one row each).
+
 --sanity first measures FID(test split vs train statistics), which must come out 7.15, and
 FID(uniform noise vs train), which must be huge. Results: --out (default
 bench/results/<model folder name>, or bench/results/sanity for --sanity alone) gets quality.json
@@ -53,7 +59,7 @@ from gan_core import metrics  # noqa: E402
 from gan_core.checkpoints import CheckpointError, load_gan, resolve  # noqa: E402
 from gan_core.data import DataError, load_images  # noqa: E402
 from gan_core.device import pick_device  # noqa: E402
-from gan_core.latent import z_from_seeds  # noqa: E402
+from gan_core.latent import TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
 from gan_core.media import make_grid, save_image  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -158,12 +164,12 @@ def fid_against(feats: np.ndarray, stats: dict, split: str) -> float:
     return metrics.frechet_distance(mu, sigma, stats[f"{split}_mu"], stats[f"{split}_sigma"])
 
 
-def generate(gan, count: int, chunk: int = 1000) -> np.ndarray:
-    """Faces of seeds 0..count-1, uint8 [count, H, W, C]."""
+def generate(gan, count: int, chunk: int = 1000, psi: float = 1.0, method: str = "scale") -> np.ndarray:
+    """Faces of seeds 0..count-1 (truncated to psi), uint8 [count, H, W, C]."""
     out = []
     for start in tqdm(range(0, count, chunk), desc="generate", unit="chunk", leave=False):
         seeds = range(start, min(start + chunk, count))
-        out.append(gan.generate(z_from_seeds(seeds, gan.config.nz)))
+        out.append(gan.generate(truncate(z_from_seeds(seeds, gan.config.nz), psi, method)))
     return np.concatenate(out)
 
 
@@ -289,6 +295,37 @@ def evaluate(args, source: str, model, stats, device, train: np.ndarray, test: n
             "memorisation": memo, "timing_s": timings}
 
 
+def truncation_curve(args, source: str, model, stats, device, train: np.ndarray, out: Path) -> dict:
+    """FID, precision and recall at each psi, for each truncation method; a picture of seeds 0-7."""
+    gan = load_gan(source, device)
+    n = args.samples
+    pick = np.sort(np.random.default_rng(args.seed).choice(len(train), n, replace=False))
+    real, _ = features_of(model, train[pick], device, args.batch, f"train ({n})")
+    rows, strips = [], []
+    for method in args.methods:
+        for psi in args.psi:
+            if psi == 1.0 and method != args.methods[0] and rows:
+                rows.append({**rows[0], "method": method})  # psi 1 is no truncation, whatever the method
+                continue
+            start = time.perf_counter()
+            fakes = generate(gan, n, psi=psi, method=method)
+            feats, _ = features_of(model, fakes, device, args.batch, f"{method} psi {psi} ({n})")
+            pr = metrics.precision_recall(real, feats, k=args.k)
+            row = {"method": method, "psi": psi, "fid_train": fid_against(feats, stats, "train"),
+                   "precision": pr["precision"], "recall": pr["recall"], "seconds": time.perf_counter() - start}
+            rows.append(row)
+            if method == args.methods[0]:
+                strips.append(make_grid(fakes[:8], nrow=8, padding=1))
+            print(f"  {method:6s} psi {psi:.2f}: FID {row['fid_train']:7.2f}  precision {row['precision']:.3f}  "
+                  f"recall {row['recall']:.3f}  ({row['seconds']:.0f} s)", flush=True)
+            write_json(out / "truncation.json", {"rows": rows})  # as it goes: a long run can be read early
+    png = save_image(make_grid(np.stack(strips), nrow=1, padding=2, pad_value=255), out / "truncation.png")
+    return {"checkpoint": str(source), "samples": n, "real": f"{n} random train faces (seed {args.seed})",
+            "seeds": f"0-{n - 1}", "k": args.k, "rows": rows, "image": png.name,
+            "method": "Kynkaanniemi et al. 2019 improved precision/recall: k-NN balls in the FID Inception "
+                      "pool features; FID against the train statistics at the same sample count"}
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -305,6 +342,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="just the memorisation check (1000 faces, about a minute), to memorisation.json")
     p.add_argument("--memo-test", type=int, default=None,
                    help="test faces for the memorisation baseline (default: all 1572)")
+    p.add_argument("--truncation", action="store_true",
+                   help="the truncation curve: FID, precision and recall at each --psi (see above)")
+    p.add_argument("--psi", type=lambda t: [float(v) for v in t.split(",")], default=[1.0, 0.9, 0.8, 0.7, 0.6, 0.5],
+                   help="comma-separated truncation values for --truncation")
+    p.add_argument("--methods", type=lambda t: t.split(","), default=["scale", "normal"],
+                   help=f"comma-separated truncation methods for --truncation ({', '.join(TRUNCATIONS)})")
+    p.add_argument("--k", type=int, default=3, help="nearest neighbours for precision and recall")
     p.add_argument("--noise", type=int, default=500, help="uniform-noise images for --sanity")
     p.add_argument("--stats", type=Path, default=DEFAULT_STATS, help="FID reference statistics (.npz)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the celeba64 data set (zip or folder)")
@@ -364,6 +408,15 @@ def main(argv=None) -> int:
             out = args.out or RESULTS / "sanity"
             write_json(out / "quality.json", {"sanity": result, **common})
             print(f"wrote {out / 'quality.json'}")
+
+    if args.checkpoint and args.truncation:
+        train = split_nhwc(args.data, "train")
+        for source in args.checkpoint:
+            out = args.out or RESULTS / Path(str(source).rstrip("/")).name
+            print(f"\n== {source} -> {out / 'truncation.json'}")
+            curve = truncation_curve(args, source, model, stats, device, train, out)
+            write_json(out / "truncation.json", {**curve, **common})
+        return 0
 
     if args.checkpoint:
         started = time.perf_counter()

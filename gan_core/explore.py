@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .directions import Direction, walk
-from .latent import check_seed, z_from_seeds
+from .latent import check_seed, truncate, z_from_seeds
 from .models import GAN
 
 MAX_GALLERY = 64
@@ -18,13 +18,13 @@ MAX_SCAN_ROWS = 16
 SCAN_VALUES = (-3, -2, -1, 0, 1, 2, 3)
 
 
-def gallery(gan: GAN, start_seed: int, count: int = 16) -> tuple[list[int], np.ndarray]:
-    """Faces of `count` consecutive seeds from `start_seed` (wrapping below 2^32)."""
+def gallery(gan: GAN, start_seed: int, count: int = 16, psi: float = 1.0) -> tuple[list[int], np.ndarray]:
+    """Faces of `count` consecutive seeds from `start_seed` (wrapping below 2^32), truncated by psi."""
     start = check_seed(start_seed)
     if not 1 <= count <= MAX_GALLERY:
         raise ValueError(f"a gallery holds 1 to {MAX_GALLERY} faces, not {count}")
     seeds = [(start + i) % 2**32 for i in range(count)]
-    return seeds, gan.generate(z_from_seeds(seeds, gan.config.nz))
+    return seeds, gan.generate(truncate(z_from_seeds(seeds, gan.config.nz), psi))
 
 
 def dimension_scan(gan: GAN, z: torch.Tensor, dims, values=SCAN_VALUES) -> np.ndarray:

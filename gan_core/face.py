@@ -7,7 +7,9 @@
     assert Face.parse(text) == face
 
 A face has a base, either a seed or an explicit z (a photo's, say), plus offsets added to single
-dimensions of z (edits) and moves along named directions (see gan_core.directions). Edits and
+dimensions of z (edits) and moves along named directions (see gan_core.directions). A seed's z
+is truncated by psi first (gan_core.latent.truncate: pulled towards the average face; 1, the
+default, leaves it as drawn); an explicit z is used as given. Edits and
 moves keep their order and may hold zero offsets (a slider put on a dimension and left at 0);
 the JSON form leaves zeros out. Offsets are in units of z's standard deviation.
 """
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from .directions import MAX_NAME, MAX_OFFSET, Direction, move
-from .latent import check_seed, parse_seeds, z_from_seed
+from .latent import check_psi, check_seed, parse_seeds, truncate, z_from_seed
 from .models import GAN
 
 MAX_EDIT = 5.0          # an edit's offset, in units of z's standard deviation
@@ -30,7 +32,7 @@ MAX_EDITS = 64          # edited dimensions in one face
 MAX_MOVES = 16          # named moves in one face
 MAX_TEXT = 64_000       # characters in a face's JSON text (a 1,024-number z fits)
 MAX_LIST = 16           # faces in one list (morph keyframes, face-math concepts)
-JSON_KEYS = ("seed", "z", "edits", "moves")
+JSON_KEYS = ("seed", "z", "edits", "moves", "psi")
 
 
 def _number(value, what: str, bound: float) -> float:
@@ -78,6 +80,7 @@ class Face:
     z: tuple[float, ...] | None = None         # ... or an explicit z (then seed is None)
     edits: tuple[tuple[int, float], ...] = ()  # (dimension, offset), in slider order
     moves: tuple[tuple[str, float], ...] = ()  # (direction name, offset), in slider order
+    psi: float = 1.0                           # truncation of a seed's z (1: none)
 
     def __post_init__(self):
         """Normalise (dicts and lists become tuples) and check what needs no model."""
@@ -105,6 +108,7 @@ class Face:
                 raise ValueError(f"a move needs a direction name of 1 to {MAX_NAME} characters")
         object.__setattr__(self, "edits", edits)
         object.__setattr__(self, "moves", moves)
+        object.__setattr__(self, "psi", check_psi(self.psi))
 
     # --- using it with a model ------------------------------------------------------------
     def check(self, nz: int, directions: dict[str, Direction] | None = None) -> "Face":
@@ -119,9 +123,9 @@ class Face:
         return self
 
     def base(self, nz: int) -> torch.Tensor:
-        """The base z [nz]: the seed's, or the explicit one."""
+        """The base z [nz]: the seed's (truncated by psi), or the explicit one."""
         if self.z is None:
-            return z_from_seed(self.seed, nz)
+            return truncate(z_from_seed(self.seed, nz), self.psi)
         if len(self.z) != nz:
             raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
         return torch.tensor(self.z, dtype=torch.float32)
@@ -151,13 +155,16 @@ class Face:
 
     @property
     def is_plain_seed(self) -> bool:
-        return self.z is None and not self.nonzero_edits and not self.nonzero_moves
+        return self.z is None and not self.nonzero_edits and not self.nonzero_moves and self.psi == 1.0
 
     def with_seed(self, seed) -> "Face":
         return replace(self, seed=check_seed(seed), z=None)
 
     def with_z(self, z) -> "Face":
         return replace(self, seed=None, z=tuple(z))
+
+    def with_psi(self, psi) -> "Face":
+        return replace(self, psi=check_psi(psi))
 
     def reset(self) -> "Face":
         """The same base and sliders, every offset back to 0."""
@@ -185,8 +192,11 @@ class Face:
 
     # --- JSON -----------------------------------------------------------------------------
     def to_json(self) -> dict:
-        """{"seed": 42} or {"z": [...]}, with "edits" and "moves" when any is non-zero."""
+        """{"seed": 42} or {"z": [...]}, with "edits" and "moves" when any is non-zero, and a seed's
+        "psi" when it is truncated."""
         out: dict = {"seed": self.seed} if self.z is None else {"z": [round(v, 5) for v in self.z]}
+        if self.z is None and self.psi != 1.0:
+            out["psi"] = round(self.psi, 3)
         if edits := {str(d): round(v, 3) for d, v in self.nonzero_edits.items()}:
             out["edits"] = edits
         if moves := {n: round(v, 3) for n, v in self.nonzero_moves.items()}:
@@ -214,7 +224,8 @@ class Face:
                                  + " to offsets")
         if "z" in obj and not isinstance(obj["z"], list):
             raise ValueError('"z" must be a list of numbers')
-        return cls(seed=obj.get("seed"), z=obj.get("z"), edits=obj.get("edits", {}), moves=obj.get("moves", {}))
+        return cls(seed=obj.get("seed"), z=obj.get("z"), edits=obj.get("edits", {}), moves=obj.get("moves", {}),
+                   psi=obj.get("psi", 1.0))
 
     @classmethod
     def parse(cls, text) -> "Face":
@@ -257,14 +268,17 @@ def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
 
 
 def faces_text(faces: list[Face]) -> str:
-    """Faces as text parse_faces reads back: '0, 7' for plain seeds, a JSON list otherwise."""
+    """Faces as text parse_faces reads back: '0, 7' for plain seeds, a JSON list otherwise (a list
+    takes the truncation of wherever it is used, so the faces' own is left out)."""
+    faces = [f.with_psi(1.0) for f in faces]
     if all(f.is_plain_seed for f in faces):
         return ", ".join(str(f.seed) for f in faces)
     return json.dumps([f.seed if f.is_plain_seed else f.to_json() for f in faces])
 
 
-def latents(faces: list[Face], nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
-    """[len(faces), nz]: each face's z."""
+def latents(faces: list[Face], nz: int, directions: dict[str, Direction] | None = None,
+            psi: float | None = None) -> torch.Tensor:
+    """[len(faces), nz]: each face's z (with the list's truncation `psi`, if given, for every seed)."""
     if not faces:
         return torch.zeros(0, nz)
-    return torch.stack([f.latent(nz, directions) for f in faces])
+    return torch.stack([(f if psi is None else f.with_psi(psi)).latent(nz, directions) for f in faces])

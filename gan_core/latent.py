@@ -36,6 +36,57 @@ def z_from_seeds(seeds, nz: int = 100, device: torch.device | str = "cpu") -> to
     return torch.stack([z_from_seed(s, nz) for s in seeds]).to(device)
 
 
+# --- truncation: faces pulled towards the average one --------------------------------------------
+TRUNCATIONS = ("scale", "normal")
+TRUNCATION = "scale"  # the studio's method, chosen by bench/quality.py --truncation (see the model card)
+
+
+def _clip_for(psi: float) -> float:
+    """The threshold t at which N(0, 1) cut to [-t, t] has standard deviation psi (bisection)."""
+    def sd(t):
+        t = torch.tensor(t, dtype=torch.float64)
+        mass = 2 * torch.special.ndtr(t) - 1
+        return float(torch.sqrt(1 - 2 * t * torch.exp(-t * t / 2) / math.sqrt(2 * math.pi) / mass))
+    lo, hi = 1e-6, 40.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sd(mid) < psi else (lo, mid)
+    return (lo + hi) / 2
+
+
+def check_psi(psi) -> float:
+    """A truncation from 0 (every face the average one) to 1 (none), or a ValueError."""
+    try:
+        value = float(psi)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"truncation must be a number from 0 to 1, got {str(psi)[:40]!r}") from None
+    if isinstance(psi, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"truncation must be a number from 0 to 1, got {str(psi)[:40]}")
+    return value
+
+
+def truncate(z: torch.Tensor, psi: float, method: str = TRUNCATION) -> torch.Tensor:
+    """z ~ N(0, I) [..., nz] pulled towards the mean (z = 0), where faces are cleaner and less varied.
+
+    "scale": psi * z (the truncation trick of StyleGAN, in z: the mean of z is 0).
+    "normal": each number mapped monotonically (through the normal CDF) onto N(0, 1) cut to
+    [-t, t], t chosen so its standard deviation is psi; the same distribution as BigGAN's
+    "resample beyond t", but one seed's z moves smoothly as psi changes.
+    psi = 1 leaves z as it is; psi = 0 gives the average face for every z.
+    """
+    psi = check_psi(psi)
+    if method not in TRUNCATIONS:
+        raise ValueError(f"truncation method must be one of {', '.join(TRUNCATIONS)}, got {str(method)[:20]!r}")
+    if psi == 1.0:
+        return z
+    if method == "scale" or psi == 0.0:
+        return z * psi
+    t = _clip_for(psi)
+    cut = torch.special.ndtr(torch.tensor(t, dtype=torch.float64))
+    u = torch.special.ndtr(z.double())
+    return torch.special.ndtri((1 - cut) + u * (2 * cut - 1)).to(z.dtype)
+
+
 def parse_seeds(text: str, max_count: int = 10_000) -> list[int]:
     """'0-3, 10' -> [0, 1, 2, 3, 10]; ranges are inclusive. Bounded to max_count seeds."""
     seeds: list[int] = []

@@ -11,6 +11,8 @@ Images are uint8 [N, H, W, C] (what `GAN.generate` returns) unless said otherwis
 * `laplacian_pyramid`, `swd`: the sliced Wasserstein distance of Karras et al. 2018
   ("Progressive growing of GANs", Section 5 and their `metrics/sliced_wasserstein.py`),
   reimplemented in torch.
+* `precision_recall`: the improved precision and recall of Kynkaanniemi et al. 2019 (k-NN
+  balls around each set's features: how many fakes look real, how much of the real set is covered).
 * `nearest_neighbours`: chunked L2 nearest neighbour search with exact distances.
 """
 from __future__ import annotations
@@ -255,6 +257,37 @@ def nearest_neighbours(queries, references, chunk: int = 256, candidates: int = 
         index[start:start + len(qc)] = cand[rows, best].numpy()
         distance[start:start + len(qc)] = exact[rows, best].sqrt().numpy()
     return index, distance
+
+
+def _pairwise(a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Euclidean distances [len(a), len(b)] in float64, `chunk` rows at a time."""
+    return torch.cat([torch.cdist(a[i:i + chunk], b) for i in range(0, len(a), chunk)])
+
+
+def knn_radii(features, k: int = 3, chunk: int = 1024) -> np.ndarray:
+    """Each feature's distance to its k-th nearest other feature of the same set."""
+    f = torch.as_tensor(np.asarray(features), dtype=torch.float64)
+    if len(f) <= k:
+        raise ValueError(f"k-NN radii need more than k={k} features, got {len(f)}")
+    d = _pairwise(f, f, chunk)
+    return d.kthvalue(k + 1, dim=1).values.numpy()  # the 1st nearest is the feature itself (0)
+
+
+def precision_recall(real, fake, k: int = 3, chunk: int = 1024) -> dict[str, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of feature sets [N, D]: precision,
+    the share of fakes inside some real feature's k-NN ball (do they look real?); recall, the share
+    of reals inside some fake feature's k-NN ball (is all of the real variety made?). A ball's
+    radius is the distance to its centre's k-th nearest neighbour in its own set (k=3 in the paper)."""
+    r = torch.as_tensor(np.asarray(real), dtype=torch.float64)
+    f = torch.as_tensor(np.asarray(fake), dtype=torch.float64)
+    if r.ndim != 2 or f.ndim != 2 or r.shape[1] != f.shape[1]:
+        raise ValueError(f"precision_recall needs two feature sets [N, D], got {tuple(r.shape)} / {tuple(f.shape)}")
+    real_r = torch.as_tensor(knn_radii(r, k, chunk))
+    fake_r = torch.as_tensor(knn_radii(f, k, chunk))
+    d = _pairwise(f, r, chunk)  # [fake, real]
+    precision = (d <= real_r[None, :]).any(dim=1).double().mean()
+    recall = (d.T <= fake_r[None, :]).any(dim=1).double().mean()
+    return {"precision": float(precision), "recall": float(recall), "k": k, "real": len(r), "fake": len(f)}
 
 
 def distance_summary(distances: Iterable[float]) -> dict[str, float]:

@@ -17,13 +17,14 @@ MAX_SIZE = 512
 MAX_KEYFRAMES = MAX_LIST
 
 
-def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
+def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None,
+                        psi: float = 1.0) -> torch.Tensor:
     """'0, 7, 42' (seeds) or a JSON list of seeds and faces (see gan_core.face) -> [K, nz]; moves
-    along named directions need `directions`."""
+    along named directions need `directions`; every seed's z is truncated by `psi`."""
     faces = parse_faces(text, MAX_KEYFRAMES)
     if len(faces) < 2:
         raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
-    return latents(faces, nz, directions)
+    return latents(faces, nz, directions, psi)
 
 
 def add_keyframe(text, face: Face) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from gan_core.face import Face
-from gan_core.latent import check_seed, z_from_seed
+from gan_core.latent import check_seed
 from gan_core.media import upscale
 from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
 from gan_core.uploads import load_upload
@@ -24,7 +24,8 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
         image = load_upload(upload, gan.config.image_size, gan.config.channels)
         return {"image": image, "z": None, "what": "your picture"}
     if source == SOURCES[1]:
-        z, what = z_from_seed(check_seed(d_seed), gan.config.nz), f"seed {check_seed(d_seed)}"
+        seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
+        z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), f"seed {seed}"
     elif source == SOURCES[0]:
         z, what = face.latent(gan.config.nz, directions_of(model, mine)), f"the current face ({face.describe()})"
     else:

@@ -44,16 +44,17 @@ def slider_updates(model: str, mine: dict, face: Face) -> list:
     name_choices = direction_choices(directions, short=True)
     return [seed, *[gr.update(choices=dim_choices, value=d) for d in dims], *values,
             *[gr.update(choices=name_choices, value=name) for name in names],
-            *[gr.update(value=v, label=ends_label(directions, name)) for v, name in zip(offsets, names)]]
+            *[gr.update(value=v, label=ends_label(directions, name)) for v, name in zip(offsets, names)],
+            face.psi, face.psi]  # the truncation sliders on Explore and Morph
 
 
 face_sliders = friendly(slider_updates)
 
 
-def rendered(model: str, mine: dict, face: Face) -> tuple:
+def rendered(model: str, mine: dict, face: Face, readout_too: bool = True) -> tuple:
     """(face, the big face, the attribute readout), the face checked against the model first."""
     image = face.render(STORE.get(model), directions_of(model, mine))
-    return face, big(image), readout(model, image)
+    return face, big(image), readout(model, image) if readout_too else None
 
 
 def model_updates(key: str):
@@ -104,8 +105,10 @@ def refresh_pickers(model: str, mine: dict):
 
 # --- the gallery and the current face ----------------------------------------------------------
 @friendly
-def show_gallery(model: str, start_seed):
-    seeds, images = gallery(STORE.get(model), check_seed(start_seed), CONFIG.gallery_size)
+def show_gallery(model: str, start_seed, face: Face):
+    """The gallery from `start_seed`, at the current face's truncation."""
+    psi = face.psi if isinstance(face, Face) else CONFIG.default_psi
+    seeds, images = gallery(STORE.get(model), check_seed(start_seed), CONFIG.gallery_size, psi)
     return [(upscale(image, 128, smooth=True), f"seed {s}") for s, image in zip(seeds, images)], seeds
 
 
@@ -129,6 +132,19 @@ def pick_from_gallery(model: str, mine: dict, face: Face, seeds: list[int], even
 def edit_face(model: str, mine: dict, face: Face, *slots):
     """A slider moved: the face with the sliders' values (the sliders are the truth here)."""
     return rendered(model, mine, face_of(face, *slots))
+
+
+@friendly
+def drag_face(model: str, mine: dict, face: Face, *slots):
+    """A slider is being dragged: the face and its picture only (the readout waits for the release)."""
+    face, image, _ = rendered(model, mine, face_of(face, *slots), readout_too=False)
+    return face, image
+
+
+@friendly
+def set_truncation(model: str, mine: dict, face: Face, psi):
+    """The truncation slider moved: the face (and, after it, the gallery) at the new psi."""
+    return rendered(model, mine, face.with_psi(psi))
 
 
 @friendly

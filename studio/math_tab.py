@@ -10,18 +10,21 @@ from gan_core.media import make_grid
 from studio.state import CONFIG, STORE, big, directions_of, friendly, upscale_all
 
 
-def exemplars(model: str, mine: dict, text: str, name: str):
-    """A concept's exemplar latents from its text: seeds, or a JSON list of seeds and faces."""
+def exemplars(model: str, mine: dict, text: str, name: str, psi: float):
+    """A concept's exemplar latents from its text (seeds, or a JSON list of seeds and faces), every
+    seed at truncation `psi`."""
     faces = parse_faces(text, MAX_EXEMPLARS)
     if not faces:
         raise ValueError(f"concept {name} has no exemplar faces: type 1 to {MAX_EXEMPLARS} seeds")
-    return latents(faces, STORE.get(model).config.nz, directions_of(model, mine))
+    return latents(faces, STORE.get(model).config.nz, directions_of(model, mine), psi)
 
 
 @friendly
-def do_face_math(model: str, mine: dict, a: str, b: str, c: str):
+def do_face_math(model: str, mine: dict, face: Face, a: str, b: str, c: str):
+    """A - B + C at the session's truncation (the current face's psi)."""
     gan = STORE.get(model)
-    out = face_math(gan, *(exemplars(model, mine, text, n) for text, n in ((a, "A"), (b, "B"), (c, "C"))))
+    concepts = ((a, "A"), (b, "B"), (c, "C"))
+    out = face_math(gan, *(exemplars(model, mine, text, n, face.psi) for text, n in concepts))
     rows = [upscale_all(faces, 96) for faces in out.concepts]
     blank = np.full_like(rows[0][0], 255)
     table = make_grid(np.stack([row[i] if i < len(row) else blank for row in rows for i in range(3)]), nrow=3,

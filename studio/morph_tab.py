@@ -16,11 +16,16 @@ def add_current_to_keyframes(keyframes: str, face: Face):
     return add_keyframe(keyframes, face)
 
 
+def keyframes_of(model: str, mine: dict, face: Face, keyframes: str):
+    """The keyframes' latents, every seed at the session's truncation (the current face's psi)."""
+    return keyframes_from_text(keyframes, STORE.get(model).config.nz, directions_of(model, mine), face.psi)
+
+
 @friendly
-def check_morph(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-                size, smooth: bool):
+def check_morph(model: str, mine: dict, face: Face, keyframes: str, frames_per_segment, fps, mode: str, easing: str,
+                loop: bool, size, smooth: bool):
     """Every setting of a morph checked before anything on the page changes (milliseconds)."""
-    keys = keyframes_from_text(keyframes, STORE.get(model).config.nz, directions_of(model, mine))
+    keys = keyframes_of(model, mine, face, keyframes)
     check_settings(len(keys), int(frames_per_segment), bool(loop), int(size), easing, mode)
     check_fps(fps)
 
@@ -37,10 +42,10 @@ def check_walk(model: str, mine: dict, face: Face, name, span, frames_per_segmen
     check_fps(fps)
 
 
-def render_morph(model: str, mine: dict, keyframes: str, frames_per_segment, mode: str, easing: str, loop: bool,
-                 size, smooth: bool, progress) -> list:
+def render_morph(model: str, mine: dict, face: Face, keyframes: str, frames_per_segment, mode: str, easing: str,
+                 loop: bool, size, smooth: bool, progress) -> list:
     gan = STORE.get(model)
-    keys = keyframes_from_text(keyframes, gan.config.nz, directions_of(model, mine))
+    keys = keyframes_of(model, mine, face, keyframes)
     progress(0, desc="Rendering frames")
     return morph_frames(gan, keys, int(frames_per_segment), mode, easing, bool(loop), int(size), bool(smooth),
                         progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
@@ -53,10 +58,11 @@ def finish_morph(frames, fps, size, request, progress, what: str = "frames"):
 
 
 @friendly
-def make_morph(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-               size, smooth: bool, request: gr.Request, progress=gr.Progress()):
+def make_morph(model: str, mine: dict, face: Face, keyframes: str, frames_per_segment, fps, mode: str, easing: str,
+               loop: bool, size, smooth: bool, request: gr.Request, progress=gr.Progress()):
     check_fps(fps)
-    frames = render_morph(model, mine, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
+    frames = render_morph(model, mine, face, keyframes, frames_per_segment, mode, easing, loop, size, smooth,
+                          progress)
     return finish_morph(frames, fps, size, request, progress)
 
 
@@ -78,10 +84,11 @@ def make_walk(model: str, mine: dict, face: Face, name, span, frames_per_segment
 def morph_file(fmt: str):
     """An API-only morph endpoint that renders one format (MP4 or GIF)."""
     @friendly
-    def render(model: str, mine: dict, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool,
-               size, smooth: bool, request: gr.Request, progress=gr.Progress()):
+    def render(model: str, mine: dict, face: Face, keyframes: str, frames_per_segment, fps, mode: str, easing: str,
+               loop: bool, size, smooth: bool, request: gr.Request, progress=gr.Progress()):
         check_fps(fps)
-        frames = render_morph(model, mine, keyframes, frames_per_segment, mode, easing, loop, size, smooth, progress)
+        frames = render_morph(model, mine, face, keyframes, frames_per_segment, mode, easing, loop, size, smooth,
+                              progress)
         writer = write_mp4 if fmt == "mp4" else write_gif
         return str(writer(frames, session_folder(request, "morph") / f"morph.{fmt}", float(fps)))
     return render

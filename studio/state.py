@@ -34,6 +34,7 @@ class StudioConfig:
     scan_page: int = 8           # dimensions per scanner page
     display: int = 256           # side of the large face, pixels
     default_seed: int = 0        # the current face at the start
+    default_psi: float = 0.7     # truncation at the start: chosen from the model card's psi table
     max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
     face_math_presets: tuple = (
         # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
@@ -111,10 +112,10 @@ def default_sliders(key: str) -> list[str | None]:
 
 # --- the current face --------------------------------------------------------------------------
 def default_face(key: str, seed: int = CONFIG.default_seed) -> Face:
-    """A model's first face: the default seed, dimensions 0-5 and the suggested directions on the
-    sliders, all at 0."""
+    """A model's first face: the default seed and truncation, dimensions 0-5 and the suggested
+    directions on the sliders, all at 0."""
     return Face(seed=seed, edits=[(d, 0.0) for d in range(min(CONFIG.slots, STORE.get(key).config.nz))],
-                moves=[(n, 0.0) for n in default_sliders(key) if n])
+                moves=[(n, 0.0) for n in default_sliders(key) if n], psi=CONFIG.default_psi)
 
 
 def face_of(face: Face, *slots) -> Face:
@@ -125,7 +126,7 @@ def face_of(face: Face, *slots) -> Face:
     names, offsets = slots[2 * n:2 * n + m], slots[2 * n + m:2 * n + 2 * m]
     base = face if isinstance(face, Face) else Face()
     return Face(seed=base.seed, z=base.z, edits=[(d, v or 0.0) for d, v in zip(dims, values) if d is not None],
-                moves=[(name, v or 0.0) for name, v in zip(names, offsets) if name])
+                moves=[(name, v or 0.0) for name, v in zip(names, offsets) if name], psi=base.psi)
 
 
 def fits_the_sliders(face: Face) -> Face:
