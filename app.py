@@ -23,8 +23,8 @@ from gan_core.teacher import DEFAULT_LR, layer_choices
 from gan_core.uploads import MAX_BYTES
 from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_generator_steps,
                                       take_pixel_steps)
-from studio.explore_tab import (choose_model, clear_marks, drag_face, edit_face, face_sliders, fit_mine, load_hub,
-                                mark_face, pick_from_gallery, pick_seed, refresh_models, refresh_pickers,
+from studio.explore_tab import (choose_model, clear_marks, drag_face, drop_readout, edit_face, face_sliders,
+                                fit_mine, load_hub, mark_face, pick_from_gallery, pick_seed, refresh_models, refresh_pickers,
                                 reset_sliders, scan_directions, scan_page, set_face, set_truncation, share,
                                 show_gallery, slider_ends, upload_direction, use_dimension, use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
@@ -370,10 +370,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     face_seed.submit(pick_seed, [model, mine, face, face_seed], [face, face_seed, current, attributes],
                      api_name="pick_seed", **quiet)
     for control in values + dir_values:  # the sliders are the truth: the face is read from them
-        # While dragged, the face follows (outside the queue: half the round trip, see bench/app_latency.py);
-        # on release, the face and the readout.
+        # While dragged, the face follows, outside the queue (always_last: the final value is drawn last);
+        # on release, the readout only, so the last picture does not wait behind it (bench/app_latency.py).
         control.input(drag_face, [model, mine, face, *slots], [face, current], **private, **live)
-        control.release(edit_face, [model, mine, face, *slots], shown, **private, **live)
+        control.release(drop_readout, [model, mine, face, *slots], attributes, **private, **live)
     for control in dims + dir_names:
         control.input(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
                       show_progress="hidden")

@@ -142,6 +142,14 @@ def drag_face(model: str, mine: dict, face: Face, *slots):
 
 
 @friendly
+def drop_readout(model: str, mine: dict, face: Face, *slots):
+    """A slider let go: the attribute readout of the face it shows (the drag already drew the face)."""
+    if STORE.classifier(model) is None:
+        return None
+    return readout(model, face_of(face, *slots).render(STORE.get(model), directions_of(model, mine)))
+
+
+@friendly
 def set_truncation(model: str, mine: dict, face: Face, psi):
     """The truncation slider moved: the face (and, after it, the gallery) at the new psi."""
     return rendered(model, mine, face.with_psi(psi))
