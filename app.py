@@ -21,9 +21,9 @@ from gan_core.live_training import MAX_MINUTES as LIVE_MAX_MINUTES, MAX_STEPS as
 from gan_core.morph import EASINGS, MAX_FRAMES, MAX_SIZE
 from gan_core.teacher import DEFAULT_LR, layer_choices
 from gan_core.uploads import MAX_BYTES
-from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_generator_steps,
-                                      take_pixel_steps)
-from studio.explore_tab import (choose_model, clear_marks, drag_face, drop_readout, edit_face, face_sliders,
+from studio.discriminator_tab import (SOURCES, ask_discriminator, first_look, reset_steps, show_feature_maps,
+                                      take_generator_steps, take_pixel_steps)
+from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_truncation, drop_readout, edit_face, face_sliders,
                                 fit_mine, load_hub, mark_face, pick_from_gallery, pick_seed, refresh_models, refresh_pickers,
                                 reset_sliders, scan_directions, scan_page, set_face, set_truncation, share,
                                 show_gallery, slider_ends, upload_direction, use_dimension, use_direction)
@@ -80,6 +80,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
     with gr.Tabs() as tabs:
         with gr.Tab("Explore"):
+            gr.Markdown("Every face comes from z, 100 random numbers that its seed draws. Click a face to make it the "
+                        "current one; the sliders beside it move it, and it follows while you drag.",
+                        elem_classes="tab-intro")
             with gr.Row():
                 with gr.Column(scale=3):
                     with gr.Row(equal_height=True):
@@ -90,7 +93,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns,
                                        height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
-                    with gr.Accordion("Your own photo: find it in the model, then edit it", open=True,
+                    with gr.Accordion("Your own photo: find it in the model, then edit it", open=False,
                                       elem_id="photo-panel") as photo_panel:
                         gr.Markdown("Upload one or more photos of faces (or take one with the camera, or paste one). "
                                     "The studio finds each face, puts it where the training faces sit, and looks for "
@@ -106,7 +109,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                             find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos", scale=2)
                             to_morph_btn = gr.Button("Morph between my photos", elem_id="photos-to-morph", scale=1)
                         photo_info = gr.Markdown(elem_id="photo-info")
-                        photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
+                        with gr.Column(visible=False) as photo_results_box:  # shown once a photo is found
+                            photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
                                                    "to use it)", columns=3, height="fit-content", allow_preview=False,
                                                    object_fit="contain", elem_id="photo-results")
                         with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
@@ -119,7 +123,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                 crop_side = gr.Slider(10, 100, 60, step=1, label="Side (% of the shorter side)",
                                                       min_width=160)
                             with gr.Row(equal_height=True):
-                                crop_preview = gr.Image(label="The square you chose (move a slider to see it)",
+                                crop_preview = gr.Image(label="The square you chose", placeholder="Move a slider "
+                                                        "to see the square you chose",
                                                         interactive=False, height=160)
                                 crop_btn = gr.Button("Find this crop in the model", elem_id="find-cropped")
                     photo_note = gr.Markdown()
@@ -132,6 +137,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                                          scale=3, allow_custom_value=True)
                             use_dir_btn = gr.Button("Put on a slider", scale=1)
                         browse_image = gr.Image(label="Directions walked from the current face", interactive=False,
+                                                placeholder="Press **Show**: each row walks one direction from the "
+                                                            "current face, -3 to +3",
                                                 elem_id="direction-scan")
                         browse_caption = gr.Markdown()
                     with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
@@ -143,7 +150,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                                  elem_id="pick-dim")
                             use_btn = gr.Button("Put on a slider", elem_id="use-dim")
                         scan_caption = gr.Markdown()
-                        scan_image = gr.Image(label="Dimension scan", interactive=False)
+                        scan_image = gr.Image(label="Dimension scan", interactive=False,
+                                              placeholder="Press **Scan**: each row sets one number of z from -3 "
+                                                          "to +3 on the current face")
                     with gr.Accordion("Teach a direction: mark faces yes or no", open=False):
                         gr.Markdown("Name a concept, then for about ten faces (click one in the gallery, or move the "
                                     "sliders) say whether it shows it. The studio fits a direction through z that "
@@ -157,7 +166,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         fit_btn = gr.Button("Fit my direction", variant="primary", elem_id="fit-direction")
                         fit_info = gr.Markdown()
                         with gr.Row():
-                            direction_file = gr.File(label="Your direction (download)", interactive=False)
+                            direction_file = gr.File(label="Your direction (download)", interactive=False,
+                                                     visible=False)  # shown once fitted
                             upload = gr.File(label="Load a direction file", file_types=[".json"], type="filepath")
                 with gr.Column(scale=2):
                     face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
@@ -190,6 +200,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
 
         with gr.Tab("Morph video", id="morph"):
+            gr.Markdown("A morph walks z from one face to the next; every frame in between is a face the model "
+                        "makes, never a cross-fade.", elem_classes="tab-intro")
             with gr.Row():
                 with gr.Column(scale=2):
                     keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)", max_lines=4,
@@ -217,14 +229,16 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         walk_btn = gr.Button("Render walk", elem_id="walk-button")
                     gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
                 with gr.Column(scale=3):
-                    morph_info = gr.Markdown()
-                    video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
-                    strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
-                    gif = gr.File(label="GIF to download")
+                    morph_info = gr.Markdown("Press **Render morph** (or **Render walk**): the video plays here, "
+                                             "with a filmstrip and a GIF to download.", elem_id="morph-info")
+                    with gr.Column(visible=False) as morph_box:  # shown once there is a video
+                        video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
+                        strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
+                        gif = gr.File(label="GIF to download")
                     morph_api = gr.Button(visible=False)  # the API's one-format morphs
                     mp4_only, gif_only = gr.File(visible=False), gr.File(visible=False)
 
-        with gr.Tab("Face math"):
+        with gr.Tab("Face math") as math_tab:
             gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
                         "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
             with gr.Row():
@@ -235,7 +249,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
                 math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
-                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=None, visible=bool(PRESETS[0][0]),
+                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=PRESETS[0][0] or None, visible=bool(PRESETS[0][0]),
                                           label="Ready examples (exemplars picked by the model's attribute classifier)")
                 preset_note = gr.Markdown(elem_id="preset-note")
             with gr.Row():
@@ -244,7 +258,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
                 math_concepts = gr.Image(label="Exemplars: rows A, B, C", interactive=False)
 
-        with gr.Tab("Ask the discriminator"):
+        with gr.Tab("Ask the discriminator") as ask_tab:
             gr.Markdown("D is G's teacher. It scores how real an image looks; its gradient tells every pixel which way "
                         "to move to look a little more real, and G learns by following it. Ask D about a face, see "
                         "where it looks, and climb its gradient.")
@@ -275,6 +289,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D's probability over the steps",
                                             height=260)
             with gr.Accordion("The way training does it: steps on a copy of G", open=False):
+                gr.Markdown("Training moves G, not the picture: a few steps on a copy of G's weights (or on z) that "
+                            "raise D's verdict on this face.")
                 with gr.Row(equal_height=True):
                     g_count = gr.Slider(1, 20, 5, step=1, label="Training steps")
                     g_target = gr.Radio(["weights", "z"], value="weights", label="Step G's weights (a copy) or its z")
@@ -282,7 +298,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                      label=f"Learning rate (weights {DEFAULT_LR['weights']:g}, z {DEFAULT_LR['z']:g})")
                     g_btn = gr.Button("Train the copy", elem_id="g-step-button")
                 g_note = gr.Markdown()
-                with gr.Row():
+                with gr.Row(visible=False) as g_box:  # shown once the copy is trained
                     g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3,
                                          height="fit-content",
                                          allow_preview=False)
@@ -296,10 +312,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                     allow_preview=False, elem_id="d-maps")
 
         with gr.Tab("Training") as training_tab:
-            gr.Markdown("How the shipped models learned: D's and G's losses, and D's mean verdict on real images, D(x), "
-                        "and on G's, D(G(z)). In theory both meet at 0.5, where D can no longer tell; in practice a "
-                        "DCGAN's D keeps an edge (the faces model ends near 0.78 and 0.21) while G's faces still improve. "
-                        "Below, the same 64 seeds drawn along the way. Or train a small digits model live, here.")
+            gr.Markdown("How the shipped models learned: D's mean verdict on real images, D(x), and on G's, D(G(z)), "
+                        "head for 0.5, where D can only guess (in practice D keeps an edge: the faces model ends near "
+                        "0.78 and 0.21). Below, the same 64 seeds along the way; or train a digits model live.",
+                        elem_classes="tab-intro")
             with gr.Row(equal_height=True):
                 which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
                                         scale=3, elem_id="which-run")
@@ -322,7 +338,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     with gr.Row(equal_height=True):
                         lapse_fps = gr.Slider(1, 12, 3, step=1, label="Time-lapse frames per second")
                         lapse_btn = gr.Button("Make time-lapse")
-                    lapse_video = gr.Video(label="Time-lapse", autoplay=True, loop=True, height=320)
+                    gr.Markdown("A time-lapse is a video of the grid on the left at every saved step: the same 64 "
+                                "seeds, from noise to faces.")
+                    lapse_video = gr.Video(label="Time-lapse", autoplay=True, loop=True, height=320, visible=False)
             with gr.Group():
                 gr.Markdown("**Train live**: a fresh digits model (32x32), on this machine's CPU, for a minute or two. "
                             "One live run at a time for everybody; it runs in the background.")
@@ -344,6 +362,18 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     private = dict(api_visibility="private")
     quiet = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
     live = dict(trigger_mode="always_last", show_progress="hidden", queue=False)
+
+    def reveal():
+        """Makes a box visible: boxes wait hidden until they have something to show."""
+        return gr.update(visible=True)
+
+    def first_visit(tab, fn, inputs, outputs):
+        """`fn` when the session opens `tab` the first time: its pictures filled in, not empty boxes."""
+        seen = gr.State(False)
+
+        def once(done, *args):
+            return (True, *[gr.skip()] * len(outputs)) if done else (True, *fn(*args))
+        tab.select(once, [seen, *inputs], [seen, *outputs], **private, **quiet)
 
     def then_sliders(event):
         """After the face changed on the server: the sliders show it."""
@@ -382,7 +412,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face", **quiet)).then(
         show_gallery, [model, start_seed, face], gallery_outputs, **private)  # a pasted face may bring its psi
     for control in (psi, morph_psi):  # two views of the session's truncation: the current face's psi
-        control.input(set_truncation, [model, mine, face, control], [face, current], **private, **live)
+        control.input(drag_truncation, [model, mine, face, control], [face, current], **private, **live)
         then_sliders(control.release(set_truncation, [model, mine, face, control], shown, **private, **live)).then(
             show_gallery, [model, start_seed, face], gallery_outputs, **private)
     truncation_api = gr.Button(visible=False)
@@ -393,12 +423,14 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private, **quiet))
     share_btn.click(share, face, state_text, api_name="share")
     found_outputs = [face, current, attributes, photo_results, photos, photo_info]
-    then_sliders(find_btn.click(read_photos, [photo_files, camera], kept, api_name="add_photos", **quiet).success(
-        find_photos, [model, mine, face, kept], found_outputs, api_name="find_photos"))
+    found = find_btn.click(read_photos, [photo_files, camera], kept, api_name="add_photos", **quiet).success(
+        find_photos, [model, mine, face, kept], found_outputs, api_name="find_photos")
+    then_sliders(found).then(reveal, None, photo_results_box, **private)
     crop_inputs = [kept, crop_which, crop_x, crop_y, crop_side]
     for control in (crop_x, crop_y, crop_side):
         control.release(preview_crop, [model, *crop_inputs], crop_preview, **private, **quiet)
-    then_sliders(crop_btn.click(find_cropped, [model, mine, face, *crop_inputs], found_outputs, api_name="find_cropped"))
+    then_sliders(crop_btn.click(find_cropped, [model, mine, face, *crop_inputs], found_outputs,
+                                api_name="find_cropped")).then(reveal, None, photo_results_box, **private)
     then_sliders(photo_results.select(pick_photo, [model, mine, face, photos], shown, **private, **quiet))
     scan_btn.click(scan_page, [model, mine, face, page], [scan_image, scan_caption], api_name="scan")
     page.release(scan_page, [model, mine, face, page], [scan_image, scan_caption], **private,
@@ -416,7 +448,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                  api_name="mark_no")
     clear_btn.click(clear_marks, None, [marks, marks_info], **private)
     then_sliders(fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
-                               api_name="fit_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
+                               api_name="fit_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private).then(
+        reveal, None, direction_file, **private)
     then_sliders(upload.upload(upload_direction, [model, mine, face, upload], [mine, fit_info, *shown],
                                api_name="upload_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
 
@@ -426,29 +459,34 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     morph_inputs = [model, mine, face, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
     morph_btn.click(check_morph, morph_inputs, None, **private, **quiet).success(
-        make_morph, morph_inputs, morph_outputs, api_name="morph")
+        make_morph, morph_inputs, morph_outputs, api_name="morph").success(reveal, None, morph_box, **private)
     for fmt, output in (("mp4", mp4_only), ("gif", gif_only)):  # API-only: one format each
         morph_api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
     walk_inputs = [model, mine, face, walk_name, span, frames_per, fps, easing, loop, size, smooth]
     walk_btn.click(check_walk, walk_inputs, None, **private, **quiet).success(
-        make_walk, walk_inputs, morph_outputs, api_name="walk")
+        make_walk, walk_inputs, morph_outputs, api_name="walk").success(reveal, None, morph_box, **private)
 
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
         button.click(add_current_to_concept, [box, face], box, **private)
     preset_pick.input(use_preset, [model, preset_pick], [concept_a, concept_b, concept_c], **private)
-    math_btn.click(do_face_math, [model, mine, face, concept_a, concept_b, concept_c],
-                   [math_result, math_grid, math_pixels, math_concepts], api_name="face_math", **quiet)
+    math_inputs, math_outputs = [model, mine, face, concept_a, concept_b, concept_c], [math_result, math_grid,
+                                                                                       math_pixels, math_concepts]
+    math_btn.click(do_face_math, math_inputs, math_outputs, api_name="face_math", **quiet)
+    first_visit(math_tab, do_face_math, math_inputs, math_outputs)
 
+    step_outputs = [steps_state, stepped, difference, step_plot, step_note]
     ask_btn.click(ask_discriminator, [model, mine, face, source, d_seed, upload_face],
                   [subject, steps_state, d_image, d_verdict, d_heat, d_signed], api_name="ask").success(
-        show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
-    step_outputs = [steps_state, stepped, difference, step_plot, step_note]
+        show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private).success(
+        reset_steps, [model, subject], step_outputs, **private)  # the step panel starts from the new face
+    first_visit(ask_tab, first_look, [model, mine, face, d_layer, d_top],
+                [subject, steps_state, d_image, d_verdict, d_heat, d_signed, *step_outputs[1:], d_maps])
     step_btn.click(take_pixel_steps, [model, subject, steps_state, step_count, step_size], step_outputs,
                    api_name="pixel_steps")
     reset_steps_btn.click(reset_steps, [model, subject], step_outputs, **private)
     g_target.change(lambda t: DEFAULT_LR.get(t, DEFAULT_LR["weights"]), g_target, g_lr, **private)
     g_btn.click(take_generator_steps, [model, subject, g_count, g_target, g_lr], [g_strip, g_plot, g_note],
-                api_name="generator_steps")
+                api_name="generator_steps").success(reveal, None, g_box, **private)
     maps_btn.click(show_feature_maps, [model, subject, d_layer, d_top], d_maps, api_name="feature_maps")
     d_layer.input(show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
 
@@ -457,7 +495,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     which_run.change(show_run, which_run, run_outputs, **private)
     grid_step.release(show_grid, [which_run, grid_step], [grid_image, grid_caption], api_name="training_grid",
                       trigger_mode="always_last")
-    lapse_btn.click(make_timelapse, [which_run, lapse_fps], lapse_video, api_name="timelapse")
+    lapse_btn.click(make_timelapse, [which_run, lapse_fps], lapse_video, api_name="timelapse").success(
+        reveal, None, lapse_video, **private)
     live_start.click(start_live, [live_steps, live_minutes], [live_message, live_timer], api_name="live_start").success(
         lambda: gr.update(choices=run_choices(), value=LIVE_RUN), None, which_run, **private)
     live_stop.click(stop_live, None, live_message, api_name="live_stop")

@@ -33,6 +33,15 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
 
 
+@friendly
+def first_look(model: str, mine: dict, face: Face, layer, top):
+    """The tab opened for the first time: D asked about the current face, its step panel and its
+    feature maps filled in (pictures, not empty boxes)."""
+    asked = ask_discriminator(model, mine, face, SOURCES[0], 0, None)
+    subject, steps = asked[0], asked[1]
+    return (*asked, *steps_outputs(subject, steps)[1:], show_feature_maps(model, subject, layer, top))
+
+
 def verdict_text(p: float, what: str) -> str:
     return (f"### D says {p:.3f}\nD's probability that {what} is one of its real training images "
             f"(0: surely generated, 1: surely real).")

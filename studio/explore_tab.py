@@ -151,8 +151,14 @@ def drop_readout(model: str, mine: dict, face: Face, *slots):
 
 @friendly
 def set_truncation(model: str, mine: dict, face: Face, psi):
-    """The truncation slider moved: the face (and, after it, the gallery) at the new psi."""
+    """The truncation slider let go: the face (and, after it, the gallery) at the new psi."""
     return rendered(model, mine, face.with_psi(psi))
+
+
+@friendly
+def drag_truncation(model: str, mine: dict, face: Face, psi):
+    """The truncation slider is being dragged: the face and its picture only."""
+    return rendered(model, mine, face.with_psi(psi), readout_too=False)[:2]
 
 
 @friendly

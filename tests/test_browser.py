@@ -58,6 +58,56 @@ def drag_slider(page, elem_id: str, fraction: float) -> None:
     page.mouse.up()
 
 
+WATCH = """(sel) => {  // every picture loaded into the element, timed
+  window.__loads = [];
+  document.querySelector(sel).addEventListener('load', (e) => {
+    if (e.target.tagName === 'IMG') window.__loads.push([performance.now(), e.target.src]);
+  }, true);
+}"""
+
+
+def test_the_face_follows_the_slider_while_dragged(page, shots):
+    page.locator("#faces img").nth(15).wait_for(timeout=30_000)  # 16 faces
+    page.locator("#current-face img").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "first_impression.png"))
+    handle = page.locator("#direction-1 input[type=range]")  # Gender
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.evaluate(WATCH, "#current-face")
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    down = page.evaluate("performance.now()")
+    for k in range(1, 21):  # 2 s, 20 moves
+        page.mouse.move(box["x"] + box["width"] * (0.5 + 0.45 * k / 20), y)
+        page.wait_for_timeout(100)
+    up = page.evaluate("performance.now()")
+    page.mouse.up()
+    page.wait_for_timeout(1500)
+    loads = page.evaluate("window.__loads")
+    during = [t for t, _ in loads if down < t <= up]
+    print(f"{len(during)} pictures shown during a 2 s drag of 20 moves")
+    assert len(during) >= 4, loads  # the face follows the drag, not only the release
+    final = image_src(page, "current-face")
+    # the face on screen is the one the slider shows: drawn again from the shared text, it is the same picture
+    page.locator("#share").click()
+    page.wait_for_function("document.querySelector('#state-text textarea').value.includes('Gender')", timeout=10_000)
+    page.locator("#apply-face").click()
+    page.wait_for_timeout(1500)
+    assert image_src(page, "current-face") == final
+
+
+def test_truncation_moves_the_gallery_and_the_face(page, shots):
+    gallery = page.locator("#faces img").nth(0).get_attribute("src")
+    before = image_src(page, "current-face")
+    drag_slider(page, "truncation", 1.05)  # psi 1: z as drawn
+    wait_for_new_src(page, "current-face", before)
+    page.wait_for_function(f"document.querySelector('#faces img').src !== {gallery!r}", timeout=30_000)
+    page.locator("#share").click()
+    page.wait_for_function("!document.querySelector('#state-text textarea').value.includes('psi')", timeout=10_000)
+
+
 def test_explore_gallery_and_slider(page, shots):
     page.locator("#faces img").nth(15).wait_for(timeout=30_000)  # 16 faces
     page.locator("#current-face img").wait_for(timeout=30_000)
@@ -128,6 +178,7 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
     photo = tmp_path / "me.jpg"
     Image.fromarray(paste(face, np.random.default_rng(0), canvas=400, scales=(3.0, 3.0), degrees=5)[0]).save(photo)
     page.get_by_role("tab", name="Explore").click()
+    page.get_by_text("Your own photo: find it in the model").click()  # the panel starts closed
     page.locator("#photo-files input[type=file]").set_input_files(str(photo))
     page.wait_for_timeout(1000)
     before = image_src(page, "current-face")
@@ -147,6 +198,7 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
 
 def test_morph(page, shots):
     page.get_by_role("tab", name="Morph video").click()
+    assert page.locator("#morph-truncation input[type=number]").input_value() == "1"  # as set on Explore
     page.locator("#frames-per-segment input[type=number]").fill("6")
     page.locator("#frames-per-segment input[type=number]").press("Enter")
     page.locator("#morph-button").click()
