@@ -416,3 +416,17 @@ def test_bad_photos_are_refused_and_the_session_keeps_its_face(client, tmp_path)
     assert "add a photo first" in error_of(client, [], None, api_name="/add_photos")
     assert "pick a photo from 1 to 1" in error_of(client, 5, 50, 50, 50, api_name="/find_cropped")
     assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "edits": {"2": 1.0}}
+
+
+def test_truncation_is_the_sessions_and_every_face_takes_it(client):
+    plain = face(client, 5)  # a face sent without psi is z as drawn
+    gallery_plain = client.predict(5, api_name="/gallery")
+    pulled, _ = client.predict(0.5, api_name="/truncation")
+    assert np.abs(image(pulled).astype(int) - plain).mean() > 1
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "psi": 0.5}
+    gallery_pulled = client.predict(5, api_name="/gallery")  # the gallery follows the session's psi
+    assert not np.array_equal(image(gallery_pulled[0]["image"]), image(gallery_plain[0]["image"]))
+    assert np.array_equal(face(client, {"seed": 5, "psi": 0.5}), image(pulled))  # a shared psi comes back
+    assert "greater than maximum value 1" in error_of(client, 1.5, api_name="/truncation")  # Gradio checks it
+    assert json.loads(client.predict(api_name="/share"))["psi"] == 0.5  # and the session kept it
+    client.predict(1.0, api_name="/truncation")

@@ -130,3 +130,23 @@ def test_an_explicit_z_moves_along_directions(directions):
     z = [0.0] * NZ
     moved = Face(z=z, moves={"Age": 2.0}).latent(NZ, directions)
     assert moved[2] == pytest.approx(2.0) and moved.abs().sum() == pytest.approx(2.0)
+
+
+def test_a_seeds_truncation_is_part_of_the_face():
+    plain, pulled = Face(seed=7), Face(seed=7, psi=0.5)
+    assert torch.allclose(pulled.latent(16), 0.5 * plain.latent(16))  # the studio's method scales z
+    assert Face.parse(pulled.to_text()) == pulled and pulled.to_json() == {"seed": 7, "psi": 0.5}
+    assert "psi" not in plain.to_json()  # 1 is the default: older shared faces read as they were made
+    assert Face.parse('{"seed": 7}').psi == 1.0
+    edited = Face(seed=7, edits={2: 1.0}, psi=0.5)
+    assert float(edited.latent(16)[2] - pulled.latent(16)[2]) == pytest.approx(1.0)  # edits add on top
+    mine = Face(z=[0.5] * 16, psi=0.5)  # an explicit z (a photo's) is used as given
+    assert torch.allclose(mine.latent(16), torch.full((16,), 0.5)) and "psi" not in mine.to_json()
+    with pytest.raises(ValueError, match="truncation"):
+        Face.parse('{"seed": 7, "psi": 2}')
+
+
+def test_a_list_of_faces_takes_the_truncation_of_where_it_is_used():
+    faces = parse_faces("1, 2")
+    assert torch.allclose(latents(faces, 16, psi=0.5), 0.5 * latents(faces, 16))
+    assert faces_text([Face(seed=1, psi=0.5), Face(seed=2)]) == "1, 2"  # the list's own psi applies

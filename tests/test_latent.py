@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gan_core.latent import (MAX_SEED, check_seed, interpolation_path, lerp, parse_seeds, slerp,
+from gan_core.latent import (MAX_SEED, check_psi, check_seed, interpolation_path, lerp, parse_seeds, slerp, truncate,
                              z_from_seed, z_from_seeds)
 
 
@@ -68,3 +68,30 @@ def test_interpolation_path_counts_and_loop():
         interpolation_path(keys[:1], 10)
     with pytest.raises(ValueError):
         interpolation_path(keys, 10, easing="bounce")
+
+
+# --- truncation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["scale", "normal"])
+def test_truncation_pulls_z_towards_the_mean_by_psi(method):
+    z = torch.randn(20_000, 8, generator=torch.Generator().manual_seed(0))
+    assert truncate(z, 1.0, method) is z  # psi 1: as drawn
+    assert torch.count_nonzero(truncate(z, 0.0, method)) == 0  # psi 0: every face the average one
+    for psi in (0.9, 0.7, 0.5):
+        t = truncate(z, psi, method)
+        assert t.shape == z.shape and torch.isfinite(t).all()
+        assert abs(float(t.std()) - psi) < 0.02  # the spread is psi
+        assert torch.equal(torch.sign(t), torch.sign(z))  # each number keeps its side of the mean
+    if method == "normal":  # a cut normal: nothing beyond the cut, and one seed moves smoothly with psi
+        assert float(truncate(z, 0.5, method).abs().max()) < 0.92
+        a, b = truncate(z[:1], 0.70, method), truncate(z[:1], 0.71, method)
+        assert float((a - b).abs().max()) < 0.05
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), float("inf"), "x", None, True])
+def test_a_bad_truncation_is_a_clear_error(bad):
+    with pytest.raises(ValueError, match="truncation must be a number from 0 to 1"):
+        check_psi(bad)
+    with pytest.raises(ValueError, match="method"):
+        truncate(torch.zeros(3), 0.5, "clip")

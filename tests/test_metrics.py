@@ -196,3 +196,19 @@ def test_nearest_neighbours_near_duplicates_are_told_apart():
 def test_distance_summary():
     s = metrics.distance_summary(np.arange(101.0))
     assert s == {"min": 0.0, "p5": 5.0, "median": 50.0, "mean": 50.0, "max": 100.0, "count": 101}
+
+
+def test_precision_and_recall_tell_quality_from_variety():
+    from gan_core.metrics import precision_recall
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 16))
+    same = precision_recall(real, real)
+    assert same["precision"] == same["recall"] == 1.0  # every point inside its own ball
+    fair = precision_recall(real, rng.normal(size=(400, 16)))
+    assert 0.6 < fair["precision"] < 1 and 0.6 < fair["recall"] < 1
+    narrow = precision_recall(real, 0.3 * rng.normal(size=(400, 16)))  # truncated too far: real-looking, not varied
+    assert narrow["precision"] > 0.95 and narrow["recall"] < 0.2
+    assert precision_recall(real, rng.normal(size=(400, 16)) + 10)["precision"] == 0.0  # nothing looks real
+    with pytest.raises(ValueError):
+        precision_recall(real, real[:, :8])
