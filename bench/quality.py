@@ -59,8 +59,9 @@ from gan_core import metrics  # noqa: E402
 from gan_core.checkpoints import CheckpointError, load_gan, resolve  # noqa: E402
 from gan_core.data import DataError, load_images  # noqa: E402
 from gan_core.device import pick_device  # noqa: E402
-from gan_core.latent import TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
+from gan_core.latent import TRUNCATION, TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
 from gan_core.media import make_grid, save_image  # noqa: E402
+from gan_core.model_card import set_section  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_STATS = SHARED / "celeba64-inception.npz"
@@ -301,7 +302,7 @@ def truncation_curve(args, source: str, model, stats, device, train: np.ndarray,
     n = args.samples
     pick = np.sort(np.random.default_rng(args.seed).choice(len(train), n, replace=False))
     real, _ = features_of(model, train[pick], device, args.batch, f"train ({n})")
-    rows, strips = [], []
+    rows = []
     for method in args.methods:
         for psi in args.psi:
             if psi == 1.0 and method != args.methods[0] and rows:
@@ -314,16 +315,40 @@ def truncation_curve(args, source: str, model, stats, device, train: np.ndarray,
             row = {"method": method, "psi": psi, "fid_train": fid_against(feats, stats, "train"),
                    "precision": pr["precision"], "recall": pr["recall"], "seconds": time.perf_counter() - start}
             rows.append(row)
-            if method == args.methods[0]:
-                strips.append(make_grid(fakes[:8], nrow=8, padding=1))
             print(f"  {method:6s} psi {psi:.2f}: FID {row['fid_train']:7.2f}  precision {row['precision']:.3f}  "
                   f"recall {row['recall']:.3f}  ({row['seconds']:.0f} s)", flush=True)
             write_json(out / "truncation.json", {"rows": rows})  # as it goes: a long run can be read early
+    strips = [make_grid(generate(gan, 8, psi=psi, method=TRUNCATION), nrow=8, padding=1) for psi in args.psi]
     png = save_image(make_grid(np.stack(strips), nrow=1, padding=2, pad_value=255), out / "truncation.png")
     return {"checkpoint": str(source), "samples": n, "real": f"{n} random train faces (seed {args.seed})",
             "seeds": f"0-{n - 1}", "k": args.k, "rows": rows, "image": png.name,
             "method": "Kynkaanniemi et al. 2019 improved precision/recall: k-NN balls in the FID Inception "
                       "pool features; FID against the train statistics at the same sample count"}
+
+
+def truncation_section(curve: dict) -> str:
+    """The model card's "Truncation" section: the table of FID, precision and recall per psi."""
+    methods = list(dict.fromkeys(r["method"] for r in curve["rows"]))
+    lines = [f"Measured by `python bench/quality.py --truncation --checkpoint CHECKPOINT --samples {curve['samples']} "
+             f"--record`: seeds {curve['seeds']} truncated by psi (gan_core.latent.truncate), against "
+             f"{curve['real']}; FID against the `train` statistics at {curve['samples']} samples (biased upwards "
+             f"at this count: compare the rows, not other tables), and the improved precision and recall of "
+             f"Kynkaanniemi et al. 2019 (k={curve['k']} nearest neighbours in the same Inception features). "
+             f"Precision: the share of generated faces that land among real ones; recall: the share of real "
+             f"faces the generated ones reach.", "",
+             "| psi | " + " | ".join(f"{m}: FID | precision | recall" for m in methods) + " |",
+             "|---|" + "---|---|---|" * len(methods)]
+    for psi in dict.fromkeys(r["psi"] for r in curve["rows"]):
+        cells = []
+        for m in methods:
+            row = next((r for r in curve["rows"] if r["method"] == m and r["psi"] == psi), None)
+            cells.append("| | " if row is None else
+                         f"{row['fid_train']:.2f} | {row['precision']:.3f} | {row['recall']:.3f}")
+        lines.append(f"| {psi:.1f} | " + " | ".join(cells) + " |")
+    lines += ["", f"\"scale\" pulls z towards 0 (psi x z); \"normal\" maps each number onto a normal cut at the "
+                  f"width whose spread is psi (BigGAN's resampling, made smooth). Seeds 0-7 at each psi ({TRUNCATION}, the studio's): "
+                  f"`bench/results/{Path(curve['checkpoint'].rstrip('/')).name}/{curve['image']}`."]
+    return "\n".join(lines)
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -348,6 +373,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="comma-separated truncation values for --truncation")
     p.add_argument("--methods", type=lambda t: t.split(","), default=["scale", "normal"],
                    help=f"comma-separated truncation methods for --truncation ({', '.join(TRUNCATIONS)})")
+    p.add_argument("--record", action="store_true", help="--truncation: write the table into the model card")
     p.add_argument("--k", type=int, default=3, help="nearest neighbours for precision and recall")
     p.add_argument("--noise", type=int, default=500, help="uniform-noise images for --sanity")
     p.add_argument("--stats", type=Path, default=DEFAULT_STATS, help="FID reference statistics (.npz)")
@@ -416,6 +442,10 @@ def main(argv=None) -> int:
             print(f"\n== {source} -> {out / 'truncation.json'}")
             curve = truncation_curve(args, source, model, stats, device, train, out)
             write_json(out / "truncation.json", {**curve, **common})
+            if args.record:
+                card = resolve(source) / "README.md"
+                card.write_text(set_section(card.read_text(), "Truncation", truncation_section(curve)))
+                print(f"recorded in {card}")
         return 0
 
     if args.checkpoint:
