@@ -67,15 +67,14 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     gallery_seeds = gr.State([])
     kept = gr.State([])  # the session's photos (shrunk, in memory only)
     photos = gr.State([])  # the z of each photo found, as Face JSON
-    gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces (or digits). "
-                "Pick a face by its seed, move it along age, gender, glasses and smile (or along any single "
-                "number of the z it comes from), morph between faces, add and subtract them, and see how the "
-                "discriminator teaches the generator.")
-    with gr.Row(equal_height=True):
+    gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces (or digits): move a face "
+                "along age, gender, glasses and smile, morph between faces, add and subtract them, and watch the "
+                "discriminator teach the generator.")
+    with gr.Row():
         model_pick = gr.Dropdown(STORE.names, value=DEFAULT_MODEL, label="Model (shipped, and your train.py exports)",
                                  scale=2, elem_id="model-pick")
         hub_id = gr.Textbox(label="…or a Hugging Face repo id", placeholder="owner/name", scale=2, max_length=96)
-        hub_btn = gr.Button("Load from the Hub", scale=1)
+        hub_btn = gr.Button("Load from the Hub", scale=1, size="md")
     model_info = gr.Markdown()
 
     with gr.Tabs() as tabs:
@@ -89,7 +88,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed",
                                                scale=1, min_width=120)
                         psi = truncation_slider(elem_id="truncation")
-                        random_btn = gr.Button("Random seeds", scale=1, min_width=120)
+                        random_btn = gr.Button("Random seeds", scale=1, min_width=120, size="md")
                     faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns,
                                        height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
