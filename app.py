@@ -23,10 +23,11 @@ from gan_core.teacher import DEFAULT_LR, layer_choices
 from gan_core.uploads import MAX_BYTES
 from studio.discriminator_tab import (SOURCES, ask_discriminator, first_look, reset_steps, show_feature_maps,
                                       take_generator_steps, take_pixel_steps)
-from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_truncation, drop_readout, edit_face, face_sliders,
-                                fit_mine, load_hub, mark_face, pick_from_gallery, pick_seed, refresh_models, refresh_pickers,
-                                reset_sliders, scan_directions, scan_page, set_face, set_truncation, share,
-                                show_gallery, slider_ends, upload_direction, use_dimension, use_direction)
+from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_truncation, drop_readout, edit_face,
+                                face_sliders, fit_mine, load_hub, mark_face, pick_from_gallery, pick_seed,
+                                refresh_models, refresh_pickers, reset_sliders, scan_directions, scan_page, set_face,
+                                set_truncation, share, show_gallery, slider_ends, upload_direction, use_dimension,
+                                use_direction)
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
                            preview_crop, read_photos)
@@ -203,7 +204,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         "makes, never a cross-fade.", elem_classes="tab-intro")
             with gr.Row():
                 with gr.Column(scale=2):
-                    keyframes = gr.Textbox("0, 7, 42", label="Keyframes: seeds, e.g. 0, 7, 42 (or faces added below)", max_lines=4,
+                    keyframes = gr.Textbox("9, 11, 28", label="Keyframes: seeds, e.g. 9, 11, 28 (or faces added below)",
+                                           max_lines=4,
                                            elem_id="keyframes")
                     add_key_btn = gr.Button("Add the current face (with its sliders)")
                     with gr.Row():
@@ -248,7 +250,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
                 math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
-                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=PRESETS[0][0] or None, visible=bool(PRESETS[0][0]),
+                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=PRESETS[0][0] or None,
+                                          visible=bool(PRESETS[0][0]),
                                           label="Ready examples (exemplars picked by the model's attribute classifier)")
                 preset_note = gr.Markdown(elem_id="preset-note")
             with gr.Row():
@@ -446,9 +449,10 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     no_btn.click(functools.partial(mark_face, "no"), [marks, model, mine, face], [marks, marks_info],
                  api_name="mark_no")
     clear_btn.click(clear_marks, None, [marks, marks_info], **private)
-    then_sliders(fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
-                               api_name="fit_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private).then(
-        reveal, None, direction_file, **private)
+    fitted = fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
+                           api_name="fit_direction", **quiet)
+    then_sliders(fitted).then(refresh_pickers, [model, mine], pickers, **private)
+    fitted.success(reveal, None, direction_file, **private)
     then_sliders(upload.upload(upload_direction, [model, mine, face, upload], [mine, fit_info, *shown],
                                api_name="upload_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
 

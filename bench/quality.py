@@ -346,7 +346,8 @@ def truncation_section(curve: dict) -> str:
                          f"{row['fid_train']:.2f} | {row['precision']:.3f} | {row['recall']:.3f}")
         lines.append(f"| {psi:.1f} | " + " | ".join(cells) + " |")
     lines += ["", f"\"scale\" pulls z towards 0 (psi x z); \"normal\" maps each number onto a normal cut at the "
-                  f"width whose spread is psi (BigGAN's resampling, made smooth). Seeds 0-7 at each psi ({TRUNCATION}, the studio's): "
+                  f"width whose spread is psi (BigGAN's resampling, made smooth). Seeds 0-7 at each psi "
+                  f"({TRUNCATION}, the studio's): "
                   f"`bench/results/{Path(curve['checkpoint'].rstrip('/')).name}/{curve['image']}`."]
     return "\n".join(lines)
 
