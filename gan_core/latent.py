@@ -1,6 +1,7 @@
 """Seeds and latents: the same seed is the same z (and face) on every device; interpolation."""
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -38,15 +39,14 @@ def z_from_seeds(seeds, nz: int = 100, device: torch.device | str = "cpu") -> to
 
 # --- truncation: faces pulled towards the average one --------------------------------------------
 TRUNCATIONS = ("scale", "normal")
-TRUNCATION = "scale"  # the studio's method, chosen by bench/quality.py --truncation (see the model card)
+TRUNCATION = "normal"  # the studio's method, chosen by bench/quality.py --truncation (see the faces model card)
 
 
+@functools.lru_cache(maxsize=256)
 def _clip_for(psi: float) -> float:
     """The threshold t at which N(0, 1) cut to [-t, t] has standard deviation psi (bisection)."""
     def sd(t):
-        t = torch.tensor(t, dtype=torch.float64)
-        mass = 2 * torch.special.ndtr(t) - 1
-        return float(torch.sqrt(1 - 2 * t * torch.exp(-t * t / 2) / math.sqrt(2 * math.pi) / mass))
+        return math.sqrt(1 - 2 * t * math.exp(-t * t / 2) / math.sqrt(2 * math.pi) / math.erf(t / math.sqrt(2)))
     lo, hi = 1e-6, 40.0
     for _ in range(80):
         mid = (lo + hi) / 2

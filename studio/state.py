@@ -33,8 +33,8 @@ class StudioConfig:
     named_slots: int = 4         # direction sliders (Age, Gender, ...) on screen at once
     scan_page: int = 8           # dimensions per scanner page
     display: int = 256           # side of the large face, pixels
-    default_seed: int = 9        # the current face at the start: a clean one (D 0.67 at psi 0.7; seed 0 is broken)
-    default_psi: float = 0.7     # truncation at the start: chosen from the model card's psi table
+    default_seed: int = 9        # the current face at the start: a clean one (D says 0.74 at psi 0.8; seed 0, 0.17)
+    default_psi: float = 0.8     # truncation at the start: chosen from the faces model card's psi table
     max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
     face_math_presets: tuple = (
         # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
