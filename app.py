@@ -90,7 +90,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                                scale=1, min_width=120)
                         psi = truncation_slider(elem_id="truncation")
                         random_btn = gr.Button("Random seeds", scale=1, min_width=120, size="md")
-                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns,
+                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, format="jpeg",
                                        height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
                     with gr.Accordion("Your own photo: find it in the model, then edit it", open=False,
@@ -172,7 +172,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 with gr.Column(scale=2):
                     face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
                                           label="Current face (seed)", elem_id="face-seed")
-                    current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face")
+                    current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face",
+                                       format="jpeg")  # 20x faster to encode than webp, and closer (44 vs 42 dB)
                     dir_names, dir_values = [], []
                     for i in range(CONFIG.named_slots):
                         with gr.Row(equal_height=True):

@@ -202,23 +202,37 @@ def concurrent(url: str, clients: int = 16, calls: int = 10) -> dict:
             "p50_ms": pct(latencies, 50) if latencies else None, "p95_ms": pct(latencies, 95) if latencies else None}
 
 
-def load_report(ours_url: str, floor_url: str, sizes=(16, 32), rounds: int = 3) -> dict:
-    """Many API clients moving sliders at once, ours and the floor alternately for `rounds` rounds
-    (the clients share this machine's two cores with the servers, so one round is noisy): the
-    median over rounds of each side's p95, and their ratio."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_report(servers: dict, sizes=(16, 32), rounds: int = 4) -> dict:
+    """Many API clients moving sliders at once, ours and the floor alternately for `rounds` rounds,
+    who goes first alternating too (the clients share this machine's two cores with the servers, so
+    one round is noisy): the median over rounds of each side's p95, their ratio, and each server's
+    CPU time per call (the steadier figure). `servers`: name -> (url, process)."""
     out = {}
     for clients in sizes:
         runs = {"ours": [], "floor": []}
-        for _ in range(rounds):
-            for name, url in (("ours", ours_url), ("floor", floor_url)):
-                runs[name].append(concurrent(url, clients))
+        for k in range(rounds):
+            for name in (("ours", "floor") if k % 2 == 0 else ("floor", "ours")):
+                url, proc = servers[name]
+                before = cpu_seconds(proc.pid)
+                row = concurrent(url, clients)
+                row["server_cpu_ms_per_call"] = (cpu_seconds(proc.pid) - before) * 1000 / row["calls"]
+                runs[name].append(row)
         p95 = {name: float(np.median([r["p95_ms"] or np.nan for r in rows])) for name, rows in runs.items()}
+        cpu = {name: float(np.median([r["server_cpu_ms_per_call"] for r in rows])) for name, rows in runs.items()}
         errors = {name: sum(r["errors"] for r in rows) for name, rows in runs.items()}
         ratio = p95["ours"] / p95["floor"]
-        out[str(clients)] = {"rounds": runs, "median_p95_ms": p95, "errors": errors, "p95_over_floor_p95": ratio}
+        out[str(clients)] = {"rounds": runs, "median_p95_ms": p95, "errors": errors, "p95_over_floor_p95": ratio,
+                             "median_server_cpu_ms_per_call": cpu}
         for name, rows in runs.items():
             print(f"{clients} concurrent clients x 10 slider updates, {name:5s}: {errors[name]} errors; p95 per round "
-                  + ", ".join(f"{r['p95_ms']:.0f}" for r in rows) + f" ms (median {p95[name]:.0f})", flush=True)
+                  + ", ".join(f"{r['p95_ms']:.0f}" for r in rows) + f" ms (median {p95[name]:.0f}); server CPU "
+                  f"{cpu[name]:.0f} ms a call", flush=True)
         print(f"{clients} concurrent clients: ours p95 / floor p95 = {ratio:.2f}x (target <= 1.2, 0 errors)", flush=True)
     return out
 
@@ -359,7 +373,8 @@ def main() -> int:
         clients = {"ours": Client(f"http://127.0.0.1:{ours_port}/", verbose=False),
                    "floor": Client(f"http://127.0.0.1:{floor_port}/", verbose=False)}
         results = {"cold_start_s": cold, "actions": measure(clients, args.repeats) if not args.load_only else {}}
-        results["load"] = load_report(f"http://127.0.0.1:{ours_port}/", f"http://127.0.0.1:{floor_port}/")
+        results["load"] = load_report({"ours": (f"http://127.0.0.1:{ours_port}/", ours),
+                                       "floor": (f"http://127.0.0.1:{floor_port}/", floor)})
         if args.load_only:
             return 0
         if args.browser:
