@@ -113,7 +113,7 @@ class Face:
     # --- using it with a model ------------------------------------------------------------
     def check(self, nz: int, directions: dict[str, Direction] | None = None) -> "Face":
         """This face, checked against a model with latent length `nz` and these directions."""
-        self.base(nz)  # the z's length
+        self._check_length(nz)
         for dim, _ in self.edits:
             check_dimension(dim, nz)
         unknown = [name for name, _ in self.moves if name not in (directions or {})]
@@ -126,9 +126,12 @@ class Face:
         """The base z [nz]: the seed's (truncated by psi), or the explicit one."""
         if self.z is None:
             return truncate(z_from_seed(self.seed, nz), self.psi)
-        if len(self.z) != nz:
-            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
+        self._check_length(nz)
         return torch.tensor(self.z, dtype=torch.float32)
+
+    def _check_length(self, nz: int) -> None:
+        if self.z is not None and len(self.z) != nz:
+            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
 
     def latent(self, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
         """z [nz]: the base with the edits added and the moves made."""
