@@ -506,7 +506,8 @@ def test_load_hub_gan_fetches_only_the_release_files(hf_cache, tiny_gan_folder, 
     assert repo_id == "owner/name" and kwargs["local_files_only"] is True  # offline: the cache only
     assert sorted(kwargs["allow_patterns"]) == sorted(["config.json", "model.safetensors", "discriminator.safetensors",
                                                        "directions.safetensors", "directions.json",
-                                                       "attributes.safetensors", "encoder.safetensors"])
+                                                       "attributes.safetensors", "encoder.safetensors",
+                                                       "digits.safetensors"])
 
 
 @pytest.mark.parametrize("source", ["/etc", "../checkpoints/celeba64", "~/x", "REAL", "REAL/model.safetensors",
