@@ -49,25 +49,30 @@ class AttributeClassifier:
     image_size: int
     width: int = 32
 
-    @torch.inference_mode()
     def predict(self, images: np.ndarray | torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """uint8 faces [N, H, W, C] (resized to the classifier's size if need be) -> P(attribute) [N, K]."""
-        self.net.eval()
-        device = next(self.net.parameters()).device
-        out = []
-        for start in range(0, len(images), batch_size):
-            x = from_uint8(images[start:start + batch_size], device)
-            if x.shape[-1] != self.image_size:
-                x = nn.functional.interpolate(x, size=self.image_size, mode="bilinear", antialias=True,
-                                              align_corners=False)
-            out.append(torch.sigmoid(self.net(x)).float().cpu())
-        return torch.cat(out) if out else torch.zeros(0, len(self.names))
+        return classify(self.net, self.image_size, images, torch.sigmoid, len(self.names), batch_size)
 
     def save(self, folder: str | os.PathLike, meta: dict | None = None) -> Path:
         path = Path(folder) / CLASSIFIER_NAME
         info = {"names": list(self.names), "image_size": self.image_size, "width": self.width, **(meta or {})}
         save_tensors(path, self.net.state_dict(), info)
         return path
+
+
+@torch.inference_mode()
+def classify(net: nn.Module, image_size: int, images, to_probability, classes: int, batch_size: int) -> torch.Tensor:
+    """`net`'s probabilities [N, classes] for uint8 images [N, H, W, C], resized to `image_size` if
+    need be, `batch_size` at a time; `to_probability` maps its logits (sigmoid, softmax)."""
+    net.eval()
+    device = next(net.parameters()).device
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = from_uint8(images[start:start + batch_size], device)
+        if x.shape[-1] != image_size:
+            x = nn.functional.interpolate(x, size=image_size, mode="bilinear", antialias=True, align_corners=False)
+        out.append(to_probability(net(x)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, classes)
 
 
 def load_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> AttributeClassifier | None:

@@ -18,9 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attributes import AttributeNet
+from .attributes import AttributeNet, classify
 from .checkpoints import CheckpointError, load_tensors, save_tensors
-from .models import from_uint8
 
 DIGITS_NAME = "digits.safetensors"
 TRAIN_DIGITS = 8000  # the first 8,000 digits train; the rest are held out
@@ -41,19 +40,10 @@ class DigitClassifier:
     image_size: int
     width: int = 32
 
-    @torch.inference_mode()
     def predict(self, images: np.ndarray | torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """uint8 digits [N, H, W, 1] (resized to the classifier's size if need be) -> P(digit) [N, 10]."""
-        self.net.eval()
-        device = next(self.net.parameters()).device
-        out = []
-        for start in range(0, len(images), batch_size):
-            x = from_uint8(images[start:start + batch_size], device)
-            if x.shape[-1] != self.image_size:
-                x = nn.functional.interpolate(x, size=self.image_size, mode="bilinear", antialias=True,
-                                              align_corners=False)
-            out.append(torch.softmax(self.net(x), dim=1).float().cpu())
-        return torch.cat(out) if out else torch.zeros(0, 10)
+        return classify(self.net, self.image_size, images, lambda logits: torch.softmax(logits, dim=1), 10,
+                        batch_size)
 
     def save(self, folder: str | os.PathLike, meta: dict | None = None) -> Path:
         path = Path(folder) / DIGITS_NAME
