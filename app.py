@@ -2,6 +2,7 @@
 discriminator, and watch it train.
 
     $ python app.py                      # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / _PORT respected)
+    $ python app.py --real-faces ../shared/data/celeba64.zip   # faces in "Real or fake?" too
 
 Layout and wiring only: the handlers live in the studio/ package (one module a tab), and every
 picture comes from gan_core. Each action is also an API endpoint (see "Use via API" at the foot
@@ -9,11 +10,30 @@ of the page, or gradio_client).
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
+import os
 import random
+import sys
 
-import gradio as gr
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="DCGAN Studio")
+    p.add_argument("--real-faces", metavar="PATH",
+                   help="a local CelebA zip or folder whose `test` faces play in \"Real or fake?\" (never shipped; "
+                        "also STUDIO_REAL_FACES)")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":  # before the studio is imported: it reads its settings from the environment
+    ARGS = parse_args()
+    if ARGS.real_faces:
+        if not os.path.exists(ARGS.real_faces):
+            sys.exit(f"--real-faces: {ARGS.real_faces} does not exist")
+        os.environ["STUDIO_REAL_FACES"] = ARGS.real_faces
+
+import gradio as gr  # noqa: E402 (after the settings above)
 
 from gan_core.directions import GROUPS
 from gan_core.latent import MAX_SEED
@@ -28,6 +48,7 @@ from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_trunc
                                 refresh_models, refresh_pickers, reset_sliders, scan_directions, scan_page, set_face,
                                 set_truncation, share, show_gallery, slider_ends, upload_direction, use_dimension,
                                 use_direction)
+from studio.game_tab import ROUND, check_round, faces_note, kinds, new_round, tally_text
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
                            preview_crop, read_photos)
@@ -314,6 +335,33 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 d_maps = gr.Gallery(label="Strongest units on this face (bright: fires)", columns=6, height=220,
                                     allow_preview=False, elem_id="d-maps")
 
+        with gr.Tab("Real or fake?") as game_tab:
+            gr.Markdown("The article says GANs make digits that even people cannot tell from real ones. Try it: "
+                        f"{ROUND} images, some held-out real ones the model never saw, the rest made by G. Then see "
+                        "how you did against a coin, against D, and against a detector trained only to spot fakes.",
+                        elem_classes="tab-intro")
+            game, tally = gr.State({}), gr.State(None)
+            with gr.Row(equal_height=True):
+                game_kind = gr.Radio(kinds(), value=kinds()[0], label="Play with", scale=2, elem_id="game-kind")
+                deal_btn = gr.Button("New round", scale=1, elem_id="game-deal")
+                check_btn = gr.Button("Check", variant="primary", scale=1, elem_id="game-check")
+            game_note = gr.Markdown(elem_id="game-note")
+            cards, guesses = [], []
+            for row in range(2):
+                with gr.Row():
+                    for col in range(ROUND // 2):
+                        with gr.Column(min_width=120):
+                            i = row * ROUND // 2 + col
+                            cards.append(gr.Image(label=f"{i + 1}", interactive=False, height=150, format="png", buttons=[],
+                                                  show_download_button=False, elem_id=f"game-card-{i}"))
+                            guesses.append(gr.Radio(["Real", "Fake"], value=None, show_label=False, container=False,
+                                                    elem_id=f"game-guess-{i}"))
+            game_result = gr.Markdown(elem_id="game-result")
+            game_tally = gr.Markdown(elem_id="game-tally")
+            gr.Markdown(faces_note() + " MNIST digits: © Yann LeCun and Corinna Cortes, CC BY-SA 3.0. Nothing about "
+                        "you is stored: the tally lives in this page and is gone when you close it.",
+                        elem_classes="tab-intro")
+
         with gr.Tab("Training") as training_tab:
             gr.Markdown("How the shipped models learned: D's mean verdict on real images, D(x), and on G's, D(G(z)), "
                         "head for 0.5, where D can only guess (in practice D keeps an edge: the faces model ends near "
@@ -493,6 +541,13 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 api_name="generator_steps").success(reveal, None, g_box, **private)
     maps_btn.click(show_feature_maps, [model, subject, d_layer, d_top], d_maps, api_name="feature_maps")
     d_layer.input(show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
+
+    deal = dict(fn=new_round, inputs=game_kind, outputs=[game, *cards, *guesses, game_note, game_result])
+    deal_btn.click(**deal, api_name="game_round")
+    game_kind.input(**deal, **private)
+    first_visit(game_tab, new_round, [game_kind], [game, *cards, *guesses, game_note, game_result])
+    check_btn.click(check_round, [game, tally, *guesses], [game, tally, *cards, *guesses, game_result, game_tally],
+                    api_name="game_check")
 
     run_outputs = [run_summary, loss_plot, output_plot, grid_step, grid_image, grid_caption]
     show_run_btn.click(show_run, which_run, run_outputs, api_name="training_run")

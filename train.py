@@ -57,6 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
     train.add_argument("--ema-decay", type=float, help="EMA decay of G's weights (default 0.999; 0 off)")
     train.add_argument("--diffaugment", help="DiffAugment policy, e.g. color,translation,cutout (default off)")
+    train.add_argument("--label-smoothing", type=float, help="one-sided: D's target for real images is 1 minus this "
+                                                              "(default 0)")
+    train.add_argument("--instance-noise", type=float, help="std of Gaussian noise added to every image D sees, "
+                                                             "on the [-1, 1] scale (default 0)")
+    train.add_argument("--g-steps", type=int, help="G updates per D update (default 1)")
     train.add_argument("--flip", action="store_true", default=None, help="random horizontal flips")
     train.add_argument("--seed", type=int, help="default 0")
     train.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")

@@ -20,9 +20,11 @@ from torch import nn
 
 from .attributes import AttributeNet, classify
 from .checkpoints import CheckpointError, load_tensors, save_tensors
+from .metrics import feature_stats, frechet_distance
 
 DIGITS_NAME = "digits.safetensors"
 TRAIN_DIGITS = 8000  # the first 8,000 digits train; the rest are held out
+CONFIDENT = 0.9      # a digit "reads clearly" when the classifier gives one class at least this
 
 
 def split_digits(images: torch.Tensor, labels) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
@@ -44,6 +46,10 @@ class DigitClassifier:
         """uint8 digits [N, H, W, 1] (resized to the classifier's size if need be) -> P(digit) [N, 10]."""
         return classify(self.net, self.image_size, images, lambda logits: torch.softmax(logits, dim=1), 10,
                         batch_size)
+
+    def features(self, images: np.ndarray | torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Its penultimate layer [N, 8 * width]: the features of the digits FID."""
+        return classify(self.net.features, self.image_size, images, lambda f: f, 8 * self.width, batch_size)
 
     def save(self, folder: str | os.PathLike, meta: dict | None = None) -> Path:
         path = Path(folder) / DIGITS_NAME
@@ -109,3 +115,22 @@ def accuracy(classifier: DigitClassifier, images: torch.Tensor, labels: torch.Te
     return {"accuracy": round(float(right.float().mean()), 4), "count": len(labels),
             "per_digit": {str(d): round(float(right[labels == d].float().mean()), 4)
                           for d in range(10) if (labels == d).any()}}
+
+
+def digit_report(classifier: DigitClassifier, images: np.ndarray | torch.Tensor) -> dict:
+    """How clearly uint8 digits [N, H, W, 1] read: the share the classifier labels with confidence
+    >= CONFIDENT, how many that is, and each digit's share of the labels (mode collapse shows as
+    a digit far from 10%)."""
+    probs = classifier.predict(images)
+    confidence, label = probs.max(1)
+    shares = torch.bincount(label, minlength=10).double() / max(1, len(label))
+    return {"confident": round(float((confidence >= CONFIDENT).double().mean()), 4),
+            "confident_count": int((confidence >= CONFIDENT).sum()), "count": len(label),
+            "shares": [round(float(s), 4) for s in shares]}
+
+
+def digit_fid(classifier: DigitClassifier, real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor) -> float:
+    """The Frechet distance between two sets of uint8 digits [N, H, W, 1] in the classifier's
+    penultimate features (a digits FID: Inception's features are for photographs)."""
+    return frechet_distance(*feature_stats(classifier.features(real).double().numpy()),
+                            *feature_stats(classifier.features(fake).double().numpy()))

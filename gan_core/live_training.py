@@ -39,22 +39,25 @@ MAX_STEPS = 3000
 MAX_MINUTES = 3.0
 
 
-def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000) -> Path:
-    """The first `count` digits of mnist28.zip at 32x32 (Lanczos-resized, as
-    load_images(..., 32, channels=1) gave them to the shipped mnist32 model), with their labels,
-    as a compressed npz: images uint8 [count, 1, 32, 32], labels uint8 [count]."""
+def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000, start: int = 0) -> Path:
+    """Digits start to start + count of mnist28.zip at 32x32 (Lanczos-resized, as
+    load_images(..., 32, channels=1) gives them to train.py), with their labels, as a compressed
+    npz: images uint8 [count, 1, 32, 32], labels uint8 [count]. (The held-out digits of the
+    "Real or fake?" game are made the same way, from start 8000.)"""
     from .data import load_images
 
-    digits = load_images(source, 32, channels=1, limit=count)
-    labels = np.array([int(label) for label in digits.metadata.get("label", [])], np.uint8)
+    digits = load_images(source, 32, channels=1, limit=start + count)
+    if len(digits.images) < start + count:
+        raise ValueError(f"{source} has {len(digits.images)} digits, not {start + count}")
+    labels = np.array([int(label) for label in digits.metadata.get("label", [])], np.uint8)[start:]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, images=digits.images.numpy(), labels=labels)
+    np.savez_compressed(out, images=digits.images[start:].numpy(), labels=labels)
     return out
 
 
 def load_live_digits(path: str | Path = DIGITS_DATA) -> torch.Tensor:
-    """The shipped live-training digits, uint8 [N, 1, 32, 32]."""
+    """Digits saved by make_live_digits (the shipped live-training ones by default), uint8 [N, 1, 32, 32]."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no live-training data at {path}; make it with "
@@ -227,10 +230,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Make the live-training digits (checkpoints/mnist32/live_digits.npz).")
     p.add_argument("source", help="mnist28.zip (the 10,000 MNIST test digits)")
     p.add_argument("out", nargs="?", default=str(DIGITS_DATA), help=f"npz to write (default {DIGITS_DATA})")
-    p.add_argument("--count", type=int, default=2000, help="how many digits, from the first (default 2000)")
+    p.add_argument("--count", type=int, default=2000, help="how many digits (default 2000)")
+    p.add_argument("--start", type=int, default=0, help="the first digit's row (default 0; 8000 for the held-out ones)")
     args = p.parse_args(argv)
     try:
-        out = make_live_digits(args.source, args.out, args.count)
+        out = make_live_digits(args.source, args.out, args.count, args.start)
     except ValueError as err:
         print(f"live_training: {err}", file=sys.stderr)
         return 2

@@ -9,9 +9,13 @@ import torch
 import torch.nn.functional as F
 
 
-def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy: real images labelled 1, generated ones 0."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+    """Binary cross-entropy: real images labelled `real_target` (1, or e.g. 0.9 for one-sided label
+    smoothing, which keeps D from growing over-confident), generated ones 0."""
+    real = F.softplus(-real_logits).mean()
+    if real_target != 1.0:
+        real = real_target * real + (1 - real_target) * F.softplus(real_logits).mean()
+    return real + F.softplus(fake_logits).mean()
 
 
 def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -264,6 +264,13 @@ def probability(gan: GAN, image) -> float:
 
 
 @torch.no_grad()
+def probabilities(gan: GAN, images: np.ndarray) -> np.ndarray:
+    """D's probability that each of `images` (uint8 [N, S, S, C], the model's size and channels) is real."""
+    D = _discriminator(gan)
+    return torch.sigmoid(D(from_uint8(images, gan.device).contiguous())).flatten().float().cpu().numpy()
+
+
+@torch.no_grad()
 def feature_maps(gan: GAN, image, layer: int = 0, top: int = 6, size: int | None = None) -> list[FeatureMap]:
     """(channel, strength, overlay) for the `top` units of D's layer `layer` that fire most on
     `image`; see Verdict.feature_maps. One forward pass: no gradient is needed for these."""

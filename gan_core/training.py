@@ -35,7 +35,7 @@ from .models import Discriminator, Generator, to_uint8
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "log.jsonl"
-STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after")
+STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "d_accuracy")
 
 
 @dataclass
@@ -54,6 +54,9 @@ class TrainConfig:
     beta2: float = 0.999
     ema_decay: float = 0.999      # EMA of G's weights (what gets shipped); 0 turns it off
     diffaugment: str = ""         # e.g. "color,translation,cutout"; "" is off
+    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this
+    instance_noise: float = 0.0   # std of Gaussian noise added to every image D sees ([-1, 1] scale)
+    g_steps: int = 1              # G updates per D update
     flip: bool = False            # random horizontal flips of the training images
     seed: int = 0
     device: str = "auto"
@@ -70,7 +73,7 @@ class TrainConfig:
                        and (k != "float" or math.isfinite(value)) for k in allowed):
                 raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {repr(value)[:40]}")
         check_policy(self.diffaugment)
-        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every"):
+        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "g_steps"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
         if self.limit is not None and self.limit < 1:
@@ -81,9 +84,11 @@ class TrainConfig:
         for key in ("lr_g", "lr_d"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key} must be positive")
-        for key in ("beta1", "beta2", "ema_decay"):
+        for key in ("beta1", "beta2", "ema_decay", "label_smoothing"):
             if not 0 <= getattr(self, key) < 1:
                 raise ValueError(f"{key} must be in [0, 1)")
+        if not 0 <= self.instance_noise <= 2:
+            raise ValueError("instance_noise must be from 0 to 2")
 
 
 @torch.no_grad()
@@ -148,19 +153,25 @@ class Trainer:
     def total_steps(self) -> int:
         return self.opts.steps or math.ceil(self.opts.epochs * self.batches.per_epoch)
 
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.opts.diffaugment, self.rng) if self.opts.diffaugment else x
+    def _seen_by_d(self, x: torch.Tensor) -> torch.Tensor:
+        """What D is shown: the image after DiffAugment, plus instance noise."""
+        if self.opts.diffaugment:
+            x = diff_augment(x, self.opts.diffaugment, self.rng)
+        if self.opts.instance_noise:
+            x = x + self.opts.instance_noise * torch.randn(x.shape, device=x.device, generator=self.rng)
+        return x
 
     def train_step(self) -> torch.Tensor:
-        """One D step and one G step; returns the step's STATS as a tensor (no device sync)."""
+        """One D step and opts.g_steps G steps; returns the step's STATS as a tensor (no device sync).
+        d_accuracy is D's accuracy on this step's real and generated batch, before D learns from it."""
         real = self.batches.batch(self.step, self.rng)
         z = torch.randn(len(real), self.model.nz, device=self.device, generator=self.rng)
         fake = self.G(z)
 
         # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
-        real_logits = self.D(self._augment(real))
-        fake_logits = self.D(self._augment(fake.detach()))
-        loss_d = d_loss(real_logits, fake_logits)
+        real_logits = self.D(self._seen_by_d(real))
+        fake_logits = self.D(self._seen_by_d(fake.detach()))
+        loss_d = d_loss(real_logits, fake_logits, 1.0 - self.opts.label_smoothing)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -168,19 +179,25 @@ class Trainer:
         # (2) Update G: maximise log D(G(z)); D's own weight gradients are not needed here
         self.D.requires_grad_(False)
         try:
-            gen_logits = self.D(self._augment(fake))
-            loss_g = g_loss(gen_logits)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
+            for k in range(self.opts.g_steps):
+                if k:  # further G steps on fresh z
+                    z = torch.randn(len(real), self.model.nz, device=self.device, generator=self.rng)
+                    fake = self.G(z)
+                gen_logits = self.D(self._seen_by_d(fake))
+                loss_g = g_loss(gen_logits)
+                self.opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
 
         self._update_ema()
         self.step += 1
         with torch.no_grad():
+            accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
             return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(),
-                                torch.sigmoid(fake_logits).mean(), torch.sigmoid(gen_logits).mean()]).detach()
+                                torch.sigmoid(fake_logits).mean(), torch.sigmoid(gen_logits).mean(),
+                                accuracy]).detach()
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -36,6 +37,12 @@ class StudioConfig:
     default_seed: int = 9        # the current face at the start: a clean one (D says 0.74 at psi 0.8; seed 0, 0.17)
     default_psi: float = 0.8     # truncation at the start: chosen from the faces model card's psi table
     max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
+    faces_model: str = "Faces (CelebA 64x64)"  # the bundled models "Real or fake?" plays with
+    digits_model: str = "Digits (MNIST 32x32)"
+    heldout_digits: str = "heldout_digits.npz"  # in the digits model's folder: MNIST digits it never saw
+    # CelebA test faces on this machine for "Real or fake?" (app.py --real-faces); never shipped
+    real_faces: str = field(default_factory=lambda: os.environ.get("STUDIO_REAL_FACES", ""))
+    max_real_faces: int = 2000
     face_math_presets: tuple = (
         # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
         ("man with glasses - man + woman", "47, 71, 83", "16, 18, 21", "3, 19, 33"),

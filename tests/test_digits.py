@@ -50,3 +50,20 @@ def test_a_file_that_is_not_a_digit_classifier_is_a_clear_error(tmp_path):
     save_tensors(tmp_path / "digits.safetensors", {"w": torch.zeros(2)}, {"image_size": 32})
     with pytest.raises(CheckpointError, match="not a digit classifier"):
         load_digit_classifier(tmp_path)
+
+
+def test_digit_report_and_fid():
+    from gan_core.digits import digit_fid, digit_report
+
+    images, labels = tiny_digits(256)
+    classifier = train_digit_classifier(images, labels, epochs=6, batch_size=64, width=8, log=lambda _: None)
+    nhwc = images.permute(0, 2, 3, 1)
+    report = digit_report(classifier, nhwc)
+    confidence = classifier.predict(nhwc).max(1).values
+    assert report["count"] == 256 and report["confident_count"] == int((confidence >= 0.9).sum())
+    assert report["confident"] == round(report["confident_count"] / 256, 4)
+    assert sum(report["shares"][:2]) > 0.95 and abs(sum(report["shares"]) - 1) < 1e-3  # two kinds of digit
+    assert classifier.features(nhwc).shape == (256, 64)
+    same = digit_fid(classifier, nhwc[:128], nhwc[128:])
+    bars = digit_fid(classifier, nhwc[labels == 0], nhwc[labels == 1])
+    assert 0 <= same < bars

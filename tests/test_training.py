@@ -383,3 +383,29 @@ def test_init_from_a_bad_folder_or_file(saved_run, tmp_path, capsys):
         assert train.main(["--init-from", str(source), "--dry-run", "--out", str(tmp_path / "b")]) == 2, source
         err = capsys.readouterr().err
         assert err.startswith("train.py: ") and message in err and "Traceback" not in err
+
+
+def test_label_smoothing_is_one_sided_cross_entropy():
+    r, f = torch.tensor([0.3, -1.2]), torch.tensor([0.5, -2.0])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    expected = bce(r, torch.full_like(r, 0.9)) + bce(f, torch.zeros_like(f))
+    assert torch.isclose(d_loss(r, f, real_target=0.9), expected)
+    assert torch.isclose(d_loss(r, f, real_target=1.0), d_loss(r, f))
+
+
+def test_balancing_options_train_and_log_d_accuracy(tmp_path):
+    trainer = make_trainer(tmp_path, steps=4, label_smoothing=0.1, instance_noise=0.5, g_steps=2)
+    records = []
+    trainer.train(progress=False, on_record=records.append, checkpoints=False)
+    assert trainer.step == 4 and len(records) == 2
+    assert all(0 <= r["d_accuracy"] <= 1 for r in records)
+    for bad in (dict(label_smoothing=1.0), dict(instance_noise=-0.1), dict(g_steps=0)):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+
+
+def test_train_py_takes_the_balancing_flags(tmp_path):
+    args = train.parse_args(["--dry-run", "--out", str(tmp_path / "r"), "--label-smoothing", "0.1",
+                             "--instance-noise", "0.3", "--g-steps", "2"])
+    _, opts, _ = train.build(args)
+    assert (opts.label_smoothing, opts.instance_noise, opts.g_steps) == (0.1, 0.3, 2)

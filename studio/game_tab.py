@@ -1,0 +1,122 @@
+"""The "Real or fake?" tab: rounds of 8 images, real (held out from training) and generated mixed;
+the player marks each, then sees the truth, their score against chance, and D's and the
+detector's verdicts. Digits always; faces only when CelebA test faces are on this machine
+(--real-faces PATH or STUDIO_REAL_FACES): they are read from there, never shipped or uploaded.
+Nothing about a player is kept beyond the page's own tally."""
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+import numpy as np
+
+from gan_core.data import load_images
+from gan_core.game import ROUND, Deck, Round, Tally, chance_of_at_least
+from gan_core.live_training import load_live_digits
+from gan_core.real_or_fake import load_detector
+from studio.state import CONFIG, STORE, friendly, log, upscale_all
+
+DIGITS, FACES = "Digits (MNIST)", "Faces (CelebA)"
+REAL, FAKE = "Real", "Fake"
+SHOWN = 112  # pixels per image on the page
+_decks: dict[str, Deck] = {}
+_lock = threading.Lock()
+
+
+def kinds() -> list[str]:
+    """What can be played here: digits always, faces when real test faces were given at start."""
+    return [DIGITS, FACES] if CONFIG.real_faces else [DIGITS]
+
+
+def _model_of(kind: str) -> str:
+    return CONFIG.digits_model if kind == DIGITS else CONFIG.faces_model
+
+
+def deck(kind: str) -> Deck:
+    """The deck of a kind, made once per process (its real images read from disk)."""
+    if kind not in kinds():
+        raise ValueError(f"pick one of: {', '.join(kinds())}")
+    with _lock:
+        if kind not in _decks:
+            gan = STORE.get(_model_of(kind))
+            if kind == DIGITS:
+                real = load_live_digits(gan.folder / CONFIG.heldout_digits).permute(0, 2, 3, 1).numpy()
+            else:
+                faces = load_images(CONFIG.real_faces, gan.config.image_size, gan.config.channels, split="test",
+                                    limit=CONFIG.max_real_faces)
+                real = faces.images.permute(0, 2, 3, 1).numpy()
+                log.info("Real or fake?: %d test faces from %s", len(real), CONFIG.real_faces)
+            _decks[kind] = Deck(real, gan, load_detector(gan.folder, gan.device))
+        return _decks[kind]
+
+
+def _shown(round_: Round) -> list[np.ndarray]:
+    return upscale_all(round_.images, SHOWN)
+
+
+@friendly
+def new_round(kind: str):
+    """(the round, its 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix, nothing told."""
+    round_ = deck(kind).deal(np.random.default_rng())
+    pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
+    cleared = [gr.update(value=None, interactive=True)] * ROUND
+    note = (f"Mark each of the {ROUND} images **real** or **fake**, then press **Check**. How many are real is "
+            f"not fixed: each one is a coin toss.")
+    return {"kind": kind, "round": round_, "checked": False}, *pictures, *cleared, note, ""
+
+
+def _verdict(p: float) -> str:
+    return f"{REAL.lower() if p > 0.5 else FAKE.lower()} ({p:.2f})"
+
+
+@friendly
+def check_round(game: dict, tally: Tally, *marks):
+    """(the game, the tally, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
+    if not game or "round" not in game:
+        raise ValueError("press New round first")
+    if game["checked"]:
+        raise ValueError("this round is scored: press New round for the next")
+    missing = [str(i + 1) for i, m in enumerate(marks) if m not in (REAL, FAKE)]
+    if missing:
+        raise ValueError(f"mark every image real or fake first: {', '.join(missing)} "
+                         f"{'is' if len(missing) == 1 else 'are'} not marked yet")
+    round_: Round = game["round"]
+    result = round_.score([m == REAL for m in marks])
+    tally = (tally or Tally()).add(result)
+    captions = []
+    for i, (truth, mark, d) in enumerate(zip(round_.real, marks, round_.d_says)):
+        tick = "\u2713" if (mark == REAL) == truth else "\u2717"
+        extra = "" if round_.detector_says is None else f" \u00b7 detector {_verdict(round_.detector_says[i])}"
+        captions.append(gr.update(label=f"{i + 1}: {REAL if truth else FAKE} {tick} \u00b7 D {_verdict(d)}{extra}"))
+    locked = [gr.update(interactive=False)] * ROUND
+    return ({**game, "checked": True}, tally, *captions, *locked, result_text(result), tally_text(tally))
+
+
+def result_text(result) -> str:
+    luck = chance_of_at_least(result.right, result.count)
+    lines = [f"**You: {result.right} of {result.count} right.** Guessing gets {result.count // 2} on average; "
+             f"a coin does this well or better {luck:.0%} of the time. ({result.reals} of the {result.count} "
+             f"were real.)",
+             f"**D** (the discriminator that trained against this generator): {result.d_right} of {result.count}."]
+    if result.detector_right is not None:
+        lines.append(f"**The detector** (a small CNN trained only to spot this generator's images): "
+                     f"{result.detector_right} of {result.count}.")
+    return "\n\n".join(lines)
+
+
+def tally_text(tally: Tally) -> str:
+    if not tally or not tally.rounds:
+        return ""
+    share = tally.right / tally.count
+    line = (f"This session, {tally.rounds} round{'s' if tally.rounds != 1 else ''}: you {tally.right} of "
+            f"{tally.count} ({share:.0%}), D {tally.d_right / tally.count:.0%}")
+    if tally.detector_count:
+        line += f", the detector {tally.detector_right / tally.detector_count:.0%}"
+    return line + ". 50% is a coin toss."
+
+
+def faces_note() -> str:
+    if CONFIG.real_faces:
+        return f"Faces: CelebA `test` faces read from this machine ({CONFIG.real_faces}); they are never sent anywhere."
+    return ("Faces join the game when the studio is started with `--real-faces` and a local copy of CelebA "
+            "(its test faces are read from there; CelebA's terms do not allow shipping them).")
