@@ -30,13 +30,19 @@ import numpy as np
 import torch
 
 from .config import GANConfig
-from .media import load_image
+from .digits import CONFIDENT
+from .media import load_image, split_grid
 from .training import TrainConfig, Trainer
 
 DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / "live_digits.npz"
 DIGITS = GANConfig(image_size=32, channels=1, nz=100, g_width=32, d_width=32, name="Live digits 32x32")
 MAX_STEPS = 3000
 MAX_MINUTES = 3.0
+# What keeps the two players balanced in a short run, chosen by measurement (bench/digits.py --live):
+# G learns 8x faster than D, so D never runs away with the game, and its verdicts stay near 0.5.
+RECIPE = {"lr_g": 4e-4, "lr_d": 5e-5}
+BALANCE = ("G learns eight times faster than D (learning rates 4e-4 and 5e-5), so D never gets far ahead: "
+           "each time it finds a tell, G has already moved on.")
 
 
 def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000, start: int = 0) -> Path:
@@ -88,6 +94,7 @@ class LiveStatus:
     grid_step: int | None = None           # the step it was drawn at
     folder: Path | None = None             # the run folder (for gan_core.dashboard.read_run)
     message: str = ""                      # one line for people: where the run is, or why it ended
+    legible: int | None = None             # grid digits the reader labels with confidence >= 0.9 (of 64)
 
     @property
     def latest(self) -> dict:
@@ -99,8 +106,15 @@ class LiveRun:
     the run (its owner token) can stop it; the run ends by itself at its step count or time budget."""
 
     def __init__(self, images: torch.Tensor | None = None, model: GANConfig = DIGITS, data: str | Path = DIGITS_DATA,
-                 device: str = "auto", threads: int = 1):
+                 device: str = "auto", threads: int = 1, recipe: dict | None = None, reader=None):
+        """`recipe`: TrainConfig settings for every run (default RECIPE); `reader`: a function that
+        loads a DigitClassifier (called once, when the first grid is drawn) to read each grid: how
+        many of its 64 digits are legible."""
         self.model, self.data, self.device, self.threads = model, Path(data), device, threads
+        self.recipe = dict(RECIPE if recipe is None else recipe)
+        TrainConfig(**self.recipe)  # a bad recipe is an error now, not in the first run
+        self._load_reader, self._reader = reader, None
+        self._legible: tuple[int, int] | None = None  # (step, digits read with confidence >= 0.9)
         self._images = images
         self._lock = threading.Lock()  # held while a run trains: one at a time
         self._thread: threading.Thread | None = None
@@ -144,7 +158,7 @@ class LiveRun:
             folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
             opts = TrainConfig(out=str(folder), steps=steps, batch_size=batch_size, device=self.device,
                                ema_decay=0.99, log_every=log_every, sample_every=sample_every,
-                               checkpoint_every=MAX_STEPS + 1, seed=int(seed))
+                               checkpoint_every=MAX_STEPS + 1, seed=int(seed), **self.recipe)
             with torch.inference_mode(False):  # callers may be in inference mode (the app is); training is not
                 images = self._images if self._images is not None else load_live_digits(self.data)
                 trainer = Trainer(self.model, opts, images.clone())
@@ -155,7 +169,7 @@ class LiveRun:
             raise
         self._remove_folder()
         self._trainer, self._folder, self._total, self._minutes, self._owner = trainer, folder, steps, minutes, owner
-        self._records, self._grid, self._ending, self._loaded = [], None, "", None
+        self._records, self._grid, self._ending, self._loaded, self._legible = [], None, "", None, None
         self._stop.clear()
         self._thread = threading.Thread(target=self._train, args=(trainer, 60 * minutes),
                                         name="dcgan-live-run", daemon=True)
@@ -185,8 +199,9 @@ class LiveRun:
             message = f"training: step {step} of {self._total}, {trainer.seconds:.0f} s"
         else:
             message = f"{self._ending or 'ended'} at step {step} of {self._total} after {trainer.seconds:.0f} s"
+        legible = self._legible[1] if self._legible is not None and self._legible[0] == grid_step else None
         return LiveStatus(running, step, self._total, trainer.seconds, list(self._records), grid, grid_step,
-                          self._folder, message)
+                          self._folder, message, legible)
 
     def close(self) -> None:
         """Stop the run, whoever started it, and delete its folder (when the process ends)."""
@@ -206,6 +221,12 @@ class LiveRun:
 
     # --- the background thread ---------------------------------------------------------------
     def _on_sample(self, step: int, path: Path) -> None:
+        if self._load_reader is not None:
+            self._reader, self._load_reader = self._load_reader(), None
+        if self._reader is not None:
+            digits = split_grid(load_image(path)[..., :1], self.model.image_size, 64, nrow=8)
+            confident = self._reader.predict(digits).max(1).values >= CONFIDENT
+            self._legible = (step, int(confident.sum()))
         self._grid = (step, path)  # only once the file is complete
 
     def _train(self, trainer: Trainer, budget: float) -> None:

@@ -57,6 +57,20 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad
     return as_hwc(grid)
 
 
+def split_grid(grid: np.ndarray, size: int, count: int, nrow: int, padding: int = 2) -> np.ndarray:
+    """make_grid undone: the first `count` tiles of side `size` of a grid, uint8 [count, size, size, C]."""
+    grid = as_hwc(np.asarray(grid))
+    grid = grid[..., None] if grid.ndim == 2 else grid
+    tiles = []
+    for i in range(count):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (size + padding), padding + col * (size + padding)
+        tiles.append(grid[top:top + size, left:left + size])
+    if any(t.shape[:2] != (size, size) for t in tiles):
+        raise ValueError(f"the grid ({grid.shape[1]}x{grid.shape[0]}) holds fewer than {count} tiles of {size} px")
+    return np.stack(tiles)
+
+
 def upscale(image, size: int, smooth: bool = False) -> np.ndarray:
     """Resize so the longer side is `size`: nearest keeps the pixels crisp, smooth uses Lanczos."""
     pil = to_pil(image)

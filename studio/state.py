@@ -14,6 +14,7 @@ import gradio as gr
 
 from gan_core.directions import Direction, direction_from_json, ranked
 from gan_core.face import Face
+from gan_core.digits import load_digit_classifier
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
 from studio.model_store import ModelStore
@@ -52,7 +53,8 @@ class StudioConfig:
 
 CONFIG = StudioConfig()
 STORE = ModelStore(dict(CONFIG.bundled), roots=(CONFIG.checkpoints, CONFIG.runs))
-LIVE = LiveRun()  # the one live training run of this process, for every visitor
+# the one live training run of this process, for every visitor; the digit classifier reads its grids
+LIVE = LiveRun(reader=lambda: load_digit_classifier(dict(CONFIG.bundled)[CONFIG.digits_model]))
 DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 

@@ -154,3 +154,62 @@ def test_the_run_is_trainer_train_without_checkpoints(live, monkeypatch):
     folder = live.status().folder
     assert not list(folder.glob("*.safetensors")) and (folder / "log.jsonl").is_file()
     assert [r["step"] for r in live.status().records] == [2, 4]
+
+
+class CountingReader:
+    """Stands in for the digit classifier: sure of the first `sure` digits it is shown."""
+
+    def __init__(self, sure: int):
+        self.sure, self.shapes = sure, []
+
+    def predict(self, digits):
+        self.shapes.append(tuple(digits.shape))
+        probs = torch.full((len(digits), 10), 0.1)
+        probs[:self.sure] = torch.nn.functional.one_hot(torch.zeros(self.sure, dtype=torch.long), 10).float()
+        return probs
+
+
+def test_the_reader_counts_legible_grid_digits_and_the_recipe_is_used(tiny_config):
+    reader = CountingReader(sure=23)
+    runner = LiveRun(images=synthetic_images(64, 32, 3, seed=1), model=tiny_config, device="cpu",
+                     recipe={"lr_g": 1e-3, "lr_d": 1e-4, "instance_noise": 0.1}, reader=lambda: reader)
+    try:
+        runner.start(steps=4, minutes=1, batch_size=16, log_every=2, sample_every=2)
+        wait_until_done(runner)
+        status = runner.status()
+        assert status.legible == 23 and reader.shapes[-1] == (64, 32, 32, 1)
+        assert 0 <= status.latest["d_accuracy"] <= 1
+        opts = runner._trainer.opts
+        assert (opts.lr_g, opts.lr_d, opts.instance_noise, opts.ema_decay) == (1e-3, 1e-4, 0.1, 0.99)
+    finally:
+        runner.close()
+    with pytest.raises(ValueError, match="lr_d"):
+        LiveRun(recipe={"lr_d": -1})
+
+
+def test_the_shipped_recipe_balances_the_players():
+    assert live_training.RECIPE["lr_g"] > live_training.RECIPE["lr_d"]  # bench/digits.py --live measured it
+    assert "faster" in live_training.BALANCE
+
+
+def test_digits_from_a_start_row(tmp_path):
+    source = tmp_path / "digits.zip"
+    with zipfile.ZipFile(source, "w") as z:
+        z.writestr("metadata.csv", "file_name,label\n" + "".join(f"images/{i}.png,{i % 10}\n" for i in range(6)))
+        for i in range(6):
+            buffer = io.BytesIO()
+            Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(buffer, "PNG")
+            z.writestr(f"images/{i}.png", buffer.getvalue())
+    out = make_live_digits(source, tmp_path / "held.npz", count=2, start=3)
+    assert np.load(out)["labels"].tolist() == [3, 4]
+    with pytest.raises(ValueError, match="has 6 digits"):
+        make_live_digits(source, tmp_path / "more.npz", count=5, start=3)
+
+
+def test_the_shipped_held_out_digits_are_the_last_2000():
+    folder = DIGITS_DATA.parent
+    held = np.load(folder / "heldout_digits.npz")
+    assert held["images"].shape == (2000, 1, 32, 32) and held["labels"].shape == (2000,)
+    assert set(held["labels"].tolist()) == set(range(10))
+    live = load_live_digits()
+    assert not any((held["images"][:50, None] == live[None, :, :, :, :].numpy()).all(axis=(2, 3, 4)).any(1))

@@ -297,3 +297,13 @@ def test_gif_repeated_frames_keep_their_time(tmp_path):
             gif.seek(k)
             durations.append(gif.info["duration"])
     assert sum(durations) == 4 * 100
+
+
+def test_split_grid_undoes_make_grid():
+    from gan_core.media import make_grid, split_grid
+
+    images = np.random.default_rng(0).integers(0, 255, (10, 8, 8, 1)).astype(np.uint8)
+    tiles = split_grid(make_grid(images, nrow=4), 8, 10, nrow=4)
+    assert tiles.shape == (10, 8, 8, 1) and (tiles == images).all()
+    with pytest.raises(ValueError, match="fewer than"):
+        split_grid(make_grid(images, nrow=4), 8, 13, nrow=4)

@@ -1,0 +1,226 @@
+"""Digits you cannot tell from real, and the equilibrium, live: measured with the shipped digit classifier.
+
+    $ python bench/digits.py --quality [--baseline OLD_FOLDER] [--record]   # the shipped digits model
+    $ python bench/digits.py --live [--seeds 0,1,2,3,4] [--record]           # the studio's live run
+
+--quality: 10,000 samples of checkpoints/mnist32 read by its classifier (the share labelled with
+confidence >= 0.9, each digit's share), the grid of seeds 0-63, the classifier two-sample test
+(a fresh CNN told to tell the 2,000 held-out real digits from 2,000 generated ones, scored on
+unseen halves; 3 seeds) and the digits FID (the classifier's penultimate features, 2,000 vs the
+2,000 held out), each beside its real-vs-real floor (the first 2,000 training digits in place of
+the generated ones). --baseline puts another model folder (e.g. the previous release) beside it.
+
+--live: the Training tab's live run (gan_core.live_training.LiveRun, one CPU thread, 90 s) for
+each seed, with the shipped recipe and with the plain DCGAN one as the baseline: the grid's
+digits read with confidence >= 0.9 at the end, and the means of D(x), D(G(z)) and D's accuracy
+over the last 20% of logged steps (target: both means in 0.5 +/- 0.2, at least 40 of 64 legible).
+Nothing else should run meanwhile (two jobs on two cores halve both).
+--record writes bench/results/mnist32/*.json and the grids, and the model card's sections.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gan_core.checkpoints import load_gan  # noqa: E402
+from gan_core.digits import CONFIDENT, digit_fid, digit_report, load_digit_classifier  # noqa: E402
+from gan_core.latent import truncate, z_from_seeds  # noqa: E402
+from gan_core.live_training import DIGITS_DATA, MAX_STEPS, RECIPE, LiveRun, load_live_digits  # noqa: E402
+from gan_core.media import make_grid, save_image  # noqa: E402
+from gan_core.model_card import set_section  # noqa: E402
+from gan_core.real_or_fake import two_sample_test  # noqa: E402
+
+CHECKPOINT = ROOT / "checkpoints" / "mnist32"
+RESULTS = ROOT / "bench" / "results" / "mnist32"
+BAND = (0.3, 0.7)   # 0.5 +/- 0.2
+TAIL = 0.2          # the last 20% of logged steps
+LEGIBLE = 40        # of the 64 grid digits, at the end of the live run
+
+
+def nhwc(images: torch.Tensor) -> np.ndarray:
+    return images.permute(0, 2, 3, 1).numpy()
+
+
+def samples(gan, count: int, psi: float = 1.0, first_seed: int = 0) -> np.ndarray:
+    return gan.generate(truncate(z_from_seeds(range(first_seed, first_seed + count), gan.config.nz), psi))
+
+
+def quality_of(folder: Path, classifier, held: np.ndarray, count: int) -> dict:
+    gan = load_gan(folder, device="cpu")
+    t = time.perf_counter()
+    fakes = samples(gan, count)
+    out = {"folder": str(folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder),
+           "samples": digit_report(classifier, fakes),
+           "samples_psi_0.8": digit_report(classifier, samples(gan, count, 0.8)),
+           "grid_seeds_0_63": digit_report(classifier, fakes[:64])}
+    # fakes for the two-sample test and FID: seeds the counts above did not use, 2,000 like the real sets
+    fresh = samples(gan, len(held), first_seed=10**6)
+    tests = [two_sample_test(held, fresh, seed=s)["accuracy"] for s in range(3)]
+    out["two_sample"] = {"accuracy": round(float(np.mean(tests)), 4), "runs": tests}
+    out["fid"] = round(digit_fid(classifier, held, fresh), 3)
+    out["seconds"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+def quality(args) -> dict:
+    classifier = load_digit_classifier(args.checkpoint)
+    if classifier is None:
+        raise SystemExit(f"{args.checkpoint} has no digit classifier (train_digit_classifier.py)")
+    held = nhwc(load_live_digits(args.checkpoint / "heldout_digits.npz"))
+    train = nhwc(load_live_digits(args.checkpoint / DIGITS_DATA.name))[:len(held)]
+    floor_tests = [two_sample_test(held, train, seed=s)["accuracy"] for s in range(3)]
+    result = {"floor": {"two_sample": {"accuracy": round(float(np.mean(floor_tests)), 4), "runs": floor_tests},
+                        "fid": round(digit_fid(classifier, held, train), 3),
+                        "held_out": digit_report(classifier, held)},
+              "ours": quality_of(args.checkpoint, classifier, held, args.samples)}
+    if args.baseline:
+        result["baseline"] = quality_of(args.baseline, classifier, held, args.samples)
+    for name in ("ours", "baseline"):
+        if name in result:
+            q = result[name]
+            shares = q["samples"]["shares"]
+            print(f"{name}: {q['samples']['confident']:.1%} of {q['samples']['count']} confident "
+                  f"(psi 0.8: {q['samples_psi_0.8']['confident']:.1%}); digit shares {min(shares):.1%}-{max(shares):.1%}; "
+                  f"grid {q['grid_seeds_0_63']['confident_count']}/64; two-sample {q['two_sample']['accuracy']:.3f}; "
+                  f"FID {q['fid']:.2f}")
+    f = result["floor"]
+    print(f"real vs real floor: two-sample {f['two_sample']['accuracy']:.3f}, FID {f['fid']:.2f}; held-out real "
+          f"digits confident: {f['held_out']['confident']:.1%}")
+    if "baseline" in result:
+        print(f"ratio confident ours/baseline: "
+              f"{result['ours']['samples']['confident'] / result['baseline']['samples']['confident']:.2f}x")
+    return result
+
+
+def live_run(recipe: dict, seed: int, seconds: float, classifier) -> tuple[dict, np.ndarray]:
+    run = LiveRun(recipe=recipe, reader=lambda: classifier)
+    run.start(steps=MAX_STEPS, minutes=seconds / 60, seed=seed)
+    first_legible = None
+    while run.running:
+        time.sleep(0.5)
+        s = run.status()
+        if first_legible is None and s.legible is not None and s.legible >= LEGIBLE:
+            first_legible = round(s.seconds, 1)
+    status = run.status()
+    records = status.records
+    tail = records[-max(1, round(len(records) * TAIL)):]
+    mean = {k: round(float(np.mean([r[k] for r in tail])), 3) for k in ("d_real", "d_fake", "d_accuracy")}
+    grid = status.grid
+    run.close()
+    row = {"seed": seed, "steps": status.step, "seconds": round(status.seconds, 1), "legible": status.legible,
+           "first_40_legible_at_s": first_legible, **mean,
+           "in_band": all(BAND[0] <= mean[k] <= BAND[1] for k in ("d_real", "d_fake"))}
+    return row, grid
+
+
+def live(args) -> dict:
+    torch.set_num_threads(1)
+    classifier = load_digit_classifier(CHECKPOINT)
+    result = {"seconds": args.seconds, "band": BAND, "tail": TAIL, "recipe": RECIPE, "ours": [], "baseline": []}
+    for name, recipe, seeds in (("ours", RECIPE, args.seeds), ("baseline", {}, args.baseline_seeds)):
+        for seed in seeds:
+            row, grid = live_run(recipe, seed, args.seconds, classifier)
+            result[name].append(row)
+            print(f"{name} seed {seed}: {row['legible']}/64 legible after {row['steps']} steps "
+                  f"(40 first at {row['first_40_legible_at_s']} s); D(x) {row['d_real']:.3f}, D(G(z)) "
+                  f"{row['d_fake']:.3f}, D's accuracy {row['d_accuracy']:.1%}; in band: {row['in_band']}", flush=True)
+            if args.record and grid is not None:
+                save_image(grid, RESULTS / f"live_{name}_seed{seed}.png")
+    for name in ("ours", "baseline"):
+        rows = result[name]
+        if rows:
+            print(f"{name}: legible {[r['legible'] for r in rows]}, in band {sum(r['in_band'] for r in rows)}/{len(rows)}")
+    if result["ours"] and result["baseline"]:
+        ours = np.mean([r["legible"] for r in result["ours"]])
+        base = np.mean([r["legible"] for r in result["baseline"]])
+        print(f"ratio legible ours/baseline: {ours / max(base, 1e-9):.2f}x")
+    return result
+
+
+def quality_section(result: dict) -> str:
+    ours, floor = result["ours"], result["floor"]
+    lines = ["Measured by `python bench/digits.py --quality --record` with the digit classifier below, against "
+             "the 2,000 held-out MNIST digits (the model trained on the first 8,000 only).", "",
+             "| | this model |" + (" previous release |" if "baseline" in result else "") + " real digits (floor) |",
+             "|---|---|" + ("---|" if "baseline" in result else "") + "---|"]
+    cols = [ours] + ([result["baseline"]] if "baseline" in result else [])
+
+    def row(label, cells, floor_cell):
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {floor_cell} |")
+    row(f"samples read with confidence >= {CONFIDENT} (10,000, psi 1)",
+        [f"**{c['samples']['confident']:.1%}**" for c in cols], f"{floor['held_out']['confident']:.1%} (held out)")
+    row("the same at psi 0.8", [f"{c['samples_psi_0.8']['confident']:.1%}" for c in cols], "")
+    row("each digit's share of the samples", [f"{min(c['samples']['shares']):.1%} to {max(c['samples']['shares']):.1%}"
+                                               for c in cols], "about 10%")
+    row("grid of seeds 0-63 read confidently", [f"{c['grid_seeds_0_63']['confident_count']} / 64" for c in cols], "")
+    row("two-sample test: a fresh CNN's accuracy (0.5: cannot tell)", [f"**{c['two_sample']['accuracy']:.3f}**"
+                                                                        for c in cols],
+        f"{floor['two_sample']['accuracy']:.3f}")
+    row("digits FID (classifier features, 2,000 vs 2,000)", [f"{c['fid']:.2f}" for c in cols], f"{floor['fid']:.2f}")
+    lines += ["", "The floor compares two disjoint sets of real digits (the first 2,000 training digits against the "
+              "2,000 held out) the same way: what finite samples give when there is no difference at all."]
+    return "\n".join(lines)
+
+
+def live_section(result: dict) -> str:
+    lines = [f"The Training tab's live run, measured by `python bench/digits.py --live --record`: a fresh model "
+             f"(G and D of width 32, batch 64, G's EMA decay 0.99) on the first 2,000 digits, one CPU thread, "
+             f"{result['seconds']:.0f} s. Recipe: {', '.join(f'{k} {v:g}' for k, v in result['recipe'].items())} "
+             f"(the plain DCGAN one, both 2e-4, is the baseline). Means over the last 20% of logged steps.", "",
+             "| recipe | seed | steps | grid digits legible (of 64) | D(x) | D(G(z)) | D's accuracy | in 0.5 +/- 0.2 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in ("ours", "baseline"):
+        for r in result[name]:
+            lines.append(f"| {'shipped' if name == 'ours' else 'plain DCGAN'} | {r['seed']} | {r['steps']} | "
+                         f"{r['legible']} | {r['d_real']:.3f} | {r['d_fake']:.3f} | {r['d_accuracy']:.1%} | "
+                         f"{'yes' if r['in_band'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n", 1)[1])
+    p.add_argument("--quality", action="store_true", help="measure the shipped digits model")
+    p.add_argument("--live", action="store_true", help="measure the live run")
+    p.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
+    p.add_argument("--baseline", type=Path, help="another digits model folder to measure beside it")
+    p.add_argument("--samples", type=int, default=10_000)
+    p.add_argument("--seeds", type=lambda t: [int(s) for s in t.split(",") if s], default=[0, 1, 2, 3, 4])
+    p.add_argument("--baseline-seeds", type=lambda t: [int(s) for s in t.split(",") if s], default=[0, 1])
+    p.add_argument("--seconds", type=float, default=90.0)
+    p.add_argument("--record", action="store_true", help="write bench/results/mnist32 and the model card's sections")
+    args = p.parse_args(argv)
+    if not (args.quality or args.live):
+        p.error("say --quality, --live or both")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    card = args.checkpoint / "README.md"
+    if args.quality:
+        result = quality(args)
+        if args.record:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "quality.json").write_text(json.dumps(result, indent=1) + "\n")
+            card.write_text(set_section(card.read_text(), "Quality", quality_section(result)))
+    if args.live:
+        result = live(args)
+        if args.record:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "live.json").write_text(json.dumps(result, indent=1) + "\n")
+            card.write_text(set_section(card.read_text(), "Live training", live_section(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
