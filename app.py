@@ -202,8 +202,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                                          scale=3, min_width=160, allow_custom_value=True))
                             dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
                                                         elem_id=f"direction-{i}"))
-                    with gr.Column(visible=bool(DEFAULT_MODEL and STORE.classifier(DEFAULT_MODEL))) as attributes_box:
-                        attributes = gr.Label(label="What the attribute classifier sees (top 5)", num_top_classes=5,
+                    with gr.Column(visible=bool(DEFAULT_MODEL and STORE.has_readout(DEFAULT_MODEL))) as attributes_box:
+                        attributes = gr.Label(label="What the classifier sees (top 5)", num_top_classes=5,
                                               show_heading=False, elem_id="attributes")
                     with gr.Accordion("Raw z dimensions", open=False, elem_id="raw-dimensions"):
                         dims, values = [], []
@@ -353,7 +353,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                         with gr.Column(min_width=120):
                             i = row * ROUND // 2 + col
                             cards.append(gr.Image(label=f"{i + 1}", interactive=False, height=150, format="png", buttons=[],
-                                                  show_download_button=False, elem_id=f"game-card-{i}"))
+                                                  elem_id=f"game-card-{i}"))
                             guesses.append(gr.Radio(["Real", "Fake"], value=None, show_label=False, container=False,
                                                     elem_id=f"game-guess-{i}"))
             game_result = gr.Markdown(elem_id="game-result")

@@ -1,6 +1,6 @@
 """Find the directions in z that a model's sliders offer, and ship them beside its weights.
 
-    $ python find_directions.py --checkpoint checkpoints/mnist32          # label-free only
+    $ python find_directions.py --checkpoint checkpoints/mnist32          # label-free + "Towards 0".."Towards 9"
     $ python find_directions.py --checkpoint checkpoints/celeba64 --data ../shared/data/celeba64.zip
 
 Label-free: SeFa (eigenvectors of the first layer's weight) and GANSpace-style PCA of the first
@@ -9,7 +9,9 @@ InterFaceGAN-style: train a small attribute classifier on the real `train` faces
 the labelled `test` faces, label many generated faces with it, and fit one linear boundary in z
 per attribute; its unit normal is the direction. "Age", "Gender", "Glasses" and "Smile" are
 also offered conditioned (the other attributes' normals projected out). The classifier also
-picks exemplar seeds for the face-math presets.
+picks exemplar seeds for the face-math presets. A digits model with its digit classifier
+(digits.safetensors, train_digit_classifier.py) gets "Towards 0" to "Towards 9" the same way: the
+boundary between generated digits the classifier reads as that digit and the rest.
 Then `python bench/directions.py --checkpoint ...` measures them and records the figures.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 from gan_core.attributes import ATTRIBUTES, evaluate, labels_from_metadata, load_classifier, train_classifier
 from gan_core.checkpoints import CheckpointError, load_gan
 from gan_core.data import DataError, load_images
+from gan_core.digits import load_digit_classifier
 from gan_core.directions import Direction, condition, fit_direction, label_free, save_directions
 from gan_core.face_math import classifier_presets
 
@@ -101,6 +104,28 @@ def named_directions(gan, classifier, usable: set, samples: int, seed: int) -> t
     return list(out.values()), {"generated_rates": rates, "samples": samples, "seed": seed}
 
 
+DIGIT_SLIDERS = ("Towards 3", "Towards 8", "Towards 1", "Towards 7")  # a 3 turns into an 8 on the first two
+
+
+def digit_directions(gan, classifier, samples: int, seed: int) -> tuple[list[Direction], dict]:
+    """One boundary per digit, fitted on `samples` generated digits labelled by the digit classifier."""
+    z = torch.randn(samples, gan.config.nz, generator=torch.Generator().manual_seed(seed))
+    probs = classifier.predict(gan.generate(z))
+    out, rates = [], {}
+    for digit in range(10):
+        p = probs[:, digit]
+        rates[str(digit)] = round(float((probs.argmax(1) == digit).float().mean()), 4)
+        if not 0.005 < float((p > 0.5).float().mean()) < 0.995:
+            print(f"skip Towards {digit}: {rates[str(digit)]:.1%} of generated digits read as {digit}")
+            continue
+        normal, offset, accuracy = fit_direction(z, p)
+        out.append(Direction(f"Towards {digit}", normal, "interfacegan", "other digits", str(digit),
+                             {"attribute": f"digit {digit}", "boundary_accuracy": round(accuracy, 4),
+                              "boundary_offset": round(offset, 3)}))
+        print(f"  Towards {digit}: {rates[str(digit)]:.1%} of samples, boundary accuracy {accuracy:.3f}")
+    return out, {"generated_rates": rates, "samples": samples, "seed": seed}
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -127,6 +152,10 @@ def main(argv=None) -> int:
             extra = {"sliders": [s for s in SLIDERS if any(d.name == s for d in named)],
                      "face_math_presets": classifier_presets(gan, classifier),
                      "classifier_test_accuracy": accuracy, "fit": fit}
+        elif (digits := load_digit_classifier(args.checkpoint)) is not None:
+            named, fit = digit_directions(gan, digits, args.samples, args.seed)
+            found = named + found
+            extra = {"sliders": [s for s in DIGIT_SLIDERS if any(d.name == s for d in named)], "fit": fit}
         path = save_directions(args.checkpoint, found, extra)
     except (CheckpointError, DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

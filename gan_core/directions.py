@@ -54,8 +54,8 @@ METHODS: dict[str, Method] = {
                           "conditional edit): the face changes in that one way"),
     "user": Method("Yours", 1, "fitted to faces you marked yes or no: the normal of the boundary between them"),
     "interfacegan": Method("Attributes", 2,
-                           "the normal of a linear boundary in z between faces an attribute classifier calls "
-                           "yes and no (InterFaceGAN)"),
+                           "the normal of a linear boundary in z between images a classifier (a face's "
+                           "attributes, or which digit) calls yes and no (InterFaceGAN)"),
     "sefa": Method("SeFa (label-free)", 3,
                    "an eigenvector of the first layer's weights: a way of moving z that changes that layer "
                    "most (SeFa, no labels)"),

@@ -29,7 +29,7 @@ def model_info(key: str) -> str:
     c = gan.config
     what = "faces" if c.channels == 3 else "digits" if c.image_size == 32 and c.channels == 1 else "images"
     name = md(c.name or (key[len(HUB):] if key.startswith(HUB) else key))
-    note = "" if STORE.classifier(key) else " No attribute classifier comes with it, so there is no attribute readout."
+    note = "" if STORE.has_readout(key) else " No classifier comes with it, so there is no readout of what it shows."
     return (f"**{name}** makes {what}: {c.image_size}x{c.image_size}, {c.channels} channel(s), z of {c.nz} "
             f"dimensions, on {gan.device.type}.{note}")
 
@@ -61,9 +61,8 @@ def model_updates(key: str):
     gan = STORE.get(key)
     layers = gr.update(choices=layer_choices(gan), value=0)
     step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
-    has_classifier = STORE.classifier(key) is not None
     return (key, {}, model_info(key), *rendered(key, {}, default_face(key)), layers, step,
-            gr.update(visible=has_classifier))
+            gr.update(visible=STORE.has_readout(key)))
 
 
 @friendly
@@ -144,7 +143,7 @@ def drag_face(model: str, mine: dict, face: Face, *slots):
 @friendly
 def drop_readout(model: str, mine: dict, face: Face, *slots):
     """A slider let go: the attribute readout of the face it shows (the drag already drew the face)."""
-    if STORE.classifier(model) is None:
+    if not STORE.has_readout(model):
         return None
     return readout(model, face_of(face, *slots).render(STORE.get(model), directions_of(model, mine)))
 

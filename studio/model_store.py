@@ -15,6 +15,7 @@ import numpy as np
 
 from gan_core.align import Aligner
 from gan_core.attributes import AttributeClassifier, load_classifier
+from gan_core.digits import DigitClassifier, load_digit_classifier
 from gan_core.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
 from gan_core.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
 from gan_core.encoder import Encoder, load_encoder
@@ -48,6 +49,7 @@ class ModelStore:
         self._loaded: OrderedDict[str, GAN] = OrderedDict()
         self._extras: dict[str, tuple] = {}  # key -> (directions, directions.json, classifier, encoder)
         self._aligners: dict[str, Aligner] = {}
+        self._digits: dict[str, DigitClassifier | None] = {}
         self._lock = threading.Lock()
 
     def folders(self) -> dict[str, Path]:
@@ -84,6 +86,7 @@ class ModelStore:
                 oldest = next(k for k in self._loaded if k not in self.bundled)
                 del self._loaded[oldest]
                 self._extras.pop(oldest, None)
+                self._digits.pop(oldest, None)
                 self._aligners.pop(oldest, None)
         return gan
 
@@ -122,6 +125,19 @@ class ModelStore:
 
     def classifier(self, key: str) -> AttributeClassifier | None:
         return self._extras_of(key)[2]
+
+    def digits(self, key: str) -> DigitClassifier | None:
+        """The model's digit classifier (a digits model's readout), or None."""
+        gan = self.get(key)
+        if key not in self._digits:
+            reader = load_digit_classifier(gan.folder, gan.device) if gan.folder else None
+            with self._lock:
+                self._digits[key] = reader
+        return self._digits[key]
+
+    def has_readout(self, key: str) -> bool:
+        """Whether the model comes with a classifier that reads its images (attributes or digits)."""
+        return self.classifier(key) is not None or self.digits(key) is not None
 
     def encoder(self, key: str) -> Encoder | None:
         """The model's encoder (image -> z), for finding photos in it; None if it ships none."""

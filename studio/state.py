@@ -163,9 +163,13 @@ def widgets_of(model: str, face: Face) -> tuple:
 
 
 def readout(model: str, image) -> dict | None:
-    """The attribute classifier's view of a face, for a gr.Label (None for models without one)."""
+    """The model's classifier's view of a face (its attributes) or a digit (which one), for a
+    gr.Label; None for models without one."""
     classifier = STORE.classifier(model)
-    if classifier is None:
-        return None
-    probs = classifier.predict(image[None])[0]
-    return {name.replace("_", " ").lower(): float(p) for name, p in zip(classifier.names, probs)}
+    if classifier is not None:
+        probs = classifier.predict(image[None])[0]
+        return {name.replace("_", " ").lower(): float(p) for name, p in zip(classifier.names, probs)}
+    digits = STORE.digits(model)
+    if digits is not None:
+        return {f"a {d}": float(p) for d, p in enumerate(digits.predict(image[None])[0])}
+    return None

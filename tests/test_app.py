@@ -99,10 +99,29 @@ def test_face_math(client):
 
 def test_digits_model(client):
     info = client.predict(DIGITS, api_name="/choose_model")[0]
-    assert "32x32" in info and "makes digits" in info and "no attribute readout" in info
-    digit = face(client, 1)
-    assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to webp rounding)
+    assert "32x32" in info and "makes digits" in info and "no classifier" not in info
+    path, reading = client.predict({"seed": 1}, api_name="/face")
+    digit = image(path)
+    assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to JPEG rounding)
+    assert reading["label"] in {f"a {d}" for d in range(10)}  # the digit classifier's readout
     client.predict(FACES, api_name="/choose_model")
+
+
+def test_real_or_fake_rounds(client, studio_url):
+    fresh = gradio_client.Client(studio_url, verbose=False)
+    assert "New round first" in error_of(fresh, *["Real"] * 8, api_name="/game_check")
+    out = client.predict("Digits (MNIST)", api_name="/game_round")
+    cards, note = out[:8], out[16]
+    paths = [c["value"] if isinstance(c, dict) else c for c in cards]  # updates: the picture and its caption
+    assert all(image(p).shape[:2] == (112, 112) for p in paths) and "coin toss" in note
+    assert "not marked yet" in error_of(client, *["Real"] * 7, None, api_name="/game_check")
+    out = client.predict(*["Fake", "Real"] * 4, api_name="/game_check")
+    result, tally = out[-2], out[-1]
+    assert "You:" in result and "of 8 right" in result and "**D**" in result
+    assert tally.startswith("This session, 1 round: you")
+    assert "is scored" in error_of(client, *["Real"] * 8, api_name="/game_check")  # no second try
+    refused = error_of(client, "Faces (CelebA)", api_name="/game_round")  # no local faces here
+    assert "not in the list of choices" in refused or "pick one of" in refused
 
 
 SERVER_PATHS = ["/work/main/checkpoints/celeba64", "/etc", "../checkpoints/celeba64", "./checkpoints/celeba64",

@@ -181,6 +181,28 @@ def test_named_directions_follow_the_classifier(gan):
     assert fit["samples"] == 400
 
 
+class BrightDigitReader:
+    """Stands in for the digit classifier: bright images read as 8, dark ones as 1."""
+
+    def predict(self, images):
+        bright = torch.as_tensor(images.astype("float32").mean(axis=(1, 2, 3)))
+        p8 = torch.sigmoid(4 * (bright - bright.median()) / bright.std())
+        probs = torch.zeros(len(images), 10)
+        probs[:, 8], probs[:, 1] = 0.9 * p8, 0.9 * (1 - p8)
+        probs[:, [0, 2, 3, 4, 5, 6, 7, 9]] = 0.1 / 8
+        return probs
+
+
+def test_digit_directions_follow_the_digit_classifier(gan):
+    named, fit = find_directions.digit_directions(gan, BrightDigitReader(), 400, 0)
+    by_name = {d.name: d for d in named}
+    assert list(by_name) == ["Towards 1", "Towards 8"] and fit["samples"] == 400  # no sample reads as 0, 2, ...
+    assert by_name["Towards 8"].label == "Towards 8 (other digits \u2194 8)"
+    z = torch.randn(64, gan.config.nz)
+    brightness = lambda zs: gan.generate(zs).astype(float).mean()  # noqa: E731
+    assert brightness(move(z, {"Towards 8": 3}, by_name)) > brightness(move(z, {"Towards 1": 3}, by_name))
+
+
 def test_find_directions_writes_label_free_directions(tiny_gan_folder, gan):
     assert find_directions.main(["--checkpoint", str(tiny_gan_folder), "--components", "3"]) == 0
     names = [d.name for d in load_directions(tiny_gan_folder, gan.config.nz)]
