@@ -198,15 +198,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--baseline-seeds", type=lambda t: [int(s) for s in t.split(",") if s], default=[0, 1])
     p.add_argument("--seconds", type=float, default=90.0)
     p.add_argument("--record", action="store_true", help="write bench/results/mnist32 and the model card's sections")
+    p.add_argument("--card", action="store_true", help="only write the card's sections from the recorded results")
     args = p.parse_args(argv)
-    if not (args.quality or args.live):
-        p.error("say --quality, --live or both")
+    if not (args.quality or args.live or args.card):
+        p.error("say --quality, --live or both (or --card)")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     card = args.checkpoint / "README.md"
+    if args.card:
+        text = card.read_text()
+        for name, heading, section in (("quality", "Quality", quality_section), ("live", "Live training", live_section)):
+            if (RESULTS / f"{name}.json").is_file():
+                text = set_section(text, heading, section(json.loads((RESULTS / f"{name}.json").read_text())))
+        card.write_text(text)
+        return 0
     if args.quality:
         result = quality(args)
         if args.record:

@@ -72,12 +72,45 @@ def load_digit_classifier(folder: str | os.PathLike, device: str | torch.device 
     return DigitClassifier(net.to(device).eval(), size, width)
 
 
+def not_digits(images: torch.Tensor, labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` images in [-1, 1] that are no clear digit, for outlier exposure, a fifth of each kind:
+    an untrained generator's output (what a live run starts from), smooth random blobs, speckle
+    noise, two different digits drawn over each other, and a faint digit under heavy noise (what
+    a collapsing run makes). Without them the classifier calls noise "8" with confidence 1."""
+    from .config import SUPPORTED_SIZES, GANConfig
+    from .models import Generator
+
+    size, quarter = images.shape[-1], -(-count // 5)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+        if size in SUPPORTED_SIZES:
+            G = Generator(GANConfig(image_size=size, channels=images.shape[1], g_width=8)).train()
+            with torch.no_grad():
+                untrained = G(torch.randn(quarter, G.config.nz))
+        else:  # (tiny test digits) faint grey texture, as an untrained generator makes
+            untrained = 0.05 * torch.randn(quarter, images.shape[1], size, size)
+    coarse = torch.rand(quarter, images.shape[1], 6, 6, generator=generator)
+    blobs = (nn.functional.interpolate(coarse, size=size, mode="bilinear", align_corners=False) * 3 - 2).clamp(-1, 1)
+    speckle = (torch.rand(quarter, images.shape[1], size, size, generator=generator) < 0.15).float() * 2 - 1
+    a, b = torch.randint(0, len(images), (2, 4 * quarter), generator=generator)
+    differ = labels[a] != labels[b]
+    a, b = a[differ][:quarter], b[differ][:quarter]
+    both = torch.maximum(images[a], images[b]).float().div(127.5).sub(1)
+    faint = images[torch.randint(0, len(images), (quarter,), generator=generator)].float().div(255)
+    noisy = (faint * 0.8 + 0.6 * torch.randn(faint.shape, generator=generator)).clamp(0, 1) * 2 - 1
+    kinds = torch.cat([untrained, blobs, speckle, both, noisy])
+    return kinds[torch.randperm(len(kinds), generator=generator)][:count]
+
+
 def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, batch_size: int = 128,
-                           lr: float = 3e-3, width: int = 32, seed: int = 0,
+                           lr: float = 3e-3, width: int = 32, seed: int = 0, outliers: float = 0.5,
                            log: Callable[[str], None] = print) -> DigitClassifier:
     """Train on uint8 digits [N, 1, H, W] with labels 0-9 [N]: plain cross-entropy (no label smoothing, so
     a clear digit gets a confidence near 1: the quality figures count confidence >= 0.9),
-    random shifts of up to 3 pixels (no flips: a flipped 2 is no digit), AdamW, one-cycle schedule."""
+    random shifts of up to 3 pixels (no flips: a flipped 2 is no digit), AdamW, one-cycle schedule.
+    Outlier exposure (Hendrycks et al. 2019): each batch also holds `outliers` x batch_size images
+    that are no digit (not_digits), trained towards the uniform distribution over the ten classes,
+    so that noise and scribbles get a low confidence, not a confident "8"."""
     if len(images) < batch_size:
         raise ValueError(f"{len(images)} digits are too few to train on")
     generator = torch.Generator().manual_seed(seed)
@@ -87,6 +120,7 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: i
     steps = epochs * (len(images) // batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps, pct_start=0.15)
+    extra = round(outliers * batch_size)
     start = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -97,7 +131,12 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: i
             x = images[index].float().div_(127.5).sub_(1)
             dx, dy = torch.randint(-3, 4, (2,), generator=generator).tolist()
             x = torch.roll(x, (dy, dx), (2, 3))
-            loss = nn.functional.cross_entropy(net(x), labels[index])
+            if extra:
+                x = torch.cat([x, not_digits(images, labels, extra, generator)])
+            logits = net(x)
+            loss = nn.functional.cross_entropy(logits[:batch_size], labels[index])
+            if extra:  # towards uniform: the mean of -log p over the ten classes
+                loss = loss + outliers * -torch.log_softmax(logits[batch_size:], dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -307,12 +307,16 @@ class Trainer:
         recipe = {"steps": self.step, "batch size": opts.batch_size, "images seen": self.step * opts.batch_size,
                   "Adam lr G / D": f"{opts.lr_g} / {opts.lr_d}", "Adam betas": f"({opts.beta1}, {opts.beta2})",
                   "EMA decay": opts.ema_decay, "DiffAugment": opts.diffaugment or "off",
+                  **({"label smoothing (one-sided)": opts.label_smoothing} if opts.label_smoothing else {}),
+                  **({"instance noise (std)": opts.instance_noise} if opts.instance_noise else {}),
+                  **({"G steps per D step": opts.g_steps} if opts.g_steps != 1 else {}),
                   "horizontal flips": "on" if opts.flip else "off",
                   "D spectral norm": "on" if self.model.d_spectral_norm else "off", "seed": opts.seed,
                   "weights stored as": "float16" if half else "float32"}
         training = {"device": str(self.device), "training time": f"{self.seconds / 60:.1f} min",
                     **{k: last[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in last}}
-        data = f"{Path(opts.data).name} (split: {opts.split}, {len(self.batches.images)} images)" if opts.data \
+        first = f"the first {opts.limit}: " if opts.limit else ""
+        data = f"{Path(opts.data).name} (split: {opts.split}, {first}{len(self.batches.images)} images)" if opts.data \
             else "synthetic (dry run)"
         card = model_card(self.model, data, recipe, training, quality)
         (folder / "README.md").write_text(card)

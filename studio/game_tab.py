@@ -117,6 +117,7 @@ def tally_text(tally: Tally) -> str:
 
 def faces_note() -> str:
     if CONFIG.real_faces:
-        return f"Faces: CelebA `test` faces read from this machine ({CONFIG.real_faces}); they are never sent anywhere."
+        return ("Faces: CelebA `test` faces from this machine's own copy (the model never trained on them); they are "
+                "only shown in this page, never stored or shipped. CelebA is for non-commercial research only.")
     return ("Faces join the game when the studio is started with `--real-faces` and a local copy of CelebA "
             "(its test faces are read from there; CelebA's terms do not allow shipping them).")

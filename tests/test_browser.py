@@ -263,14 +263,39 @@ def test_live_training_in_the_page(page, shots):
     assert page.locator("#which-run .error").count() == 0
 
 
+def test_a_round_of_real_or_fake(page, shots):
+    page.get_by_role("tab", name="Real or fake?").click()
+    page.locator("#game-card-7 img").wait_for(timeout=30_000)  # the first round is dealt on the first visit
+    assert "coin toss" in page.locator("#game-note").inner_text()
+    page.locator("#game-check").click()  # careless: nothing marked yet
+    assert "not marked yet" in toast(page)
+    close_toasts(page)
+    for i in range(8):
+        page.locator(f"#game-guess-{i}").get_by_text("Real" if i % 2 else "Fake", exact=True).click()
+    page.screenshot(path=str(shots / "real_or_fake_marked.png"), full_page=True)
+    page.locator("#game-check").click()
+    page.wait_for_function("document.querySelector('#game-result').innerText.includes('of 8 right')", timeout=30_000)
+    assert "This session, 1 round" in page.locator("#game-tally").inner_text()
+    assert "D " in page.locator("#game-card-0").inner_text()  # each picture's caption: the truth, D's verdict
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "real_or_fake_scored.png"), full_page=True)
+    page.locator("#game-check").click()  # a double click: the round is already scored
+    assert "is scored" in toast(page)
+    close_toasts(page)
+    before = image_src(page, "game-card-0")
+    page.locator("#game-deal").click()
+    wait_for_new_src(page, "game-card-0", before)
+    page.wait_for_function("document.querySelector('#game-result').innerText.trim() === ''", timeout=10_000)
+
+
 def test_the_page_adapts_to_the_digits_model(page, shots):
     page.get_by_role("tab", name="Explore").click()
     page.locator("#model-pick input").click()
     page.get_by_role("option", name="Digits (MNIST 32x32)").click()
     page.wait_for_function("document.body.innerText.includes('makes digits')", timeout=30_000)
     hidden = "id => !document.querySelector(id) || document.querySelector(id).offsetParent === null"
-    page.wait_for_function(hidden, arg="#attributes", timeout=30_000)  # no classifier: no readout, and the page says why
-    assert "no attribute readout" in page.locator("body").inner_text()
+    page.wait_for_function("document.querySelector('#attributes').innerText.match(/a \\d/)",
+                           timeout=30_000)  # the digit classifier's readout: which digit it reads
     page.wait_for_function(hidden, arg="#photo-panel", timeout=30_000)  # no encoder: no photos, and why
     page.wait_for_function("document.body.innerText.includes('ships no encoder')", timeout=30_000)
     page.screenshot(path=str(shots / "digits_explore.png"), full_page=True)

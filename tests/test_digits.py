@@ -67,3 +67,17 @@ def test_digit_report_and_fid():
     same = digit_fid(classifier, nhwc[:128], nhwc[128:])
     bars = digit_fid(classifier, nhwc[labels == 0], nhwc[labels == 1])
     assert 0 <= same < bars
+
+
+def test_outlier_exposure_keeps_non_digits_unconfident():
+    from gan_core.digits import not_digits
+    from gan_core.models import to_uint8
+
+    images, labels = tiny_digits(256)
+    noise = to_uint8(not_digits(images, labels, 100, torch.Generator().manual_seed(1)))
+    assert noise.shape == (100, 16, 16, 1)
+    exposed = train_digit_classifier(images, labels, epochs=4, batch_size=64, width=8, outliers=0.5,
+                                     log=lambda _: None)
+    assert (exposed.predict(noise).max(1).values >= 0.9).float().mean() < 0.1
+    test_images, test_labels = tiny_digits(64, seed=1)
+    assert accuracy(exposed, test_images, test_labels)["accuracy"] > 0.9  # digits still read
