@@ -38,6 +38,7 @@ from gan_core.live_training import DIGITS_DATA, MAX_STEPS, RECIPE, LiveRun, load
 from gan_core.media import make_grid, save_image  # noqa: E402
 from gan_core.model_card import set_section  # noqa: E402
 from gan_core.real_or_fake import two_sample_test  # noqa: E402
+from gan_core.teacher import probabilities  # noqa: E402
 
 CHECKPOINT = ROOT / "checkpoints" / "mnist32"
 RESULTS = ROOT / "bench" / "results" / "mnist32"
@@ -67,6 +68,10 @@ def quality_of(folder: Path, classifier, held: np.ndarray, count: int) -> dict:
     tests = [two_sample_test(held, fresh, seed=s)["accuracy"] for s in range(3)]
     out["two_sample"] = {"accuracy": round(float(np.mean(tests)), 4), "runs": tests}
     out["fid"] = round(digit_fid(classifier, held, fresh), 3)
+    if gan.D is not None:  # the shipped D, as the game asks it (eval mode)
+        d_real, d_fake = probabilities(gan, held), probabilities(gan, fresh)
+        out["d_accuracy"] = round(float(((d_real > 0.5).mean() + (d_fake <= 0.5).mean()) / 2), 4)
+        out["d_mean"] = {"real": round(float(d_real.mean()), 4), "generated": round(float(d_fake.mean()), 4)}
     out["seconds"] = round(time.perf_counter() - t, 1)
     return out
 
@@ -166,6 +171,8 @@ def quality_section(result: dict) -> str:
                                                                         for c in cols],
         f"{floor['two_sample']['accuracy']:.3f}")
     row("digits FID (classifier features, 2,000 vs 2,000)", [f"{c['fid']:.2f}" for c in cols], f"{floor['fid']:.2f}")
+    row("the shipped D's accuracy, held-out real vs generated", [f"{c['d_accuracy']:.1%}" if "d_accuracy" in c
+                                                                  else "" for c in cols], "")
     lines += ["", "The floor compares two disjoint sets of real digits (the first 2,000 training digits against the "
               "2,000 held out) the same way: what finite samples give when there is no difference at all."]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import gradio as gr
 
 from gan_core.directions import Direction, direction_from_json, ranked
 from gan_core.face import Face
+from gan_core.latent import check_psi
 from gan_core.digits import load_digit_classifier
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
@@ -37,6 +38,8 @@ class StudioConfig:
     display: int = 256           # side of the large face, pixels
     default_seed: int = 9        # the current face at the start: a clean one (D says 0.74 at psi 0.8; seed 0, 0.17)
     default_psi: float = 0.8     # truncation at the start: chosen from the faces model card's psi table
+    # (a model may say otherwise in its config.json: extra.psi; the digits model says 1, since its
+    # average z is a blend of digits: fewer samples read clearly at lower psi, see its card)
     max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
     faces_model: str = "Faces (CelebA 64x64)"  # the bundled models "Real or fake?" plays with
     digits_model: str = "Digits (MNIST 32x32)"
@@ -120,11 +123,21 @@ def default_sliders(key: str) -> list[str | None]:
 
 
 # --- the current face --------------------------------------------------------------------------
+def default_psi(key: str) -> float:
+    """The truncation a model opens at: its config's extra.psi if it names one, else the studio's."""
+    psi = STORE.get(key).config.extra.get("psi", CONFIG.default_psi)
+    try:
+        return check_psi(psi)
+    except ValueError:
+        log.warning("%s: ignoring extra.psi %r in its config", key, psi)
+        return CONFIG.default_psi
+
+
 def default_face(key: str, seed: int = CONFIG.default_seed) -> Face:
-    """A model's first face: the default seed and truncation, dimensions 0-5 and the suggested
+    """A model's first face: the default seed and its truncation, dimensions 0-5 and the suggested
     directions on the sliders, all at 0."""
     return Face(seed=seed, edits=[(d, 0.0) for d in range(min(CONFIG.slots, STORE.get(key).config.nz))],
-                moves=[(n, 0.0) for n in default_sliders(key) if n], psi=CONFIG.default_psi)
+                moves=[(n, 0.0) for n in default_sliders(key) if n], psi=default_psi(key))
 
 
 def face_of(face: Face, *slots) -> Face:

@@ -104,6 +104,7 @@ def test_digits_model(client):
     digit = image(path)
     assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to JPEG rounding)
     assert reading["label"] in {f"a {d}" for d in range(10)}  # the digit classifier's readout
+    assert "psi" not in json.loads(client.predict(api_name="/share"))  # digits open at psi 1 (config extra.psi)
     client.predict(FACES, api_name="/choose_model")
 
 
