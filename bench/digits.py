@@ -106,6 +106,53 @@ def quality(args) -> dict:
     return result
 
 
+def directions(args) -> dict:
+    """How well "Towards d" turns other digits into d: from 1,000 fresh samples (seeds from 2e6),
+    the share of those not read as d that read as d after moving +2, +3 and +4 along it; and
+    the issue's example, a 3 into an 8."""
+    from gan_core.directions import directions_for, move
+
+    gan = load_gan(args.checkpoint, device="cpu")
+    classifier = load_digit_classifier(args.checkpoint)
+    found = directions_for(gan, args.checkpoint)
+    z = z_from_seeds(range(2 * 10**6, 2 * 10**6 + 1000), gan.config.nz)
+    before = classifier.predict(gan.generate(z)).argmax(1)
+    result = {}
+    for digit in range(10):
+        name = f"Towards {digit}"
+        if name not in found:
+            continue
+        others = z[before != digit]
+        row = {}
+        for step in (2, 3, 4):
+            after = classifier.predict(gan.generate(move(others, {name: step}, found)))
+            row[f"+{step}"] = round(float(((after.argmax(1) == digit) & (after.max(1).values >= CONFIDENT))
+                                          .float().mean()), 3)
+        result[name] = row
+        print(f"{name}: other digits read as {digit} (confidently) after +2/+3/+4: "
+              f"{row['+2']:.1%} / {row['+3']:.1%} / {row['+4']:.1%}")
+    threes = z[before == 3]
+    if len(threes) and "Towards 8" in found:
+        after = classifier.predict(gan.generate(move(threes, {"Towards 8": 3}, found))).argmax(1)
+        result["3 -> 8 at +3"] = {"count": len(threes), "share": round(float((after == 8).float().mean()), 3)}
+        print(f"{len(threes)} threes moved +3 towards 8: {result['3 -> 8 at +3']['share']:.1%} read as 8")
+    return result
+
+
+def directions_section(result: dict) -> str:
+    lines = ["Measured by `python bench/digits.py --directions --record`: from 1,000 fresh samples, the share of "
+             "those the classifier does not read as the digit that it reads as the digit, confidently, after "
+             "moving along its direction.", "", "| direction | +2 | +3 | +4 |", "|---|---|---|---|"]
+    for name, row in result.items():
+        if name.startswith("Towards"):
+            lines.append(f"| {name} | {row['+2']:.0%} | {row['+3']:.0%} | {row['+4']:.0%} |")
+    if "3 -> 8 at +3" in result:
+        t = result["3 -> 8 at +3"]
+        lines += ["", f"The issue's example: of {t['count']} samples read as 3, {t['share']:.0%} read as 8 after "
+                      f"+3 on Towards 8."]
+    return "\n".join(lines)
+
+
 def live_run(recipe: dict, seed: int, seconds: float, classifier) -> tuple[dict, np.ndarray]:
     run = LiveRun(recipe=recipe, reader=lambda: classifier)
     run.start(steps=MAX_STEPS, minutes=seconds / 60, seed=seed)
@@ -198,6 +245,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 epilog=__doc__.split("\n", 1)[1])
     p.add_argument("--quality", action="store_true", help="measure the shipped digits model")
     p.add_argument("--live", action="store_true", help="measure the live run")
+    p.add_argument("--directions", action="store_true", help="measure the digit directions (Towards 0-9)")
     p.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     p.add_argument("--baseline", type=Path, help="another digits model folder to measure beside it")
     p.add_argument("--samples", type=int, default=10_000)
@@ -207,8 +255,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--record", action="store_true", help="write bench/results/mnist32 and the model card's sections")
     p.add_argument("--card", action="store_true", help="only write the card's sections from the recorded results")
     args = p.parse_args(argv)
-    if not (args.quality or args.live or args.card):
-        p.error("say --quality, --live or both (or --card)")
+    if not (args.quality or args.live or args.directions or args.card):
+        p.error("say --quality, --live, --directions (or --card)")
     return args
 
 
@@ -217,7 +265,8 @@ def main(argv=None) -> int:
     card = args.checkpoint / "README.md"
     if args.card:
         text = card.read_text()
-        for name, heading, section in (("quality", "Quality", quality_section), ("live", "Live training", live_section)):
+        for name, heading, section in (("quality", "Quality", quality_section), ("live", "Live training", live_section),
+                                       ("directions", "Digit directions, measured", directions_section)):
             if (RESULTS / f"{name}.json").is_file():
                 text = set_section(text, heading, section(json.loads((RESULTS / f"{name}.json").read_text())))
         card.write_text(text)
@@ -228,6 +277,12 @@ def main(argv=None) -> int:
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / "quality.json").write_text(json.dumps(result, indent=1) + "\n")
             card.write_text(set_section(card.read_text(), "Quality", quality_section(result)))
+    if args.directions:
+        result = directions(args)
+        if args.record:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "directions.json").write_text(json.dumps(result, indent=1) + "\n")
+            card.write_text(set_section(card.read_text(), "Digit directions, measured", directions_section(result)))
     if args.live:
         result = live(args)
         if args.record:
