@@ -61,8 +61,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                               "(default 0)")
     train.add_argument("--instance-noise", type=float, help="std of Gaussian noise added to every image D sees, "
                                                              "on the [-1, 1] scale (default 0)")
-    train.add_argument("--instance-noise-to", type=float, help="anneal the instance noise linearly to this by the "
-                                                                "last step (default: constant)")
     train.add_argument("--g-steps", type=int, help="G updates per D update (default 1)")
     train.add_argument("--flip", action="store_true", default=None, help="random horizontal flips")
     train.add_argument("--seed", type=int, help="default 0")

@@ -56,7 +56,6 @@ class TrainConfig:
     diffaugment: str = ""         # e.g. "color,translation,cutout"; "" is off
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this
     instance_noise: float = 0.0   # std of Gaussian noise added to every image D sees ([-1, 1] scale)
-    instance_noise_to: float | None = None  # if set, the noise goes linearly to this by the last step
     g_steps: int = 1              # G updates per D update
     flip: bool = False            # random horizontal flips of the training images
     seed: int = 0
@@ -88,9 +87,8 @@ class TrainConfig:
         for key in ("beta1", "beta2", "ema_decay", "label_smoothing"):
             if not 0 <= getattr(self, key) < 1:
                 raise ValueError(f"{key} must be in [0, 1)")
-        for key in ("instance_noise", "instance_noise_to"):
-            if getattr(self, key) is not None and not 0 <= getattr(self, key) <= 2:
-                raise ValueError(f"{key} must be from 0 to 2")
+        if not 0 <= self.instance_noise <= 2:
+            raise ValueError("instance_noise must be from 0 to 2")
 
 
 @torch.no_grad()
@@ -159,18 +157,9 @@ class Trainer:
         """What D is shown: the image after DiffAugment, plus instance noise."""
         if self.opts.diffaugment:
             x = diff_augment(x, self.opts.diffaugment, self.rng)
-        noise = self.noise_level
-        if noise:
-            x = x + noise * torch.randn(x.shape, device=x.device, generator=self.rng)
+        if self.opts.instance_noise:
+            x = x + self.opts.instance_noise * torch.randn(x.shape, device=x.device, generator=self.rng)
         return x
-
-    @property
-    def noise_level(self) -> float:
-        """The instance noise at this step (annealed linearly when opts.instance_noise_to is set)."""
-        start, end = self.opts.instance_noise, self.opts.instance_noise_to
-        if end is None:
-            return start
-        return start + (end - start) * min(1.0, self.step / max(1, self.total_steps))
 
     def train_step(self) -> torch.Tensor:
         """One D step and opts.g_steps G steps; returns the step's STATS as a tensor (no device sync).
@@ -319,8 +308,7 @@ class Trainer:
                   "Adam lr G / D": f"{opts.lr_g} / {opts.lr_d}", "Adam betas": f"({opts.beta1}, {opts.beta2})",
                   "EMA decay": opts.ema_decay, "DiffAugment": opts.diffaugment or "off",
                   **({"label smoothing (one-sided)": opts.label_smoothing} if opts.label_smoothing else {}),
-                  **({"instance noise (std)": opts.instance_noise if opts.instance_noise_to is None else
-                      f"{opts.instance_noise} to {opts.instance_noise_to}"} if opts.instance_noise else {}),
+                  **({"instance noise (std)": opts.instance_noise} if opts.instance_noise else {}),
                   **({"G steps per D step": opts.g_steps} if opts.g_steps != 1 else {}),
                   "horizontal flips": "on" if opts.flip else "off",
                   "D spectral norm": "on" if self.model.d_spectral_norm else "off", "seed": opts.seed,

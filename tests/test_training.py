@@ -404,16 +404,6 @@ def test_balancing_options_train_and_log_d_accuracy(tmp_path):
             TrainConfig(**bad)
 
 
-def test_instance_noise_anneals_to_its_end_value(tmp_path):
-    trainer = make_trainer(tmp_path, steps=4, instance_noise=0.5, instance_noise_to=0.1)
-    levels = []
-    for _ in range(5):
-        levels.append(round(trainer.noise_level, 6))
-        trainer.step += 1
-    assert levels == [0.5, 0.4, 0.3, 0.2, 0.1]
-    assert make_trainer(tmp_path, steps=4, instance_noise=0.3).noise_level == 0.3
-
-
 def test_train_py_takes_the_balancing_flags(tmp_path):
     args = train.parse_args(["--dry-run", "--out", str(tmp_path / "r"), "--label-smoothing", "0.1",
                              "--instance-noise", "0.3", "--g-steps", "2"])
