@@ -379,7 +379,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
                                           color_map=CURVE_COLOURS, color_title="", y_title="D's mean output",
                                           label="D's mean output: on real images D(x) blue, on G's D(G(z)) orange; "
-                                                "red, 0.5: D cannot tell", elem_id="output-plot")
+                                                "grey, how often D tells them apart; red, 0.5: D cannot tell", elem_id="output-plot")
             with gr.Row():
                 with gr.Column():
                     grid_step = gr.Slider(0, 1, 0, step=1, label="Step", elem_id="grid-step")

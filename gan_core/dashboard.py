@@ -28,7 +28,8 @@ GRID_FOLDERS = ("samples", "history")
 GRID_NAME = re.compile(r"step_(\d+)\.(png|jpe?g|webp)$", re.IGNORECASE)
 # Curve names as the plots show them, keyed by the log's fields.
 LOSSES = {"loss_d": "D loss", "loss_g": "G loss"}
-OUTPUTS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated images"}
+OUTPUTS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated images",
+           "d_accuracy": "D's accuracy: real and generated told apart"}  # (runs since it was logged)
 CHANCE = "0.5: D cannot tell"
 
 

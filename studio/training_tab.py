@@ -12,7 +12,8 @@ from studio.state import CONFIG, LIVE, STORE, friendly
 
 LIVE_RUN = "Live run (digits, trained here)"
 CURVE_COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
-                 OUTPUTS["d_fake"]: "#ff7f0e", CHANCE: "#d62728"}  # D blue, G orange, the 0.5 line red
+                 OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
+                 CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
 
 
 def local_runs() -> dict[str, Path]:

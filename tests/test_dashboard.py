@@ -34,7 +34,8 @@ def test_reads_a_train_py_run(dry_run):
     losses, outputs = curve_tables(run.records)
     assert list(losses.columns) == ["step", "value", "series"]
     assert sorted(set(losses.series)) == ["D loss", "G loss"] and len(losses) == 10
-    assert set(outputs.series) == {"D(x): real images", "D(G(z)): generated images", CHANCE}
+    assert set(outputs.series) == {"D(x): real images", "D(G(z)): generated images", CHANCE,
+                                   "D's accuracy: real and generated told apart"}
     chance = outputs[outputs.series == CHANCE]
     assert list(chance.step) == [1, 5] and (chance.value == 0.5).all()
     probabilities = outputs[outputs.series != CHANCE].value
