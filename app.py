@@ -397,7 +397,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                             f"Watch D(x) and D(G(z)) meet near 0.5. {LIVE_BALANCE} One live run at a time for "
                             "everybody; it runs in the background.")
                 with gr.Row(equal_height=True):
-                    live_steps = gr.Slider(50, LIVE_MAX_STEPS, 800, step=50, label="Steps", min_width=200)
+                    live_steps = gr.Slider(50, LIVE_MAX_STEPS, 1100, step=50, label="Steps", min_width=200)
                     live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label="At most (minutes)", min_width=200)
                     live_start = gr.Button("Start", variant="primary", elem_id="live-start")
                     live_stop = gr.Button("Stop", elem_id="live-stop")

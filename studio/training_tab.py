@@ -80,10 +80,12 @@ def owner_of(request: gr.Request | None) -> str:
 def live_line(status) -> str:
     """Where the live run is, how well D tells real from generated, how many grid digits read clearly."""
     lines = [status.message]
-    accuracy = status.latest.get("d_accuracy")
-    if accuracy is not None:
-        lines.append(f"**D tells real from generated {accuracy:.0%} of the time** (on each step's fresh batch, "
-                     f"before it learns from it); 50% is a coin toss.")
+    recent = [r["d_accuracy"] for r in status.records[-10:] if "d_accuracy" in r]
+    if recent:
+        steps = status.records[-1]["step"] - (status.records[-len(recent) - 1]["step"]
+                                              if len(status.records) > len(recent) else 0)
+        lines.append(f"**D tells real from generated {sum(recent) / len(recent):.0%} of the time** (over the last "
+                     f"{steps:,} steps, on each step's fresh batch before it learns from it); 50% is a coin toss.")
     if status.legible is not None:
         lines.append(f"The digit classifier reads **{status.legible} of the 64** grid digits clearly "
                      f"(confidence at least 0.9).")
