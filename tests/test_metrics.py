@@ -75,7 +75,8 @@ def test_inception_input_is_the_documented_tf_pipeline():
     resized = torch.nn.functional.interpolate(images.permute(0, 3, 1, 2).float(), size=(299, 299),
                                               mode="bilinear", align_corners=False)
     torch.testing.assert_close(x, (resized / 128 - 1).clamp(-1, 0.9921875))
-    assert x.min() >= -1 and x.max() <= 0.9921875 and torch.all(x[0, 0] == 0.9921875)
+    assert x.min() >= -1 and x.max() <= 0.9921875
+    assert torch.allclose(x[0, 0], torch.tensor(0.9921875), atol=1e-5)  # (the resize's rounding varies by threads)
     with pytest.raises(ValueError):
         metrics.inception_input(images.float())
 
