@@ -548,7 +548,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     game_kind.input(**deal, **private)
     first_visit(game_tab, new_round, [game_kind], [game, *cards, *guesses, game_note, game_result])
     check_btn.click(check_round, [game, tally, *guesses], [game, tally, *cards, *guesses, game_result, game_tally],
-                    api_name="game_check")
+                    api_name="game_check", **quiet)
 
     run_outputs = [run_summary, loss_plot, output_plot, grid_step, grid_image, grid_caption]
     show_run_btn.click(show_run, which_run, run_outputs, api_name="training_run")
