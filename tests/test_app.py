@@ -13,7 +13,9 @@ FACES, DIGITS = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
 
 @pytest.fixture(scope="module")
 def client(studio_url):
-    return gradio_client.Client(studio_url, verbose=False)
+    client = gradio_client.Client(studio_url, verbose=False)
+    yield client
+    client.close()  # its heartbeat thread would go on calling the server during later tests
 
 
 def image(path) -> np.ndarray:
@@ -110,7 +112,10 @@ def test_digits_model(client):
 
 def test_real_or_fake_rounds(client, studio_url):
     fresh = gradio_client.Client(studio_url, verbose=False)
-    assert "New round first" in error_of(fresh, *["Real"] * 8, api_name="/game_check")
+    try:
+        assert "New round first" in error_of(fresh, *["Real"] * 8, api_name="/game_check")
+    finally:
+        fresh.close()  # its heartbeat would outlive the server
     out = client.predict("Digits (MNIST)", api_name="/game_round")
     cards, note = out[:8], out[16]
     paths = [c["value"] if isinstance(c, dict) else c for c in cards]  # updates: the picture and its caption
@@ -359,7 +364,10 @@ def test_live_training_belongs_to_the_page_that_started_it(client, studio_url):
     assert message.startswith("training")
     assert "already going" in error_of(client, 100, 0.5, api_name="/live_start")
     other = gradio_client.Client(studio_url, verbose=False)  # another visitor
-    assert "only the page that started" in error_of(other, api_name="/live_stop")
+    try:
+        assert "only the page that started" in error_of(other, api_name="/live_stop")
+    finally:
+        other.close()
     time.sleep(2)
     stopped = client.predict(api_name="/live_stop")
     assert "of 100" in stopped and not stopped.startswith("training")
