@@ -14,7 +14,7 @@ import gradio as gr
 
 from gan_core.directions import Direction, direction_from_json, ranked
 from gan_core.face import Face
-from gan_core.latent import check_psi
+from gan_core.latent import MAX_SEED, check_psi
 from gan_core.digits import load_digit_classifier
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
@@ -133,9 +133,14 @@ def default_psi(key: str) -> float:
         return CONFIG.default_psi
 
 
-def default_face(key: str, seed: int = CONFIG.default_seed) -> Face:
-    """A model's first face: the default seed and its truncation, dimensions 0-5 and the suggested
-    directions on the sliders, all at 0."""
+def default_face(key: str, seed: int | None = None) -> Face:
+    """A model's first face: its opening seed (config extra.seed, else the studio's) and truncation,
+    dimensions 0-5 and the suggested directions on the sliders, all at 0."""
+    if seed is None:
+        seed = STORE.get(key).config.extra.get("seed", CONFIG.default_seed)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            log.warning("%s: ignoring extra.seed %r in its config", key, seed)
+            seed = CONFIG.default_seed
     return Face(seed=seed, edits=[(d, 0.0) for d in range(min(CONFIG.slots, STORE.get(key).config.nz))],
                 moves=[(n, 0.0) for n in default_sliders(key) if n], psi=default_psi(key))
 

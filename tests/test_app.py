@@ -102,11 +102,11 @@ def test_face_math(client):
 def test_digits_model(client):
     info = client.predict(DIGITS, api_name="/choose_model")[0]
     assert "32x32" in info and "makes digits" in info and "no classifier" not in info
+    assert json.loads(client.predict(api_name="/share")) == {"seed": 1}  # its opening seed and psi 1 (config extra)
     path, reading = client.predict({"seed": 1}, api_name="/face")
     digit = image(path)
     assert np.abs(digit[..., 0].astype(int) - digit[..., 1]).max() <= 4  # greyscale (up to JPEG rounding)
     assert reading["label"] in {f"a {d}" for d in range(10)}  # the digit classifier's readout
-    assert "psi" not in json.loads(client.predict(api_name="/share"))  # digits open at psi 1 (config extra.psi)
     client.predict(FACES, api_name="/choose_model")
 
 
