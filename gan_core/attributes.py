@@ -75,19 +75,31 @@ def classify(net: nn.Module, image_size: int, images, to_probability, classes: i
     return torch.cat(out) if out else torch.zeros(0, classes)
 
 
-def load_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> AttributeClassifier | None:
-    """The classifier shipped in a model folder, or None if it has none."""
-    path = Path(folder) / CLASSIFIER_NAME
+def load_net(path: Path, build: Callable[[dict], nn.Module], what: str) -> tuple[nn.Module, dict] | None:
+    """A small network saved with save_tensors (its settings, image_size among them, in the
+    metadata), or None if there is no file: `build(meta)` makes the empty network; anything that
+    does not fit is a CheckpointError that says the file is not `what`. The classifiers and the
+    detector load through here."""
     if not path.is_file():
         return None
     tensors, meta = load_tensors(path)
     try:
-        names, size, width = tuple(meta["names"]), int(meta["image_size"]), int(meta.get("width", 32))
-        net = AttributeNet(len(names), width=width)
+        meta = {**meta, "image_size": int(meta["image_size"]), "width": int(meta.get("width", 32))}
+        net = build(meta)
         net.load_state_dict(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not an attribute classifier ({str(err).splitlines()[0]})") from None
-    return AttributeClassifier(names, net.to(device).eval(), size, width)
+        raise CheckpointError(f"{path}: not {what} ({str(err).splitlines()[0]})") from None
+    return net, meta
+
+
+def load_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> AttributeClassifier | None:
+    """The classifier shipped in a model folder, or None if it has none."""
+    found = load_net(Path(folder) / CLASSIFIER_NAME, lambda m: AttributeNet(len(tuple(m["names"])), width=m["width"]),
+                     "an attribute classifier")
+    if found is None:
+        return None
+    net, meta = found
+    return AttributeClassifier(tuple(meta["names"]), net.to(device).eval(), meta["image_size"], meta["width"])
 
 
 def labels_from_metadata(metadata: dict[str, list[str]], names) -> tuple[torch.Tensor, torch.Tensor]:

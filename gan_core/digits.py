@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attributes import AttributeNet, classify
-from .checkpoints import CheckpointError, load_tensors, save_tensors
+from .attributes import AttributeNet, classify, load_net
+from .checkpoints import save_tensors
 from .metrics import feature_stats, frechet_distance
 
 DIGITS_NAME = "digits.safetensors"
@@ -59,17 +59,12 @@ class DigitClassifier:
 
 def load_digit_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> DigitClassifier | None:
     """The digit classifier shipped in a model folder, or None if it has none."""
-    path = Path(folder) / DIGITS_NAME
-    if not path.is_file():
+    found = load_net(Path(folder) / DIGITS_NAME, lambda m: AttributeNet(10, channels=1, width=m["width"]),
+                     "a digit classifier")
+    if found is None:
         return None
-    tensors, meta = load_tensors(path)
-    try:
-        size, width = int(meta["image_size"]), int(meta.get("width", 32))
-        net = AttributeNet(10, channels=1, width=width)
-        net.load_state_dict(tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not a digit classifier ({str(err).splitlines()[0]})") from None
-    return DigitClassifier(net.to(device).eval(), size, width)
+    net, meta = found
+    return DigitClassifier(net.to(device).eval(), meta["image_size"], meta["width"])
 
 
 def not_digits(images: torch.Tensor, labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attributes import AttributeNet, classify
-from .checkpoints import CheckpointError, load_tensors, save_tensors
+from .attributes import AttributeNet, classify, load_net
+from .checkpoints import save_tensors
 from .models import from_uint8
 
 DETECTOR_NAME = "real_or_fake.safetensors"
@@ -46,17 +46,13 @@ class Detector:
 
 def load_detector(folder: str | os.PathLike, device: str | torch.device = "cpu") -> Detector | None:
     """The real-or-fake detector shipped in a model folder, or None if it has none."""
-    path = Path(folder) / DETECTOR_NAME
-    if not path.is_file():
+    found = load_net(Path(folder) / DETECTOR_NAME, lambda m: AttributeNet(1, channels=int(m["channels"]),
+                                                                          width=m["width"]),
+                     "a real-or-fake detector")
+    if found is None:
         return None
-    tensors, meta = load_tensors(path)
-    try:
-        size, channels, width = int(meta["image_size"]), int(meta["channels"]), int(meta.get("width", 16))
-        net = AttributeNet(1, channels=channels, width=width)
-        net.load_state_dict(tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not a real-or-fake detector ({str(err).splitlines()[0]})") from None
-    return Detector(net.to(device).eval(), size, channels, width)
+    net, meta = found
+    return Detector(net.to(device).eval(), meta["image_size"], int(meta["channels"]), meta["width"])
 
 
 def train_detector(real, fake, epochs: int = 15, batch_size: int = 64, lr: float = 2e-3, width: int = 16,
