@@ -341,25 +341,20 @@ def main(argv=None) -> int:
             text = set_section(text, "Live training: the recipe search", search_section(rows))
         card.write_text(text)
         return 0
+    def record(name: str, heading: str | None, section, result: dict) -> None:
+        """The results as RESULTS/{name}.json, and (with a heading) the card's section from them."""
+        if args.record:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+            if heading:
+                card.write_text(set_section(card.read_text(), heading, section(result)))
+
     if args.quality:
-        result = quality(args)
-        if args.record:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / "quality.json").write_text(json.dumps(result, indent=1) + "\n")
-            card.write_text(set_section(card.read_text(), "Quality", quality_section(result)))
+        record("quality", "Quality", quality_section, quality(args))
     if args.directions:
-        result = directions(args)
-        if args.record:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / "directions.json").write_text(json.dumps(result, indent=1) + "\n")
-            card.write_text(set_section(card.read_text(), "Digit directions, measured", directions_section(result)))
-    if args.live:
-        result = live(args)
-        if args.record:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / f"live{args.tag}.json").write_text(json.dumps(result, indent=1) + "\n")
-            if not args.tag:
-                card.write_text(set_section(card.read_text(), "Live training", live_section(result)))
+        record("directions", "Digit directions, measured", directions_section, directions(args))
+    if args.live:  # a tagged run (another recipe) is kept beside, not written into the card
+        record(f"live{args.tag}", None if args.tag else "Live training", live_section, live(args))
     return 0
 
 
