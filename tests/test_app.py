@@ -123,7 +123,7 @@ def test_real_or_fake_rounds(client, studio_url):
     assert "not marked yet" in error_of(client, *["Real"] * 7, None, api_name="/game_check")
     out = client.predict(*["Fake", "Real"] * 4, api_name="/game_check")
     result, tally = out[-2], out[-1]
-    assert "You:" in result and "of 8 right" in result and "**D**" in result
+    assert "You:" in result and "of 8 right" in result and "**D**" in result and "The detector" in result
     assert tally.startswith("This session, 1 round: you")
     assert "is scored" in error_of(client, *["Real"] * 8, api_name="/game_check")  # no second try
     refused = error_of(client, "Faces (CelebA)", api_name="/game_round")  # no local faces here
