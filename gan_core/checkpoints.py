@@ -41,7 +41,7 @@ GENERATOR_NAME = "model.safetensors"
 DISCRIMINATOR_NAME = "discriminator.safetensors"
 # optional extras a release folder may carry (see gan_core.directions and gan_core.attributes)
 OPTIONAL_FILES = (DISCRIMINATOR_NAME, "directions.safetensors", "directions.json", "attributes.safetensors",
-                  "encoder.safetensors", "digits.safetensors")
+                  "encoder.safetensors", "digits.safetensors", "real_or_fake.safetensors")
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 DIGEST_KEY = "tensors_sha256"  # safetensors metadata key of the tensors' digest
 # "owner/name": letters, digits, '-', '_', '.'; each part starts and ends with a letter or digit

@@ -507,7 +507,7 @@ def test_load_hub_gan_fetches_only_the_release_files(hf_cache, tiny_gan_folder, 
     assert sorted(kwargs["allow_patterns"]) == sorted(["config.json", "model.safetensors", "discriminator.safetensors",
                                                        "directions.safetensors", "directions.json",
                                                        "attributes.safetensors", "encoder.safetensors",
-                                                       "digits.safetensors"])
+                                                       "digits.safetensors", "real_or_fake.safetensors"])
 
 
 @pytest.mark.parametrize("source", ["/etc", "../checkpoints/celeba64", "~/x", "REAL", "REAL/model.safetensors",
