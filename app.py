@@ -48,7 +48,7 @@ from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_trunc
                                 refresh_models, refresh_pickers, reset_sliders, scan_directions, scan_page, set_face,
                                 set_truncation, share, show_gallery, slider_ends, upload_direction, use_dimension,
                                 use_direction)
-from studio.game_tab import ROUND, check_round, faces_note, kinds, new_round, tally_text
+from studio.game_tab import ROUND, check_round, faces_note, kinds, new_round
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
                            preview_crop, read_photos)
