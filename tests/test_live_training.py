@@ -92,14 +92,19 @@ def test_bad_settings_are_clear(live, tmp_path, tiny_config):
     wait_until_done(live)
 
 
-def test_make_live_digits_from_an_imagefolder_zip(tmp_path):
-    source = tmp_path / "digits.zip"
-    with zipfile.ZipFile(source, "w") as z:
-        z.writestr("metadata.csv", "file_name,label\n" + "".join(f"images/{i}.png,{i % 10}\n" for i in range(5)))
-        for i in range(5):
+def digits_zip(path, count: int, shade: int):
+    """An imagefolder zip of `count` flat 28x28 "digits" (image i is grey level shade * i, label i % 10)."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.csv", "file_name,label\n" + "".join(f"images/{i}.png,{i % 10}\n" for i in range(count)))
+        for i in range(count):
             buffer = io.BytesIO()
-            Image.fromarray(np.full((28, 28), 50 * i, np.uint8)).save(buffer, "PNG")
+            Image.fromarray(np.full((28, 28), shade * i, np.uint8)).save(buffer, "PNG")
             z.writestr(f"images/{i}.png", buffer.getvalue())
+    return path
+
+
+def test_make_live_digits_from_an_imagefolder_zip(tmp_path):
+    source = digits_zip(tmp_path / "digits.zip", 5, 50)
     out = make_live_digits(source, tmp_path / "live.npz", count=3)
     images = load_live_digits(out)
     assert images.shape == (3, 1, 32, 32) and images.dtype.is_floating_point is False
@@ -193,13 +198,7 @@ def test_the_shipped_recipe_balances_the_players():
 
 
 def test_digits_from_a_start_row(tmp_path):
-    source = tmp_path / "digits.zip"
-    with zipfile.ZipFile(source, "w") as z:
-        z.writestr("metadata.csv", "file_name,label\n" + "".join(f"images/{i}.png,{i % 10}\n" for i in range(6)))
-        for i in range(6):
-            buffer = io.BytesIO()
-            Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(buffer, "PNG")
-            z.writestr(f"images/{i}.png", buffer.getvalue())
+    source = digits_zip(tmp_path / "digits.zip", 6, 40)
     out = make_live_digits(source, tmp_path / "held.npz", count=2, start=3)
     assert np.load(out)["labels"].tolist() == [3, 4]
     with pytest.raises(ValueError, match="has 6 digits"):
