@@ -5,6 +5,15 @@
     $ python train.py --resume runs/faces --steps 30000          # carry on to step 30000
     $ python train.py --data ../shared/data/mnist28.zip --image-size 32 --channels 1 --out runs/digits
     $ python train.py --dry-run --out /tmp/smoke                  # a few steps on fake data
+    $ torchrun --nproc_per_node=4 train.py --data faces.zip --out runs/faces   # 4 ranks (DDP), same flags
+    $ torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 \\
+          --max-restarts=3 train.py --data /shared/shards/ --out /shared/runs/faces  # 2 machines
+
+Under torchrun: --batch-size is the global batch (each of N ranks takes batch/N; the learning
+rates need no scaling: the run is the same optimisation as on one process); nccl on GPUs, gloo
+on CPUs; only rank 0 writes; every rank reads the same checkpoint on --resume (so the run folder
+must be on a shared file system across machines), and a checkpoint from N ranks resumes on any
+number. After an elastic restart (--max-restarts) the run resumes from its last checkpoint.
 
 Each run folder holds log.jsonl (losses, D(x), D(G(z)) per interval), samples/ (fixed-noise
 grids of seeds 0-63) and checkpoint.safetensors (everything --resume needs). A run writes only
@@ -15,14 +24,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 from pathlib import Path
 
+import torch.distributed as dist
+
+from gan_core import distributed
 from gan_core.checkpoints import CheckpointError, read_config
 from gan_core.config import GANConfig
-from gan_core.data import DataError, load_images, synthetic_images
-from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, read_checkpoint_configs
+from gan_core.data import DataError, synthetic_images
+from gan_core.distributed import Ranks
+from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, load_training_data, read_checkpoint_configs
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,6 +47,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument("--data", help="zip or folder of images (imagefolder layout or plain), or mnist/cifar10/celeba")
     data.add_argument("--split", help="metadata.csv split to train on (default: train, if the data has splits)")
     data.add_argument("--limit", type=int, help="use only the first N images")
+    data.add_argument("--stream", choices=("auto", "on", "off"),
+                      help="decode images batch by batch in DataLoader workers instead of all into memory "
+                           "(default auto: when the decoded set, times the ranks on this machine, passes "
+                           "--memory-budget)")
+    data.add_argument("--memory-budget", type=float, dest="memory_budget_gb", metavar="GB",
+                      help="decoded data allowed in memory per machine before auto streams (default 4)")
+    data.add_argument("--workers", type=int, help="DataLoader workers per rank when streaming (default 2)")
     data.add_argument("--out", help="run folder (default runs/dcgan)")
     data.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or checkpoint file); "
                                                        "it writes there unless --out is given")
@@ -51,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--steps", type=int, help="total optimisation steps (default: from --epochs)")
     train.add_argument("--epochs", type=float, help="passes over the data when --steps is not given (default 5)")
     train.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    train.add_argument("--batch-size", type=int, help="default 128")
+    train.add_argument("--batch-size", type=int, help="the global batch, split evenly over the ranks (default 128)")
     train.add_argument("--lr-g", type=float, help="G's Adam learning rate (default 2e-4)")
     train.add_argument("--lr-d", type=float, help="D's Adam learning rate (default 2e-4)")
     train.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
@@ -64,7 +85,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--g-steps", type=int, help="G updates per D update (default 1)")
     train.add_argument("--flip", action="store_true", default=None, help="random horizontal flips")
     train.add_argument("--seed", type=int, help="default 0")
-    train.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps")
+    train.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps (under torchrun: cuda:LOCAL_RANK)")
+    train.add_argument("--sync-batchnorm", action="store_true", default=None,
+                       help="with several ranks, BatchNorm statistics over the global batch (default: each rank's rows)")
+    train.add_argument("--dist-timeout", type=float, metavar="SECONDS",
+                       help="how long a rank waits for the others before the run fails (default 300)")
+    train.add_argument("--compile", choices=("default", "reduce-overhead", "max-autotune"),
+                       help="torch.compile G and D with this mode (default off)")
     train.add_argument("--log-every", type=int, help="steps per log record (default 100)")
     train.add_argument("--sample-every", type=int, help="steps per sample grid (default 1000)")
     train.add_argument("--checkpoint-every", type=int, help="steps per checkpoint (default 1000)")
@@ -115,30 +142,68 @@ def push_to_hub(folder: Path, repo_id: str) -> None:
     print(f"pushed {folder} to https://huggingface.co/{repo_id} (private)")
 
 
+def elastic_resume(args, ranks: Ranks) -> None:
+    """After torchrun restarts a failed run (--max-restarts), carry on from its last checkpoint."""
+    restarts = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+    if restarts and not args.resume and not args.init_from:
+        checkpoint = Path(args.out or "runs/dcgan") / CHECKPOINT_NAME
+        if checkpoint.is_file():
+            args.resume = str(checkpoint)
+            if ranks.main:
+                print(f"elastic restart {restarts}: resuming from {checkpoint}", flush=True)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        ranks = Ranks.from_env()
+    except ValueError as err:
+        print(f"train.py: {err}", file=sys.stderr)
+        return 2
+    say = print if ranks.main else (lambda *a, **k: None)
+    elastic_resume(args, ranks)
     try:
         model, opts, checkpoint = build(args)
         if not opts.data:  # a dry run, or the resumption of one
             images = synthetic_images(max(4 * opts.batch_size, 64), model.image_size, model.channels, opts.seed)
         else:
-            images = load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
-        trainer = Trainer(model, opts, images)
+            images = load_training_data(model, opts, ranks)
+        trainer = Trainer(model, opts, images, ranks)
         if checkpoint:
             trainer.load_checkpoint(checkpoint)
         elif args.init_from:
             trainer.init_from_release(args.init_from)
     except (DataError, CheckpointError, ValueError, OSError) as err:
         print(f"train.py: {err}", file=sys.stderr)
+        distributed.stop()
         return 2
-    print(f"{len(images)} images from {opts.data or 'synthetic data'}; {trainer.device}; "
-          f"step {trainer.step} -> {trainer.total_steps}; run folder {opts.out}")
+    streamed = "streamed by DataLoader workers" if type(trainer.batches).__name__ == "StreamedBatches" else "in memory"
+    on = f"{ranks.world} ranks ({dist.get_backend()}), {opts.batch_size // ranks.world} images each a step; " \
+        if ranks.distributed else ""
+    say(f"{len(trainer.batches)} images from {opts.data or 'synthetic data'} ({streamed}); {on}{trainer.device}; "
+        f"step {trainer.step} -> {trainer.total_steps}; run folder {opts.out}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         record = trainer.train()
     except KeyboardInterrupt:
+        if ranks.distributed:
+            say(f"\nstopped at step {trainer.step} (another rank failed, or the job was stopped); "
+                f"{last_checkpoint(trainer)}; resume with --resume {opts.out}", file=sys.stderr, flush=True)
+            return 130
         print(f"\nstopped at step {trainer.step}; checkpoint saved; resume with --resume {opts.out}")
         return 130
+    except (RuntimeError, dist.DistError) as err:  # a rank died or hung: the collective fails after the timeout
+        if not ranks.distributed:
+            raise
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        print(f"\ntrain.py: rank {ranks.rank} lost the other ranks at step {trainer.step} ({first}); "
+              f"{last_checkpoint(trainer)}; resume with --resume {opts.out}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        if ranks.distributed:
+            distributed.stop()
+    if not ranks.main:
+        return 0
     print("last interval:", record)
     if args.export:
         folder = trainer.export(args.export, half=args.half)
@@ -149,6 +214,12 @@ def main(argv=None) -> int:
         print("train.py: --push-to-hub needs --export FOLDER", file=sys.stderr)
         return 2
     return 0
+
+
+def last_checkpoint(trainer: Trainer) -> str:
+    if trainer.ranks.main and trainer.checkpoint_step is not None:
+        return f"the last checkpoint is step {trainer.checkpoint_step}"
+    return "rank 0 keeps the last checkpoint"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from .distributed import shared
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -17,7 +19,9 @@ def check_policy(policy: str) -> list[str]:
 
 
 def _rand(x: torch.Tensor, generator, *shape) -> torch.Tensor:
-    return torch.rand(x.shape[0], *shape, device=x.device, generator=generator)
+    """Uniform numbers for each image of x; `generator`: a torch.Generator, a
+    distributed.SharedRandom (x is this rank's rows of a global batch), or None."""
+    return shared(generator).rand(x.shape[0], *shape, device=x.device)
 
 
 def color(x: torch.Tensor, generator=None) -> torch.Tensor:

@@ -1,17 +1,24 @@
-"""Training images, decoded once into memory as uint8 [N, C, H, W].
+"""Training images: decoded once into memory as uint8 [N, C, H, W] (`load_images`), or indexed
+and decoded batch by batch in DataLoader workers when they would not fit (`open_images`,
+`StreamedBatches`); both give the same images in the same order for the same seed.
 
-Sources (one function, `load_images`):
+Sources:
   * a zip or folder in Hugging Face `imagefolder` layout (`metadata.csv` with `file_name`,
     optionally a `split` column), e.g. ../shared/data/celeba64.zip;
   * a zip or folder of plain images (searched recursively);
-  * torchvision's data sets by name: `mnist`, `cifar10`, `celeba` (downloaded by torchvision).
+  * tar shards in webdataset layout (`000123.jpg`, ...): one .tar, a folder of them, or a glob
+    such as `shards/*.tar`; uncompressed, so that any image can be read by its offset;
+  * torchvision's data sets by name: `mnist`, `cifar10`, `celeba` (downloaded by torchvision;
+    in memory only).
 Every image is centre-cropped to a square and resized to the model's size.
 """
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
+import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +27,12 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .distributed import SINGLE, Ranks, shared
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 TORCHVISION_SETS = ("mnist", "cifar10", "celeba")
-MAX_BYTES = 8 * 2**30  # decoded data larger than this is refused (use `limit`)
+MAX_BYTES = 8 * 2**30  # decoded data larger than this is refused in memory (stream it, or use `limit`)
+SHARD_SUFFIX = ".tar"
 
 
 class DataError(ValueError):
@@ -67,20 +77,49 @@ def _decode(data: bytes, name: str, size: int, channels: int) -> np.ndarray:
 
 
 class _Files:
-    """Uniform read access to the files of a zip or a folder."""
+    """Uniform read access, by name, to the files of a zip, a folder or uncompressed tar shards.
+    Safe in DataLoader workers: each process opens its own handles."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.zip = zipfile.ZipFile(path) if path.is_file() else None
-        if self.zip is not None:
-            self.names = [n for n in self.zip.namelist() if not n.endswith("/")]
+    def __init__(self, path: Path, shards: list[Path] | None = None):
+        self.path, self.shards = path, shards or []
+        self._pid, self._handles = None, {}
+        self.kind = "tar" if self.shards else "zip" if path.is_file() else "folder"
+        if self.kind == "tar":
+            self._index_shards()
+        elif self.kind == "zip":
+            self.names = [n for n in self._handle("zip").namelist() if not n.endswith("/")]
         else:
             self.names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
         self.prefix = self._common_root()
 
+    def _index_shards(self) -> None:
+        """Every regular member of every shard, named `shard.tar/member`, with where its bytes lie."""
+        self.names, self._where = [], {}
+        for number, shard in enumerate(self.shards):
+            try:
+                with tarfile.open(shard, "r:") as archive:  # "r:": compressed shards cannot be read by offset
+                    for member in archive:
+                        if member.isfile():
+                            name = f"{shard.name}/{member.name}"
+                            self.names.append(name)
+                            self._where[name] = (number, member.offset_data, member.size)
+                        archive.members.clear()  # the index above is all we keep
+            except (tarfile.TarError, OSError) as err:
+                raise DataError(f"{shard}: not an uncompressed tar file ({err})") from None
+
+    def _handle(self, key):
+        if self._pid != os.getpid():  # a fresh process (a DataLoader worker): its own handles
+            self._pid, self._handles = os.getpid(), {}
+        if key not in self._handles:
+            self._handles[key] = zipfile.ZipFile(self.path) if key == "zip" else open(self.shards[key], "rb")
+        return self._handles[key]
+
+    def __getstate__(self):  # handles stay behind when a worker process is spawned
+        return {**self.__dict__, "_pid": None, "_handles": {}}
+
     def _common_root(self) -> str:
         """A zip of `folder/metadata.csv, folder/images/...` is read as if `folder/` were the root."""
-        if "metadata.csv" in self.names or self.zip is None:
+        if "metadata.csv" in self.names or self.kind != "zip":
             return ""
         tops = {n.split("/", 1)[0] for n in self.names if not n.startswith("__MACOSX/")}
         if len(tops) == 1 and f"{next(iter(tops))}/metadata.csv" in self.names:
@@ -88,12 +127,17 @@ class _Files:
         return ""
 
     def has(self, name: str) -> bool:
-        return self.prefix + name in self.names if self.zip is not None else (self.path / name).is_file()
+        return (self.path / name).is_file() if self.kind == "folder" else self.prefix + name in self.names
 
     def read(self, name: str) -> bytes:
         try:
-            if self.zip is not None:
-                return self.zip.read(self.prefix + name)
+            if self.kind == "tar":
+                number, offset, size = self._where[name]
+                handle = self._handle(number)
+                handle.seek(offset)
+                return handle.read(size)
+            if self.kind == "zip":
+                return self._handle("zip").read(self.prefix + name)
             return (self.path / name).read_bytes()
         except (KeyError, FileNotFoundError):
             raise DataError(f"{self.path}: file {name!r} named in metadata.csv is missing") from None
@@ -136,9 +180,63 @@ def _check_budget(count: int, size: int, channels: int, source: str) -> None:
                         f"pass a limit to load fewer")
 
 
-def _load_files(path: Path, size: int, channels: int, split: str | None, limit: int | None) -> ImageSet:
+class ImageFiles(torch.utils.data.Dataset):
+    """The images of a zip, folder or tar shards, indexed but not decoded: item i is decoded
+    (uint8 [C, size, size]) when asked for, e.g. in a DataLoader worker."""
+
+    def __init__(self, files: _Files, names: list[str], size: int, channels: int,
+                 metadata: dict[str, list[str]]):
+        self.files, self.names, self.size, self.channels, self.metadata = files, names, size, channels, metadata
+        self.source = str(files.path)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        name = self.names[index]
+        return torch.tensor(_decode(self.files.read(name), f"{self.source}:{name}", self.size, self.channels))
+
+    @property
+    def decoded_bytes(self) -> int:
+        """What decoding them all into memory would take."""
+        return len(self) * self.channels * self.size * self.size
+
+    def decode_all(self) -> ImageSet:
+        _check_budget(len(self), self.size, self.channels, self.source)
+        images = np.empty((len(self), self.channels, self.size, self.size), np.uint8)
+        for i in range(len(self)):
+            images[i] = self[i].numpy()
+        return ImageSet(torch.from_numpy(images), self.source, self.metadata)
+
+
+def _shards(text: str, path: Path) -> list[Path]:
+    """The tar shards a source names: a .tar file, a folder holding only shards, or a glob."""
+    if any(c in text for c in "*?["):
+        return sorted(Path(p) for p in glob.glob(os.path.expanduser(text)) if p.endswith(SHARD_SUFFIX))
+    if path.is_file() and path.suffix == SHARD_SUFFIX:
+        return [path]
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        if files and all(p.suffix == SHARD_SUFFIX for p in files):
+            return sorted(files)
+    return []
+
+
+def open_images(source: str | os.PathLike, size: int, channels: int = 3, split: str | None = "auto",
+                limit: int | None = None) -> ImageFiles:
+    """Index the images of a zip, folder or tar shards (as load_images selects them) without
+    decoding any: for streaming data that does not fit in memory."""
+    text = str(source)
+    path = Path(text).expanduser()
+    shards = _shards(text, path)
+    if not shards and any(c in text for c in "*?["):
+        raise DataError(f"no {SHARD_SUFFIX} shards match {text}")
+    if not shards and not path.exists():
+        raise DataError(f"no such file or folder: {path} (or name one of {', '.join(TORCHVISION_SETS)})")
+    if not shards and path.is_file() and not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is neither a folder, a zip file nor a {SHARD_SUFFIX} shard")
     try:
-        files = _Files(path)
+        files = _Files(path, shards)
     except zipfile.BadZipFile:
         raise DataError(f"{path}: not a valid zip file") from None
     if files.has("metadata.csv"):
@@ -147,18 +245,14 @@ def _load_files(path: Path, size: int, channels: int, split: str | None, limit: 
     else:
         if split not in (None, "auto"):
             raise DataError(f"{path}: split {split!r} asked for, but there is no metadata.csv")
-        names, metadata = files.images(), {}
+        names = files.images()
         if not names:
             raise DataError(f"{path}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
         metadata = {"file_name": names}
     if limit is not None:
         names = names[:limit]
         metadata = {key: values[:limit] for key, values in metadata.items()}
-    _check_budget(len(names), size, channels, str(path))
-    images = np.empty((len(names), channels, size, size), np.uint8)
-    for i, name in enumerate(names):
-        images[i] = _decode(files.read(name), f"{path}:{name}", size, channels)
-    return ImageSet(torch.from_numpy(images), str(path), metadata)
+    return ImageFiles(files, names, size, channels, metadata)
 
 
 def _load_torchvision(name: str, size: int, channels: int, split: str | None, limit: int | None,
@@ -191,12 +285,7 @@ def load_images(source: str | os.PathLike, size: int, channels: int = 3, split: 
     text = str(source)
     if text.lower() in TORCHVISION_SETS and not Path(text).exists():
         return _load_torchvision(text.lower(), size, channels, split, limit, root)
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise DataError(f"no such file or folder: {path} (or name one of {', '.join(TORCHVISION_SETS)})")
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise DataError(f"{path} is neither a folder nor a zip file")
-    return _load_files(path, size, channels, split, limit)
+    return open_images(text, size, channels, split, limit).decode_all()
 
 
 def synthetic_images(count: int, size: int, channels: int = 3, seed: int = 0) -> torch.Tensor:
@@ -207,36 +296,104 @@ def synthetic_images(count: int, size: int, channels: int = 3, seed: int = 0) ->
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
+def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of epoch `epoch`: the same for a given (seed, epoch) on any machine."""
+    return torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def _for_training(x: torch.Tensor, flip: bool, random, memory_format) -> torch.Tensor:
+    """uint8 images -> float in [-1, 1], each mirrored left-right by a coin toss with `flip`."""
+    x = x.float().div_(127.5).sub_(1)
+    if flip:
+        x = torch.where(shared(random).rand(len(x), 1, 1, 1, device=x.device) < 0.5, x.flip(3), x)
+    return x.contiguous(memory_format=memory_format)
+
+
 class Batches:
     """Endless shuffled batches from an in-memory uint8 set, moved to `device` once.
 
     Epoch e's order comes from a generator seeded with (seed, e), so batch k of a run is the
-    same whether or not the run was stopped and resumed in between (drop-last batches).
+    same whether or not the run was stopped and resumed in between (drop-last batches). With
+    several ranks, `batch_size` is the global batch and each rank gets its rows of it.
     """
 
     def __init__(self, images: torch.Tensor, batch_size: int, device: torch.device, seed: int = 0,
-                 flip: bool = False, channels_last: bool = False):
+                 flip: bool = False, channels_last: bool = False, ranks: Ranks = SINGLE):
         if len(images) < batch_size:
             raise DataError(f"{len(images)} images are fewer than one batch of {batch_size}")
         self.images = images.to(device)
-        self.batch_size, self.device, self.seed, self.flip = batch_size, device, seed, flip
+        self.batch_size, self.device, self.seed, self.flip, self.ranks = batch_size, device, seed, flip, ranks
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.per_epoch = len(images) // batch_size
         self._epoch, self._order = -1, None
 
+    def __len__(self) -> int:
+        return len(self.images)
+
     def _order_for(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._order = torch.randperm(len(self.images), generator=generator).to(self.device)
+            self._order = epoch_order(len(self.images), self.seed, epoch).to(self.device)
             self._epoch = epoch
         return self._order
 
-    def batch(self, step: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Batch number `step` of the run, float in [-1, 1]."""
+    def batch(self, step: int, generator=None) -> torch.Tensor:
+        """This rank's rows of batch number `step` of the run, float in [-1, 1]. `generator`:
+        a torch.Generator or a distributed.SharedRandom (flips)."""
         epoch, k = divmod(step, self.per_epoch)
-        index = self._order_for(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
-        x = self.images[index].float().div_(127.5).sub_(1)
-        if self.flip:
-            mirror = torch.rand(len(x), 1, 1, 1, device=self.device, generator=generator) < 0.5
-            x = torch.where(mirror, x.flip(3), x)
-        return x.contiguous(memory_format=self.memory_format)
+        index = self._order_for(epoch)[k * self.batch_size:(k + 1) * self.batch_size][self.ranks.rows(self.batch_size)]
+        return _for_training(self.images[index], self.flip, generator, self.memory_format)
+
+
+class _StepSampler(torch.utils.data.Sampler):
+    """Image indices of this rank's rows of batches start, start + 1, ... (as Batches takes them)."""
+
+    def __init__(self, count: int, batch_size: int, seed: int, start: int, rows: slice):
+        self.count, self.batch_size, self.seed, self.start, self.rows = count, batch_size, seed, start, rows
+
+    def __iter__(self):
+        per_epoch, step, order, epoch = self.count // self.batch_size, self.start, None, -1
+        while True:
+            e, k = divmod(step, per_epoch)
+            if e != epoch:
+                order, epoch = epoch_order(self.count, self.seed, e), e
+            yield order[k * self.batch_size:(k + 1) * self.batch_size][self.rows].tolist()
+            step += 1
+
+
+class StreamedBatches:
+    """The batches Batches would give, read and decoded on the fly by DataLoader worker
+    processes from an ImageFiles index, so memory holds a few batches, not the data set.
+    Workers take whole batches in turn, so no image is read twice and none is skipped."""
+
+    def __init__(self, files: ImageFiles, batch_size: int, device: torch.device, seed: int = 0,
+                 flip: bool = False, channels_last: bool = False, ranks: Ranks = SINGLE, workers: int = 2):
+        if len(files) < batch_size:
+            raise DataError(f"{len(files)} images are fewer than one batch of {batch_size}")
+        self.files, self.batch_size, self.device, self.seed, self.flip = files, batch_size, device, seed, flip
+        self.ranks, self.workers = ranks, workers
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.per_epoch = len(files) // batch_size
+        self._next_step, self._batches = None, None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _start(self, step: int) -> None:
+        sampler = _StepSampler(len(self.files), self.batch_size, self.seed, step, self.ranks.rows(self.batch_size))
+        loader = torch.utils.data.DataLoader(self.files, batch_sampler=sampler, num_workers=self.workers,
+                                             pin_memory=self.device.type == "cuda",
+                                             prefetch_factor=4 if self.workers else None,
+                                             persistent_workers=False)
+        self._batches, self._next_step = iter(loader), step
+
+    def batch(self, step: int, generator=None) -> torch.Tensor:
+        """As Batches.batch: this rank's rows of batch `step`, float in [-1, 1]."""
+        if step != self._next_step:  # the first batch, or a jump (a resumed run): restart the stream there
+            self._start(step)
+        x = next(self._batches).to(self.device, non_blocking=True)
+        self._next_step += 1
+        return _for_training(x, self.flip, generator, self.memory_format)
+
+    def close(self) -> None:
+        """Stop the worker processes (they also stop with the object)."""
+        self._batches, self._next_step = None, None

@@ -22,11 +22,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .augment import check_policy, diff_augment
 from .checkpoints import CheckpointError, load_tensors, remove_partial_writes, save_gan, save_tensors
 from .config import GANConfig
-from .data import Batches
-from .device import pick_device
+from .data import Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images
+from .distributed import SINGLE, Ranks, SharedRandom
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
 from .media import load_image, make_grid, save_image, to_pil
@@ -36,6 +37,8 @@ from .models import Discriminator, Generator, to_uint8
 CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "log.jsonl"
 STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "d_accuracy")
+STREAM_MODES = ("auto", "on", "off")
+COMPILE_MODES = ("", "default", "reduce-overhead", "max-autotune")
 
 
 @dataclass
@@ -44,10 +47,13 @@ class TrainConfig:
     out: str = "runs/dcgan"       # run folder: log, sample grids, checkpoint
     split: str | None = "auto"    # metadata.csv split ("auto": `train` if there is one)
     limit: int | None = None      # use only the first N images
+    stream: str = "auto"          # decode batch by batch in DataLoader workers: "on", "off", or "auto":
+    memory_budget_gb: float = 4.0  # ... when decoding the data on every rank of a machine would pass this
+    workers: int = 2              # DataLoader worker processes per rank when streaming
     steps: int = 0                # optimisation steps (0: from epochs)
     epochs: float = 5.0           # passes over the data, when steps is 0
     max_minutes: float = 0.0      # also stop after this much training time (0: no limit)
-    batch_size: int = 128
+    batch_size: int = 128         # the global batch: each of N ranks takes batch_size / N of it
     lr_g: float = 2e-4            # Adam learning rates, as in the paper
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -61,6 +67,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     channels_last: bool = True    # faster convolutions on CPU and GPU
+    sync_batchnorm: bool = False  # with several ranks, BatchNorm over the global batch, not each rank's rows
+    dist_timeout: float = 300.0   # seconds a rank waits for the others before the run fails
+    compile: str = ""             # torch.compile G and D: "", "default", "reduce-overhead", "max-autotune"
     log_every: int = 100          # steps per JSONL record and bar update
     sample_every: int = 1000      # steps per fixed-noise grid
     checkpoint_every: int = 1000  # steps per resumable checkpoint
@@ -73,6 +82,15 @@ class TrainConfig:
                        and (k != "float" or math.isfinite(value)) for k in allowed):
                 raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {repr(value)[:40]}")
         check_policy(self.diffaugment)
+        if self.stream not in STREAM_MODES:
+            raise ValueError(f"stream must be one of {STREAM_MODES}")
+        if self.compile not in COMPILE_MODES:
+            raise ValueError(f"compile must be one of {COMPILE_MODES[1:]} (or empty)")
+        if self.workers < 0:
+            raise ValueError("workers must not be negative")
+        for key in ("memory_budget_gb", "dist_timeout"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"{key} must be positive")
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "g_steps"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1")
@@ -126,12 +144,31 @@ def _unflatten_optimizer(prefix: str, tensors: dict, param_groups: list) -> dict
     return {"state": state, "param_groups": param_groups}
 
 
+def load_training_data(model: GANConfig, opts: TrainConfig, ranks: Ranks = SINGLE) -> torch.Tensor | ImageFiles:
+    """opts.data decoded into memory (uint8 [N, C, H, W]), or indexed for streaming: with
+    opts.stream "on", or "auto" when every rank on this machine holding a decoded copy would
+    take more than opts.memory_budget_gb."""
+    if opts.stream == "off" or (opts.data.lower() in ("mnist", "cifar10", "celeba") and opts.stream == "auto"):
+        return load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
+    files = open_images(opts.data, model.image_size, model.channels, opts.split, opts.limit)
+    if opts.stream == "auto" and files.decoded_bytes * ranks.local_world <= opts.memory_budget_gb * 2**30:
+        return files.decode_all().images
+    return files
+
+
 class Trainer:
-    def __init__(self, model: GANConfig, opts: TrainConfig, images: torch.Tensor):
-        self.model, self.opts = model, opts
-        self.device = pick_device(opts.device)
-        if images.ndim != 4 or tuple(images.shape[1:]) != (model.channels, model.image_size, model.image_size):
-            raise ValueError(f"images of shape {tuple(images.shape[1:])} do not fit the model "
+    def __init__(self, model: GANConfig, opts: TrainConfig, images: torch.Tensor | ImageFiles,
+                 ranks: Ranks = SINGLE):
+        """images: uint8 [N, C, H, W] in memory, or an ImageFiles index to stream from. ranks: this
+        process's place among torchrun's (gan_core.distributed); the process group is started here."""
+        self.model, self.opts, self.ranks = model, opts, ranks
+        if opts.batch_size % ranks.world:
+            raise ValueError(f"the batch of {opts.batch_size} does not split evenly over {ranks.world} ranks")
+        self.device = distributed.start(ranks, opts.device, opts.dist_timeout)
+        shape = ((images.channels, images.size, images.size) if isinstance(images, ImageFiles)
+                 else tuple(images.shape[1:]) if images.ndim == 4 else tuple(images.shape))
+        if shape != (model.channels, model.image_size, model.image_size):
+            raise ValueError(f"images of shape {shape} do not fit the model "
                              f"({model.channels} x {model.image_size} x {model.image_size})")
         fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
@@ -139,14 +176,28 @@ class Trainer:
             self.G = Generator(model).to(self.device, memory_format=fmt)
             self.D = Discriminator(model).to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if opts.sync_batchnorm and ranks.distributed:
+            distributed.convert_sync_batchnorm(self.G)
+            distributed.convert_sync_batchnorm(self.D)
+        if opts.compile:
+            for module in (self.G, self.D):
+                module.compile(mode=opts.compile)
+        self.G_train, self.D_train = distributed.wrap(self.G, self.device), distributed.wrap(self.D, self.device)
         betas = (opts.beta1, opts.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=opts.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d, betas=betas)
-        self.batches = Batches(images, opts.batch_size, self.device, opts.seed, opts.flip, opts.channels_last)
+        if isinstance(images, ImageFiles):
+            self.batches = StreamedBatches(images, opts.batch_size, self.device, opts.seed, opts.flip,
+                                           opts.channels_last, ranks, opts.workers)
+        else:
+            self.batches = Batches(images, opts.batch_size, self.device, opts.seed, opts.flip, opts.channels_last,
+                                   ranks)
         self.rng = torch.Generator(device=self.device).manual_seed(opts.seed)  # z, flips, augmentation
+        self.random = SharedRandom(self.rng, ranks)  # the same draws as one process would make, split by rank
         self.fixed_z = z_from_seeds(range(64), model.nz, self.device)  # the grid's faces are seeds 0-63
         self.step = 0
         self.seconds = 0.0  # training time so far, across resumes
+        self.checkpoint_step = None  # the step of the last checkpoint this process wrote
         self.out = Path(opts.out)
 
     @property
@@ -156,33 +207,34 @@ class Trainer:
     def _seen_by_d(self, x: torch.Tensor) -> torch.Tensor:
         """What D is shown: the image after DiffAugment, plus instance noise."""
         if self.opts.diffaugment:
-            x = diff_augment(x, self.opts.diffaugment, self.rng)
+            x = diff_augment(x, self.opts.diffaugment, self.random)
         if self.opts.instance_noise:
-            x = x + self.opts.instance_noise * torch.randn(x.shape, device=x.device, generator=self.rng)
+            x = x + self.opts.instance_noise * self.random.randn(*x.shape, device=x.device)
         return x
 
     def train_step(self) -> torch.Tensor:
         """One D step and opts.g_steps G steps; returns the step's STATS as a tensor (no device sync).
         d_accuracy is D's accuracy on this step's real and generated batch, before D learns from it."""
-        real = self.batches.batch(self.step, self.rng)
-        z = torch.randn(len(real), self.model.nz, device=self.device, generator=self.rng)
-        fake = self.G(z)
+        real = self.batches.batch(self.step, self.random)  # this rank's rows of the global batch
+        z = self.random.randn(len(real), self.model.nz, device=self.device)
+        fake = self.G_train(z)
 
-        # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
-        real_logits = self.D(self._seen_by_d(real))
-        fake_logits = self.D(self._seen_by_d(fake.detach()))
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z)))  (D_train: D, under DDP with several ranks)
+        real_logits = self.D_train(self._seen_by_d(real))
+        fake_logits = self.D_train(self._seen_by_d(fake.detach()))
         loss_d = d_loss(real_logits, fake_logits, 1.0 - self.opts.label_smoothing)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
-        # (2) Update G: maximise log D(G(z)); D's own weight gradients are not needed here
+        # (2) Update G: maximise log D(G(z)); D's own weight gradients are not needed here, so D
+        # runs outside DDP (G's gradients are averaged over ranks by G_train)
         self.D.requires_grad_(False)
         try:
             for k in range(self.opts.g_steps):
                 if k:  # further G steps on fresh z
-                    z = torch.randn(len(real), self.model.nz, device=self.device, generator=self.rng)
-                    fake = self.G(z)
+                    z = self.random.randn(len(real), self.model.nz, device=self.device)
+                    fake = self.G_train(z)
                 gen_logits = self.D(self._seen_by_d(fake))
                 loss_g = g_loss(gen_logits)
                 self.opt_g.zero_grad(set_to_none=True)
@@ -227,51 +279,68 @@ class Trainer:
         after every step); every end writes a last record, grid and (with `checkpoints`) checkpoint.
 
         Hooks: on_record(record) after each log line, on_sample(step, path) after each grid.
-        Ctrl-C (KeyboardInterrupt) saves a checkpoint (with `checkpoints`) and is raised again."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        for folder in (self.out, self.out / "samples"):  # what a kill mid-write left behind
-            for path in remove_partial_writes(folder):
-                logging.getLogger(__name__).info("removed %s, left by an interrupted write", path)
+        Ctrl-C (KeyboardInterrupt) saves a checkpoint (with `checkpoints`) and is raised again.
+
+        With several ranks, only rank 0 writes; the log holds means over all ranks; the ranks
+        agree to stop early (time, `stop()`) at log intervals, and compare their weights at
+        each checkpoint (a RuntimeError if they ever differ)."""
+        main, ranks = self.ranks.main, self.ranks
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            for folder in (self.out, self.out / "samples"):  # what a kill mid-write left behind
+                for path in remove_partial_writes(folder):
+                    logging.getLogger(__name__).info("removed %s, left by an interrupted write", path)
         total, opts = self.total_steps, self.opts
-        sums, count, record = torch.zeros(len(STATS), device=self.device), 0, {}
-        bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True)
+        sums, count, record = torch.zeros(len(STATS) + 1, device=self.device), 0, {}  # + 1: a vote to stop
+        bar = tqdm(total=total, initial=self.step, disable=not (progress and main), unit="step", dynamic_ncols=True)
         start, tick = time.perf_counter(), time.perf_counter()
         seconds_at_start = self.seconds
         try:
             while self.step < total:
-                sums += self.train_step()
+                sums[:-1] += self.train_step()
                 count += 1
                 bar.update(1)
                 elapsed = time.perf_counter() - start
                 self.seconds = seconds_at_start + elapsed
-                out_of_time = ((opts.max_minutes and self.seconds >= 60 * opts.max_minutes)
-                               or (max_seconds is not None and elapsed >= max_seconds))
-                last = self.step >= total or out_of_time or (stop is not None and stop())
-                if self.step % opts.log_every == 0 or last:
+                wants_to_stop = bool((opts.max_minutes and self.seconds >= 60 * opts.max_minutes)
+                                     or (max_seconds is not None and elapsed >= max_seconds)
+                                     or (stop is not None and stop()))
+                at_record = self.step % opts.log_every == 0 or self.step >= total
+                if ranks.distributed and not at_record:
+                    wants_to_stop = False  # ranks vote at log intervals, where they sync anyway
+                if at_record or wants_to_stop:
                     now = time.perf_counter()
-                    means = (sums / count).tolist()  # the one sync per interval
+                    sums[-1] = count * float(wants_to_stop)
+                    means = (distributed.mean_over_ranks(sums) / count).tolist()  # the one sync per interval
+                    last = self.step >= total or means[-1] > 0
                     record = {"step": self.step, "images": self.step * opts.batch_size,
                               **{k: round(v, 5) for k, v in zip(STATS, means)},
                               "img_per_s": round(count * opts.batch_size / (now - tick), 1),
                               "seconds": round(self.seconds, 1)}
-                    with open(self.out / LOG_NAME, "a") as log:
-                        log.write(json.dumps(record) + "\n")
+                    if main:
+                        with open(self.out / LOG_NAME, "a") as log:
+                            log.write(json.dumps(record) + "\n")
                     bar.set_postfix(loss_d=f"{means[0]:.3f}", loss_g=f"{means[1]:.3f}",
                                     D_x=f"{means[2]:.3f}", D_G_z=f"{means[3]:.3f}")
                     sums.zero_()
                     count, tick = 0, now
                     if on_record is not None:
                         on_record(record)
-                if self.step % opts.sample_every == 0 or last:
+                else:
+                    last = False
+                if main and (self.step % opts.sample_every == 0 or last):
                     path = self.save_samples()
                     if on_sample is not None:
                         on_sample(self.step, path)
                 if checkpoints and (self.step % opts.checkpoint_every == 0 or last):
-                    self.save_checkpoint()
+                    if not distributed.same_on_all_ranks(self.G) or not distributed.same_on_all_ranks(self.D):
+                        raise RuntimeError(f"the ranks' weights differ at step {self.step}")
+                    if main:
+                        self.save_checkpoint()
                 if last:
                     break
         except KeyboardInterrupt:
-            if checkpoints:
+            if checkpoints and main and not ranks.distributed:  # with other ranks gone, mid-step state is suspect
                 self.save_checkpoint()
             raise
         finally:
@@ -316,7 +385,7 @@ class Trainer:
         training = {"device": str(self.device), "training time": f"{self.seconds / 60:.1f} min",
                     **{k: last[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in last}}
         first = f"the first {opts.limit}: " if opts.limit else ""
-        data = f"{Path(opts.data).name} (split: {opts.split}, {first}{len(self.batches.images)} images)" if opts.data \
+        data = f"{Path(opts.data).name} (split: {opts.split}, {first}{len(self.batches)} images)" if opts.data \
             else "synthetic (dry run)"
         card = model_card(self.model, data, recipe, training, quality)
         (folder / "README.md").write_text(card)
@@ -336,6 +405,7 @@ class Trainer:
         meta = {"step": self.step, "seconds": self.seconds, "model": self.model.to_dict(),
                 "train": dataclasses.asdict(self.opts), "opt_g_groups": groups_g, "opt_d_groups": groups_d}
         save_tensors(path, tensors, meta)
+        self.checkpoint_step = self.step
         return path
 
     def init_from_release(self, folder: str | Path) -> None:

@@ -337,7 +337,7 @@ def test_split_without_metadata(mixed_folder):
 def test_not_a_zip_file(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content if content is not None else encode(solid((1, 2, 3))))
-    with pytest.raises(DataError, match="neither a folder nor a zip") as info:
+    with pytest.raises(DataError, match="neither a folder, a zip file nor a .tar shard") as info:
         load_images(path, size=32)
     assert str(path) in str(info.value)
 
