@@ -25,3 +25,20 @@ def test_training_steps_on_the_gpu(tmp_path):
     z = z_from_seeds(range(8), config.nz)
     difference = np.abs(on_gpu.generate(z).astype(int) - on_cpu.generate(z).astype(int))
     assert difference.max() <= 2  # the same faces on both devices, up to float rounding
+
+
+def test_streamed_batches_on_the_gpu_equal_the_in_memory_ones(tmp_path):
+    from PIL import Image
+
+    from gan_core.data import Batches, StreamedBatches, open_images
+
+    for i, image in enumerate(synthetic_images(24, 16)):
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / f"{i:03d}.png")
+    files = open_images(tmp_path, 16)
+    cuda = torch.device("cuda")
+    memory = Batches(files.decode_all().images, 8, cuda, seed=5, flip=True)
+    stream = StreamedBatches(files, 8, cuda, seed=5, flip=True, workers=2)
+    for step in range(7):
+        a = memory.batch(step, torch.Generator(cuda).manual_seed(step))
+        b = stream.batch(step, torch.Generator(cuda).manual_seed(step))
+        assert b.is_cuda and torch.equal(a, b)
