@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true) > "$OUT/log.txt" 2>&1
 python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/log.txt" 2>&1
 timeout 420 python3 bench/step_speed.py --data "$DATA" --device cuda --stream-workers 12 \
-    --variants eager,fused,compile+fused,reduce-overhead+fused --json "$OUT/step_speed.json" >> "$OUT/log.txt" 2>&1
+    --variants eager,fused,compile,compile+fused,reduce-overhead+fused --json "$OUT/step_speed.json" >> "$OUT/log.txt" 2>&1
 echo "== GPU tests" >> "$OUT/log.txt"
-timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py >> "$OUT/log.txt" 2>&1
+timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py >> "$OUT/log.txt" 2>&1
 tail -n 40 "$OUT/log.txt"

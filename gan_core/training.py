@@ -170,7 +170,9 @@ class Trainer:
         if shape != (model.channels, model.image_size, model.image_size):
             raise ValueError(f"images of shape {shape} do not fit the model "
                              f"({model.channels} x {model.image_size} x {model.image_size})")
-        fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
+        # channels_last speeds up eager convolutions; torch.compile's backward trips over it (a stride check)
+        self.channels_last = opts.channels_last and not opts.compile
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
             torch.manual_seed(opts.seed)
             self.G = Generator(model).to(self.device, memory_format=fmt)
@@ -188,9 +190,9 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=opts.lr_d, betas=betas)
         if isinstance(images, ImageFiles):
             self.batches = StreamedBatches(images, opts.batch_size, self.device, opts.seed, opts.flip,
-                                           opts.channels_last, ranks, opts.workers)
+                                           self.channels_last, ranks, opts.workers)
         else:
-            self.batches = Batches(images, opts.batch_size, self.device, opts.seed, opts.flip, opts.channels_last,
+            self.batches = Batches(images, opts.batch_size, self.device, opts.seed, opts.flip, self.channels_last,
                                    ranks)
         self.rng = torch.Generator(device=self.device).manual_seed(opts.seed)  # z, flips, augmentation
         self.random = SharedRandom(self.rng, ranks)  # the same draws as one process would make, split by rank
@@ -215,13 +217,17 @@ class Trainer:
     def train_step(self) -> torch.Tensor:
         """One D step and opts.g_steps G steps; returns the step's STATS as a tensor (no device sync).
         d_accuracy is D's accuracy on this step's real and generated batch, before D learns from it."""
+        graphs = self.opts.compile == "reduce-overhead"
+        if graphs:  # CUDA graphs: a new step may reuse the previous step's output buffers
+            torch.compiler.cudagraph_mark_step_begin()
+        run = (lambda module, x: module(x).clone()) if graphs else (lambda module, x: module(x))  # noqa: E731
         real = self.batches.batch(self.step, self.random)  # this rank's rows of the global batch
         z = self.random.randn(len(real), self.model.nz, device=self.device)
-        fake = self.G_train(z)
+        fake = run(self.G_train, z)
 
         # (1) Update D: maximise log D(x) + log(1 - D(G(z)))  (D_train: D, under DDP with several ranks)
-        real_logits = self.D_train(self._seen_by_d(real))
-        fake_logits = self.D_train(self._seen_by_d(fake.detach()))
+        real_logits = run(self.D_train, self._seen_by_d(real))
+        fake_logits = run(self.D_train, self._seen_by_d(fake.detach()))
         loss_d = d_loss(real_logits, fake_logits, 1.0 - self.opts.label_smoothing)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -234,8 +240,8 @@ class Trainer:
             for k in range(self.opts.g_steps):
                 if k:  # further G steps on fresh z
                     z = self.random.randn(len(real), self.model.nz, device=self.device)
-                    fake = self.G_train(z)
-                gen_logits = self.D(self._seen_by_d(fake))
+                    fake = run(self.G_train, z)
+                gen_logits = run(self.D, self._seen_by_d(fake))
                 loss_g = g_loss(gen_logits)
                 self.opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
