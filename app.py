@@ -48,12 +48,13 @@ from studio.explore_tab import (choose_model, clear_marks, drag_face, drag_trunc
                                 refresh_models, refresh_pickers, reset_sliders, scan_directions, scan_page, set_face,
                                 set_truncation, share, show_gallery, slider_ends, upload_direction, use_dimension,
                                 use_direction)
-from studio.game_tab import ROUND, check_round, faces_note, kinds, new_round
+from studio.game_tab import REAL, FAKE, ROUND, check_round, faces_note, kinds, new_round
 from studio.math_tab import add_current_to_concept, do_face_math, preset_updates, presets_of, use_preset
 from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates, photos_to_keyframes, pick_photo,
                            preview_crop, read_photos)
 from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
+from studio.i18n import OPEN_SETTINGS, T, choices, in_both_languages
 from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
 from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, refresh_runs, run_choices,
                                  show_grid, show_run, start_live, stop_live)
@@ -76,8 +77,8 @@ PRESETS = (presets_of(DEFAULT_MODEL) if DEFAULT_MODEL else []) or [["", "1, 2, 3
 
 def truncation_slider(elem_id: str) -> gr.Slider:
     """The session's truncation (Explore and Morph show the same value)."""
-    return gr.Slider(0, 1, INITIAL_FACE.psi if INITIAL_FACE else 1.0, step=0.05, label="Truncation ψ",
-                     info="Lower: closer to the average face, cleaner but less varied (1: z as drawn)",
+    return gr.Slider(0, 1, INITIAL_FACE.psi if INITIAL_FACE else 1.0, step=0.05, label=T("truncation"),
+                     info=T("truncation_info"),
                      elem_id=elem_id, scale=2, min_width=220)
 
 
@@ -89,262 +90,244 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     gallery_seeds = gr.State([])
     kept = gr.State([])  # the session's photos (shrunk, in memory only)
     photos = gr.State([])  # the z of each photo found, as Face JSON
-    gr.Markdown("# DCGAN Studio\nA small DCGAN (Radford et al. 2015) that makes faces (or digits): move a face "
-                "along age, gender, glasses and smile, morph between faces, add and subtract them, and watch the "
-                "discriminator teach the generator.")
+    gr.Markdown(T("page_language"), elem_id="studio-language")  # read by the page's script (studio/i18n.py)
     with gr.Row():
-        model_pick = gr.Dropdown(STORE.names, value=DEFAULT_MODEL, label="Model (shipped, and your train.py exports)",
+        gr.Markdown(T("header"), elem_id="header")
+        language_btn = gr.Button(T("language_switch"), size="sm", elem_id="language-switch")
+    with gr.Row():
+        model_pick = gr.Dropdown(choices(STORE.names), value=DEFAULT_MODEL, label=T("model_pick"),
                                  scale=2, elem_id="model-pick")
-        hub_id = gr.Textbox(label="…or a Hugging Face repo id", placeholder="owner/name", scale=2, max_length=96)
-        hub_btn = gr.Button("Load from the Hub", scale=1, size="md")
+        hub_id = gr.Textbox(label=T("hub_id"), placeholder=T("hub_placeholder"), scale=2, max_length=96)
+        hub_btn = gr.Button(T("hub_load"), scale=1, size="md")
     model_info = gr.Markdown()
 
     with gr.Tabs() as tabs:
-        with gr.Tab("Explore"):
-            gr.Markdown("Every face comes from z, 100 random numbers that its seed draws. Click a face to make it the "
-                        "current one; the sliders beside it move it, and it follows while you drag.",
-                        elem_classes="tab-intro")
+        with gr.Tab(T("tab_explore"), id="explore"):
+            gr.Markdown(T("explore_intro"), elem_classes="tab-intro")
             with gr.Row():
                 with gr.Column(scale=3):
                     with gr.Row(equal_height=True):
-                        start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed",
+                        start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=T("first_seed"),
                                                scale=1, min_width=120)
                         psi = truncation_slider(elem_id="truncation")
-                        random_btn = gr.Button("Random seeds", scale=1, min_width=120, size="md")
-                    faces = gr.Gallery(label="Click a face to explore it", columns=CONFIG.gallery_columns, format="jpeg",
+                        random_btn = gr.Button(T("random_seeds"), scale=1, min_width=120, size="md")
+                    faces = gr.Gallery(label=T("gallery"), columns=CONFIG.gallery_columns, format="jpeg",
                                        height="fit-content",
                                        elem_id="faces", allow_preview=False, object_fit="contain")
-                    with gr.Accordion("Your own photo: find it in the model, then edit it", open=False,
+                    with gr.Accordion(T("photo_panel"), open=False,
                                       elem_id="photo-panel") as photo_panel:
-                        gr.Markdown("Upload one or more photos of faces (or take one with the camera, or paste one). "
-                                    "The studio finds each face, puts it where the training faces sit, and looks for "
-                                    "the z whose face looks most like it; that face becomes the current face. Photos "
-                                    "stay in this session and are gone when you close the page.")
+                        gr.Markdown(T("photo_intro"))
                         with gr.Row(equal_height=True):
                             photo_files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                                                  label=f"Photos (at most {MAX_PHOTOS}, {MAX_BYTES >> 20} MB each)",
+                                                  label=T("photo_files"),
                                                   elem_id="photo-files", height=140)
                             camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
-                                              label="…or the camera, or paste one", elem_id="camera")
+                                              label=T("camera"), elem_id="camera")
                         with gr.Row():
-                            find_btn = gr.Button("Find in the model", variant="primary", elem_id="find-photos", scale=2)
-                            to_morph_btn = gr.Button("Morph between my photos", elem_id="photos-to-morph", scale=1)
+                            find_btn = gr.Button(T("find_photos"), variant="primary", elem_id="find-photos", scale=2)
+                            to_morph_btn = gr.Button(T("photos_to_morph"), elem_id="photos-to-morph", scale=1)
                         photo_info = gr.Markdown(elem_id="photo-info")
                         with gr.Column(visible=False) as photo_results_box:  # shown once a photo is found
-                            photo_results = gr.Gallery(label="Original | aligned crop | the model's version (click a row "
-                                                   "to use it)", columns=3, height="fit-content", allow_preview=False,
+                            photo_results = gr.Gallery(label=T("photo_results"), columns=3, height="fit-content", allow_preview=False,
                                                    object_fit="contain", elem_id="photo-results")
-                        with gr.Accordion("Crop by hand (when the face is not found, or found wrong)", open=False,
+                        with gr.Accordion(T("hand_crop"), open=False,
                                           elem_id="hand-crop"):
                             with gr.Row(equal_height=True):
-                                crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label="Photo",
+                                crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label=T("crop_which"),
                                                        min_width=80)
-                                crop_x = gr.Slider(0, 100, 50, step=1, label="Centre across (%)", min_width=160)
-                                crop_y = gr.Slider(0, 100, 45, step=1, label="Centre down (%)", min_width=160)
-                                crop_side = gr.Slider(10, 100, 60, step=1, label="Side (% of the shorter side)",
+                                crop_x = gr.Slider(0, 100, 50, step=1, label=T("crop_x"), min_width=160)
+                                crop_y = gr.Slider(0, 100, 45, step=1, label=T("crop_y"), min_width=160)
+                                crop_side = gr.Slider(10, 100, 60, step=1, label=T("crop_side"),
                                                       min_width=160)
                             with gr.Row(equal_height=True):
-                                crop_preview = gr.Image(label="The square you chose", placeholder="Move a slider "
-                                                        "to see the square you chose",
+                                crop_preview = gr.Image(label=T("crop_preview"), placeholder=T("crop_preview_empty"),
                                                         interactive=False, height=160)
-                                crop_btn = gr.Button("Find this crop in the model", elem_id="find-cropped")
+                                crop_btn = gr.Button(T("find_cropped"), elem_id="find-cropped")
                     photo_note = gr.Markdown()
-                    with gr.Accordion("Direction browser: what does each direction do?", open=False):
+                    with gr.Accordion(T("browser"), open=False):
                         with gr.Row(equal_height=True):
-                            group = gr.Radio(list(GROUPS), value=GROUPS[0], label="Directions", scale=3)
-                            browse_btn = gr.Button("Show", scale=1)
+                            group = gr.Radio(choices(GROUPS), value=GROUPS[0], label=T("browser_group"), scale=3)
+                            browse_btn = gr.Button(T("show"), scale=1)
                         with gr.Row(equal_height=True):
-                            pick_direction = gr.Dropdown(INITIAL_CHOICES, label="Direction to put on a named slider",
+                            pick_direction = gr.Dropdown(INITIAL_CHOICES, label=T("browser_pick"),
                                                          scale=3, allow_custom_value=True)
-                            use_dir_btn = gr.Button("Put on a slider", scale=1)
-                        browse_image = gr.Image(label="Directions walked from the current face", interactive=False,
-                                                placeholder="Press **Show**: each row walks one direction from the "
-                                                            "current face, -3 to +3",
+                            use_dir_btn = gr.Button(T("put_on_slider"), scale=1)
+                        browse_image = gr.Image(label=T("browser_image"), interactive=False,
+                                                placeholder=T("browser_image_empty"),
                                                 elem_id="direction-scan")
                         browse_caption = gr.Markdown()
-                    with gr.Accordion("Dimension scanner: which raw number changes what?", open=False):
+                    with gr.Accordion(T("scanner"), open=False):
                         with gr.Row(equal_height=True, elem_id="dimension-scanner"):
                             page = gr.Slider(0, -(-NZ // CONFIG.scan_page) - 1, 0, step=1,
-                                             label=f"Page ({CONFIG.scan_page} dimensions each)", min_width=200)
-                            scan_btn = gr.Button("Scan")
-                            pick_dim = gr.Number(None, precision=0, label="Dimension to put on a slider",
+                                             label=T("scanner_page"), min_width=200)
+                            scan_btn = gr.Button(T("scan"))
+                            pick_dim = gr.Number(None, precision=0, label=T("scanner_pick"),
                                                  elem_id="pick-dim")
-                            use_btn = gr.Button("Put on a slider", elem_id="use-dim")
+                            use_btn = gr.Button(T("put_on_slider"), elem_id="use-dim")
                         scan_caption = gr.Markdown()
-                        scan_image = gr.Image(label="Dimension scan", interactive=False,
-                                              placeholder="Press **Scan**: each row sets one number of z from -3 "
-                                                          "to +3 on the current face")
-                    with gr.Accordion("Teach a direction: mark faces yes or no", open=False):
-                        gr.Markdown("Name a concept, then for about ten faces (click one in the gallery, or move the "
-                                    "sliders) say whether it shows it. The studio fits a direction through z that "
-                                    "separates your yes from your no, and puts it on a slider for this session.")
-                        concept = gr.Textbox(label="Concept", placeholder="e.g. freckles, looks tired, wavy hair")
+                        scan_image = gr.Image(label=T("scanner_image"), interactive=False,
+                                              placeholder=T("scanner_image_empty"))
+                    with gr.Accordion(T("teach"), open=False):
+                        gr.Markdown(T("teach_intro"))
+                        concept = gr.Textbox(label=T("concept"), placeholder=T("concept_placeholder"))
                         with gr.Row():
-                            yes_btn = gr.Button("Yes: the current face has it", elem_id="mark-yes")
-                            no_btn = gr.Button("No: it does not", elem_id="mark-no")
-                            clear_btn = gr.Button("Clear marks", size="sm")
-                        marks_info = gr.Markdown("**0** marked yes, **0** marked no (about 10 more to go)")
-                        fit_btn = gr.Button("Fit my direction", variant="primary", elem_id="fit-direction")
+                            yes_btn = gr.Button(T("mark_yes"), elem_id="mark-yes")
+                            no_btn = gr.Button(T("mark_no"), elem_id="mark-no")
+                            clear_btn = gr.Button(T("clear_marks"), size="sm")
+                        marks_info = gr.Markdown(T("marks_none"))
+                        fit_btn = gr.Button(T("fit_direction"), variant="primary", elem_id="fit-direction")
                         fit_info = gr.Markdown()
                         with gr.Row():
-                            direction_file = gr.File(label="Your direction (download)", interactive=False,
+                            direction_file = gr.File(label=T("direction_file"), interactive=False,
                                                      visible=False)  # shown once fitted
-                            upload = gr.File(label="Load a direction file", file_types=[".json"], type="filepath")
+                            upload = gr.File(label=T("upload_direction"), file_types=[".json"], type="filepath")
                 with gr.Column(scale=2):
                     face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
-                                          label="Current face (seed)", elem_id="face-seed")
-                    current = gr.Image(label="Current face", height=300, interactive=False, elem_id="current-face",
+                                          label=T("face_seed"), elem_id="face-seed")
+                    current = gr.Image(label=T("current_face"), height=300, interactive=False, elem_id="current-face",
                                        format="jpeg")  # 20x faster to encode than webp, and closer (44 vs 42 dB)
                     dir_names, dir_values = [], []
                     for i in range(CONFIG.named_slots):
                         with gr.Row(equal_height=True):
-                            dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_NAMES[i], label="direction",
+                            dir_names.append(gr.Dropdown(INITIAL_SHORT, value=INITIAL_NAMES[i], label=T("direction"),
                                                          scale=3, min_width=160, allow_custom_value=True))
                             dir_values.append(gr.Slider(-3, 3, 0, step=0.05, label=INITIAL_ENDS[i], scale=3,
                                                         elem_id=f"direction-{i}"))
                     with gr.Column(visible=bool(DEFAULT_MODEL and STORE.has_readout(DEFAULT_MODEL))) as attributes_box:
-                        attributes = gr.Label(label="What the classifier sees (top 5)", num_top_classes=5,
+                        attributes = gr.Label(label=T("attributes"), num_top_classes=5,
                                               show_heading=False, elem_id="attributes")
-                    with gr.Accordion("Raw z dimensions", open=False, elem_id="raw-dimensions"):
+                    with gr.Accordion(T("raw_dimensions"), open=False, elem_id="raw-dimensions"):
                         dims, values = [], []
                         for i in range(CONFIG.slots):
                             with gr.Row(equal_height=True):
-                                dims.append(gr.Dropdown(list(range(NZ)), value=INITIAL_DIMS[i], label="dimension",
+                                dims.append(gr.Dropdown(list(range(NZ)), value=INITIAL_DIMS[i], label=T("dimension"),
                                                         scale=1, min_width=90))
-                                values.append(gr.Slider(-3, 3, 0, step=0.05, label="z offset", scale=4,
+                                values.append(gr.Slider(-3, 3, 0, step=0.05, label=T("z_offset"), scale=4,
                                                         elem_id=f"slot-{i}"))
                     with gr.Row():
-                        reset_btn = gr.Button("Reset sliders")
-                        share_btn = gr.Button("Share", elem_id="share")
-                    state_text = gr.Textbox(label="The current face as text (copy it, or paste one and apply)",
+                        reset_btn = gr.Button(T("reset_sliders"))
+                        share_btn = gr.Button(T("share"), elem_id="share")
+                    state_text = gr.Textbox(label=T("state_text"),
                                             max_lines=2, elem_id="state-text")
-                    apply_btn = gr.Button("Apply pasted face", elem_id="apply-face")
+                    apply_btn = gr.Button(T("apply_face"), elem_id="apply-face")
                     face_json, face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
 
-        with gr.Tab("Morph video", id="morph"):
-            gr.Markdown("A morph walks z from one face to the next; every frame in between is a face the model "
-                        "makes, never a cross-fade.", elem_classes="tab-intro")
+        with gr.Tab(T("tab_morph"), id="morph"):
+            gr.Markdown(T("morph_intro"), elem_classes="tab-intro")
             with gr.Row():
                 with gr.Column(scale=2):
-                    keyframes = gr.Textbox("9, 11, 28", label="Keyframes: seeds, e.g. 9, 11, 28 (or faces added below)",
+                    keyframes = gr.Textbox("9, 11, 28", label=T("keyframes"),
                                            max_lines=4,
                                            elem_id="keyframes")
-                    add_key_btn = gr.Button("Add the current face (with its sliders)")
+                    add_key_btn = gr.Button(T("add_keyframe"))
                     with gr.Row():
-                        frames_per = gr.Slider(1, 120, 24, step=1, label="Frames per segment",
+                        frames_per = gr.Slider(1, 120, 24, step=1, label=T("frames_per_segment"),
                                                elem_id="frames-per-segment")
-                        fps = gr.Slider(1, 60, 24, step=1, label="Frames per second")
+                        fps = gr.Slider(1, 60, 24, step=1, label=T("fps"))
                     with gr.Row():
-                        mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path (spherical or straight)")
-                        easing = gr.Dropdown(list(EASINGS), value="ease-in-out", label="Easing")
-                    size = gr.Slider(64, MAX_SIZE, 256, step=32, label="Output size (pixels)")
+                        mode = gr.Radio(choices(["slerp", "lerp"]), value="slerp", label=T("path"))
+                        easing = gr.Dropdown(choices(EASINGS), value="ease-in-out", label=T("easing"))
+                    size = gr.Slider(64, MAX_SIZE, 256, step=32, label=T("output_size"))
                     morph_psi = truncation_slider(elem_id="morph-truncation")
                     with gr.Row():
-                        smooth = gr.Checkbox(True, label="Smooth upscaling (off: crisp pixels)")
-                        loop = gr.Checkbox(True, label="Loop back to the start")
-                    morph_btn = gr.Button("Render morph", variant="primary", elem_id="morph-button")
+                        smooth = gr.Checkbox(True, label=T("smooth"))
+                        loop = gr.Checkbox(True, label=T("loop"))
+                    morph_btn = gr.Button(T("render_morph"), variant="primary", elem_id="morph-button")
                     with gr.Group():
-                        gr.Markdown("**Or walk a direction** from the current face (Explore tab), e.g. young to old:")
+                        gr.Markdown(T("walk_intro"))
                         with gr.Row(equal_height=True):
-                            walk_name = gr.Dropdown(INITIAL_CHOICES, label="Direction", scale=3,
+                            walk_name = gr.Dropdown(INITIAL_CHOICES, label=T("walk_direction"), scale=3,
                                                     allow_custom_value=True)
-                            span = gr.Slider(0.5, 5, 3, step=0.5, label="From -span to +span", scale=2)
-                        walk_btn = gr.Button("Render walk", elem_id="walk-button")
-                    gr.Markdown(f"At most {MAX_FRAMES} frames and {MAX_SIZE} px.")
+                            span = gr.Slider(0.5, 5, 3, step=0.5, label=T("span"), scale=2)
+                        walk_btn = gr.Button(T("render_walk"), elem_id="walk-button")
+                    gr.Markdown(T("morph_limits"))
                 with gr.Column(scale=3):
-                    morph_info = gr.Markdown("Press **Render morph** (or **Render walk**): the video plays here, "
-                                             "with a filmstrip and a GIF to download.", elem_id="morph-info")
+                    morph_info = gr.Markdown(T("morph_empty"), elem_id="morph-info")
                     with gr.Column(visible=False) as morph_box:  # shown once there is a video
-                        video = gr.Video(label="MP4", autoplay=True, loop=True, height=320, elem_id="morph-video")
-                        strip = gr.Image(label="Filmstrip", interactive=False, elem_id="filmstrip")
-                        gif = gr.File(label="GIF to download")
+                        video = gr.Video(label=T("mp4"), autoplay=True, loop=True, height=320, elem_id="morph-video")
+                        strip = gr.Image(label=T("filmstrip"), interactive=False, elem_id="filmstrip")
+                        gif = gr.File(label=T("gif"))
                     morph_api = gr.Button(visible=False)  # the API's one-format morphs
                     mp4_only, gif_only = gr.File(visible=False), gr.File(visible=False)
 
-        with gr.Tab("Face math") as math_tab:
-            gr.Markdown("As in the DCGAN paper: each concept is the mean z of 1 to 3 exemplar faces; the "
-                        "result is G(mean A - mean B + mean C). On the right, the same sum on pixels.")
+        with gr.Tab(T("tab_math"), id="math") as math_tab:
+            gr.Markdown(T("math_intro"), elem_classes="tab-intro")
             with gr.Row():
-                concept_a = gr.Textbox(PRESETS[0][1], label="A (1 to 3 seeds)", max_lines=3)
-                concept_b = gr.Textbox(PRESETS[0][2], label="- B (1 to 3 seeds)", max_lines=3)
-                concept_c = gr.Textbox(PRESETS[0][3], label="+ C (1 to 3 seeds)", max_lines=3)
+                concept_a = gr.Textbox(PRESETS[0][1], label=T("concept_a"), max_lines=3)
+                concept_b = gr.Textbox(PRESETS[0][2], label=T("concept_b"), max_lines=3)
+                concept_c = gr.Textbox(PRESETS[0][3], label=T("concept_c"), max_lines=3)
             with gr.Row():
-                add_a, add_b, add_c = (gr.Button(f"Add current face to {n}", size="sm") for n in "ABC")
-                math_btn = gr.Button("Compute", variant="primary", elem_id="math-button")
+                add_a, add_b, add_c = (gr.Button(T(key), size="sm") for key in ("add_to_a", "add_to_b", "add_to_c"))
+                math_btn = gr.Button(T("compute"), variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
-                preset_pick = gr.Dropdown([p[0] for p in PRESETS if p[0]], value=PRESETS[0][0] or None,
+                preset_pick = gr.Dropdown(choices([p[0] for p in PRESETS if p[0]]), value=PRESETS[0][0] or None,
                                           visible=bool(PRESETS[0][0]),
-                                          label="Ready examples (exemplars picked by the model's attribute classifier)")
+                                          label=T("presets"))
                 preset_note = gr.Markdown(elem_id="preset-note")
             with gr.Row():
-                math_result = gr.Image(label="A - B + C in z", interactive=False, elem_id="math-result")
-                math_grid = gr.Image(label="Neighbours: + uniform noise of 0.25", interactive=False)
-                math_pixels = gr.Image(label="A - B + C in pixels", interactive=False)
-                math_concepts = gr.Image(label="Exemplars: rows A, B, C", interactive=False)
+                math_result = gr.Image(label=T("math_result"), interactive=False, elem_id="math-result")
+                math_grid = gr.Image(label=T("math_grid"), interactive=False)
+                math_pixels = gr.Image(label=T("math_pixels"), interactive=False)
+                math_concepts = gr.Image(label=T("math_concepts"), interactive=False)
 
-        with gr.Tab("Ask the discriminator") as ask_tab:
-            gr.Markdown("D is G's teacher. It scores how real an image looks; its gradient tells every pixel which way "
-                        "to move to look a little more real, and G learns by following it. Ask D about a face, see "
-                        "where it looks, and climb its gradient.")
+        with gr.Tab(T("tab_ask"), id="ask") as ask_tab:
+            gr.Markdown(T("ask_intro"), elem_classes="tab-intro")
             subject, steps_state = gr.State({}), gr.State({})
             with gr.Row(equal_height=True):
-                source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Show D", scale=3)
-                d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed", scale=1)
-                upload_face = gr.File(label=f"Picture (PNG, JPEG, WebP; at most {MAX_BYTES >> 20} MB)",
+                source = gr.Radio(choices(SOURCES), value=SOURCES[0], label=T("source"), scale=3)
+                d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=T("seed"), scale=1)
+                upload_face = gr.File(label=T("upload_face"),
                                       file_types=["image"],
                                       type="filepath", scale=2)
-                ask_btn = gr.Button("Ask D", variant="primary", scale=1, elem_id="ask-button")
+                ask_btn = gr.Button(T("ask"), variant="primary", scale=1, elem_id="ask-button")
             with gr.Row():
-                d_image = gr.Image(label="What D sees (at the model's size)", interactive=False, elem_id="d-image")
-                d_heat = gr.Image(label="Where D looks: |gradient| of its verdict", interactive=False, elem_id="d-heat")
-                d_signed = gr.Image(label="Which way: red brighter, blue darker", interactive=False)
+                d_image = gr.Image(label=T("d_image"), interactive=False, elem_id="d-image")
+                d_heat = gr.Image(label=T("d_heat"), interactive=False, elem_id="d-heat")
+                d_signed = gr.Image(label=T("d_signed"), interactive=False)
             d_verdict = gr.Markdown(elem_id="d-verdict")
-            with gr.Accordion("Take a step up D's gradient", open=True):
+            with gr.Accordion(T("steps"), open=True):
                 with gr.Row(equal_height=True):
-                    step_count = gr.Slider(1, 20, 1, step=1, label="Steps per click")
+                    step_count = gr.Slider(1, 20, 1, step=1, label=T("step_count"))
                     step_size = gr.Slider(0.1, 4, 0.1, step=0.05,
-                                          label="Step size: grey levels (RMS) per step; digits need about 1")
-                    step_btn = gr.Button("Take steps", elem_id="step-button")
-                    reset_steps_btn = gr.Button("Reset steps", size="sm")
+                                          label=T("step_size"))
+                    step_btn = gr.Button(T("take_steps"), elem_id="step-button")
+                    reset_steps_btn = gr.Button(T("reset_steps"), size="sm")
                 step_note = gr.Markdown(elem_id="step-note")
                 with gr.Row():
-                    stepped = gr.Image(label="The image after the steps", interactive=False, elem_id="stepped")
-                    difference = gr.Image(label="What changed (scaled up)", interactive=False)
-                    step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D's probability over the steps",
-                                            height=260)
-            with gr.Accordion("The way training does it: steps on a copy of G", open=False):
-                gr.Markdown("Training moves G, not the picture: a few steps on a copy of G's weights (or on z) that "
-                            "raise D's verdict on this face.")
+                    stepped = gr.Image(label=T("stepped"), interactive=False, elem_id="stepped")
+                    difference = gr.Image(label=T("difference"), interactive=False)
+                    step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"), height=260,
+                                            x_title=T("axis_step"), elem_id="step-plot")
+            with gr.Accordion(T("g_steps"), open=False):
+                gr.Markdown(T("g_steps_intro"))
                 with gr.Row(equal_height=True):
-                    g_count = gr.Slider(1, 20, 5, step=1, label="Training steps")
-                    g_target = gr.Radio(["weights", "z"], value="weights", label="Step G's weights (a copy) or its z")
+                    g_count = gr.Slider(1, 20, 5, step=1, label=T("g_count"))
+                    g_target = gr.Radio(choices(["weights", "z"]), value="weights", label=T("g_target"))
                     g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0,
-                                     label=f"Learning rate (weights {DEFAULT_LR['weights']:g}, z {DEFAULT_LR['z']:g})")
-                    g_btn = gr.Button("Train the copy", elem_id="g-step-button")
+                                     label=T("g_lr"))
+                    g_btn = gr.Button(T("g_train"), elem_id="g-step-button")
                 g_note = gr.Markdown()
                 with gr.Row(visible=False) as g_box:  # shown once the copy is trained
-                    g_strip = gr.Gallery(label="G's face along the steps (step: D's verdict)", columns=3,
+                    g_strip = gr.Gallery(label=T("g_strip"), columns=3,
                                          height="fit-content",
                                          allow_preview=False)
-                    g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label="D(G(z)) over the steps", height=220)
-            with gr.Accordion("What D sees: the feature maps that fire most", open=True):
+                    g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("g_plot"), height=220,
+                                         x_title=T("axis_step"))
+            with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
-                    d_layer = gr.Dropdown(LAYERS, value=0, label="D's layer", scale=2)
-                    d_top = gr.Slider(1, 12, 6, step=1, label="Maps", scale=2, min_width=200)
-                    maps_btn = gr.Button("Show maps", scale=1)
-                d_maps = gr.Gallery(label="Strongest units on this face (bright: fires)", columns=6, height=220,
+                    d_layer = gr.Dropdown(LAYERS, value=0, label=T("d_layer"), scale=2)
+                    d_top = gr.Slider(1, 12, 6, step=1, label=T("d_top"), scale=2, min_width=200)
+                    maps_btn = gr.Button(T("show_maps"), scale=1)
+                d_maps = gr.Gallery(label=T("d_maps"), columns=6, height=220,
                                     allow_preview=False, elem_id="d-maps")
 
-        with gr.Tab("Real or fake?") as game_tab:
-            gr.Markdown("The article says GANs make digits that even people cannot tell from real ones. Try it: "
-                        f"{ROUND} images, some held-out real ones the model never saw, the rest made by G. Then see "
-                        "how you did against a coin, against D, and against a detector trained only to spot fakes.",
-                        elem_classes="tab-intro")
+        with gr.Tab(T("tab_game"), id="game") as game_tab:
+            gr.Markdown(T("game_intro"), elem_classes="tab-intro")
             game, tally = gr.State({}), gr.State(None)
             with gr.Row(equal_height=True):
-                game_kind = gr.Radio(kinds(), value=kinds()[0], label="Play with", scale=2, elem_id="game-kind")
-                deal_btn = gr.Button("New round", scale=1, elem_id="game-deal")
-                check_btn = gr.Button("Check", variant="primary", scale=1, elem_id="game-check")
+                game_kind = gr.Radio(choices(kinds()), value=kinds()[0], label=T("game_kind"), scale=2, elem_id="game-kind")
+                deal_btn = gr.Button(T("new_round"), scale=1, elem_id="game-deal")
+                check_btn = gr.Button(T("check"), variant="primary", scale=1, elem_id="game-check")
             game_note = gr.Markdown(elem_id="game-note")
             cards, guesses = [], []
             for row in range(2):
@@ -354,53 +337,46 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                             i = row * ROUND // 2 + col
                             cards.append(gr.Image(label=f"{i + 1}", interactive=False, height=150, format="png", buttons=[],
                                                   elem_id=f"game-card-{i}"))
-                            guesses.append(gr.Radio(["Real", "Fake"], value=None, show_label=False, container=False,
+                            guesses.append(gr.Radio(choices([REAL, FAKE]), value=None, show_label=False, container=False,
                                                     elem_id=f"game-guess-{i}"))
             game_result = gr.Markdown(elem_id="game-result")
             game_tally = gr.Markdown(elem_id="game-tally")
-            gr.Markdown(faces_note() + " MNIST digits: © Yann LeCun and Corinna Cortes, CC BY-SA 3.0. Nothing about "
-                        "you is stored: the tally lives in this page and is gone when you close it.",
-                        elem_classes="tab-intro")
+            gr.Markdown(faces_note(), elem_classes="tab-intro")
+            gr.Markdown(T("game_credits"), elem_classes="tab-intro")
 
-        with gr.Tab("Training") as training_tab:
-            gr.Markdown("How the shipped models learned: D's mean verdict on real images, D(x), and on G's, D(G(z)), "
-                        "head for 0.5, where D can only guess (in practice D keeps an edge: the faces model ends near "
-                        "0.78 and 0.21). Below, the same 64 seeds along the way; or train a digits model live.",
-                        elem_classes="tab-intro")
+        with gr.Tab(T("tab_training"), id="training") as training_tab:
+            gr.Markdown(T("training_intro"), elem_classes="tab-intro")
             with gr.Row(equal_height=True):
-                which_run = gr.Dropdown(run_choices(), value=DEFAULT_MODEL, label="Run (shipped models, runs/*, live)",
+                which_run = gr.Dropdown(choices(run_choices()), value=DEFAULT_MODEL, label=T("which_run"),
                                         scale=3, elem_id="which-run")
-                show_run_btn = gr.Button("Show", scale=1)
+                show_run_btn = gr.Button(T("show"), scale=1)
             run_summary = gr.Markdown(elem_id="run-summary")
             with gr.Row():
                 loss_plot = gr.LinePlot(x="step", y="value", color="series", height=340, color_map=CURVE_COLOURS,
-                                        color_title="", y_title="loss", label="Losses: D's blue, G's orange",
+                                        color_title="", x_title=T("axis_step"), y_title=T("axis_loss"),
+                                        label=T("loss_plot"),
                                         elem_id="loss-plot")
                 output_plot = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
-                                          color_map=CURVE_COLOURS, color_title="", y_title="D's mean output",
-                                          label="D's mean output: on real images D(x) blue, on G's D(G(z)) orange; "
-                                                "grey, how often D tells them apart; red, 0.5: D cannot tell", elem_id="output-plot")
+                                          color_map=CURVE_COLOURS, color_title="", x_title=T("axis_step"),
+                                          y_title=T("axis_output"), label=T("output_plot"), elem_id="output-plot")
             with gr.Row():
                 with gr.Column():
-                    grid_step = gr.Slider(0, 1, 0, step=1, label="Step", elem_id="grid-step")
+                    grid_step = gr.Slider(0, 1, 0, step=1, label=T("grid_step"), elem_id="grid-step")
                     grid_caption = gr.Markdown()
-                    grid_image = gr.Image(label="Seeds 0-63 at this step", interactive=False, elem_id="grid-image")
+                    grid_image = gr.Image(label=T("grid_image"), interactive=False, elem_id="grid-image")
                 with gr.Column():
                     with gr.Row(equal_height=True):
-                        lapse_fps = gr.Slider(1, 12, 3, step=1, label="Time-lapse frames per second")
-                        lapse_btn = gr.Button("Make time-lapse")
-                    gr.Markdown("A time-lapse is a video of the grid on the left at every saved step: the same 64 "
-                                "seeds, from noise to faces.")
-                    lapse_video = gr.Video(label="Time-lapse", autoplay=True, loop=True, height=320, visible=False)
+                        lapse_fps = gr.Slider(1, 12, 3, step=1, label=T("lapse_fps"))
+                        lapse_btn = gr.Button(T("make_timelapse"))
+                    gr.Markdown(T("timelapse_intro"))
+                    lapse_video = gr.Video(label=T("timelapse"), autoplay=True, loop=True, height=320, visible=False)
             with gr.Group():
-                gr.Markdown("**Train live**: a fresh digits model (32x32) on this machine's CPU, in about 90 seconds. "
-                            f"Watch D(x) and D(G(z)) meet near 0.5. {LIVE_BALANCE} One live run at a time for "
-                            "everybody; it runs in the background.")
+                gr.Markdown(T("live_intro"))
                 with gr.Row(equal_height=True):
-                    live_steps = gr.Slider(50, LIVE_MAX_STEPS, 1100, step=50, label="Steps", min_width=200)
-                    live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label="At most (minutes)", min_width=200)
-                    live_start = gr.Button("Start", variant="primary", elem_id="live-start")
-                    live_stop = gr.Button("Stop", elem_id="live-stop")
+                    live_steps = gr.Slider(50, LIVE_MAX_STEPS, 1100, step=50, label=T("live_steps"), min_width=200)
+                    live_minutes = gr.Slider(0.5, LIVE_MAX_MINUTES, 2, step=0.5, label=T("live_minutes"), min_width=200)
+                    live_start = gr.Button(T("live_start"), variant="primary", elem_id="live-start")
+                    live_stop = gr.Button(T("live_stop"), elem_id="live-stop")
                 live_message = gr.Markdown(elem_id="live-message")
                 live_timer = gr.Timer(1.0, active=False)
 
@@ -442,6 +418,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model", **quiet))
     after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub", **quiet))
     after_model(demo.load(choose_model, model_pick, model_outputs, **private))
+    language_btn.click(None, js=OPEN_SETTINGS)  # Gradio's own switch: Settings -> Language
     model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
     start_seed.submit(show_gallery, [model, start_seed, face], gallery_outputs, api_name="gallery")
@@ -565,6 +542,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     training_tab.select(refresh_runs, which_run, which_run, **private).then(show_run, which_run, run_outputs, **private)
     demo.unload(end_session)
 
+in_both_languages(demo, photos=MAX_PHOTOS, mb=MAX_BYTES >> 20, page=CONFIG.scan_page, frames=MAX_FRAMES,
+                  size=MAX_SIZE, round=ROUND, lr_weights=f"{DEFAULT_LR['weights']:g}", lr_z=f"{DEFAULT_LR['z']:g}",
+                  balance=LIVE_BALANCE)
 STORE.warm_up()
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from gan_core.latent import check_seed
 from gan_core.media import upscale
 from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
 from gan_core.uploads import load_upload
+from studio.i18n import local, say, word
 from studio.state import CONFIG, STORE, big, directions_of, friendly
 
 
@@ -20,16 +21,17 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
     gan = STORE.get(model)
     if source == SOURCES[2]:
         if not upload:
-            raise ValueError("upload a picture first (PNG, JPEG or WebP; it is centre-cropped to a square)")
+            raise ValueError(say("upload_first"))
         image = load_upload(upload, gan.config.image_size, gan.config.channels)
-        return {"image": image, "z": None, "what": "your picture"}
+        return {"image": image, "z": None, "what": say("your_picture")}
     if source == SOURCES[1]:
         seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
-        z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), f"seed {seed}"
+        z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
     elif source == SOURCES[0]:
-        z, what = face.latent(gan.config.nz, directions_of(model, mine)), f"the current face ({face.describe()})"
+        z, what = face.latent(gan.config.nz, directions_of(model, mine)), say("the_current_face",
+                                                                               what=local(face.describe()))
     else:
-        raise ValueError(f"show D one of: {', '.join(SOURCES)}")
+        raise ValueError(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
 
 
@@ -43,8 +45,7 @@ def first_look(model: str, mine: dict, face: Face, layer, top):
 
 
 def verdict_text(p: float, what: str) -> str:
-    return (f"### D says {p:.3f}\nD's probability that {what} is one of its real training images "
-            f"(0: surely generated, 1: surely real).")
+    return say("verdict", p=p, what=what)
 
 
 def probability_table(probs: list[float]):
@@ -66,24 +67,17 @@ def ask_discriminator(model: str, mine: dict, face: Face, source: str, d_seed, u
 @friendly
 def show_feature_maps(model: str, subject: dict, layer, top):
     if not subject:
-        raise ValueError("ask D about a face first")
+        raise ValueError(say("ask_first"))
     maps = feature_maps(STORE.get(model), subject["image"], int(layer), int(top), size=160)
-    return [(m.overlay, f"unit {m.channel}: {m.strength:.2f}") for m in maps]
+    return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
 
 def steps_outputs(subject: dict, steps: dict):
     images, probs = steps["images"], steps["probs"]
     change = f"{probs[0]:.3f} \u2192 {probs[-1]:.3f}" if len(probs) > 1 else f"{probs[0]:.3f}"
     rms = float(np.sqrt(np.mean((images[-1].astype(np.float32) - images[0].astype(np.float32)) ** 2)))
-    if len(probs) == 1:
-        how = "Take a step to see D's verdict move."
-    elif rms < 3:
-        how = (f"The change is tiny ({rms:.1f} grey levels RMS; see the difference, scaled up) yet D's verdict "
-               f"moves: its gradient is what G learns from.")
-    else:
-        how = (f"The image has changed by {rms:.1f} grey levels RMS, and D's verdict with it: its gradient is "
-               f"what G learns from.")
-    note = f"**{len(probs) - 1} step(s) up D's gradient: D(image) {change}.** {how}"
+    how = say("steps_none" if len(probs) == 1 else "steps_tiny" if rms < 3 else "steps_changed", rms=rms)
+    note = say("steps_note", count=len(probs) - 1, change=change, how=how)
     return (steps, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
             probability_table(probs), note)
 
@@ -91,9 +85,9 @@ def steps_outputs(subject: dict, steps: dict):
 @friendly
 def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
     if not subject or not steps:
-        raise ValueError("ask D about a face first")
+        raise ValueError(say("ask_first"))
     if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
-        raise ValueError(f"{CONFIG.max_pixel_steps} steps is the most; press Reset steps to start again from the face")
+        raise ValueError(say("steps_full", max=CONFIG.max_pixel_steps))
     more = pixel_steps(STORE.get(model), steps["images"][-1], int(count), float(step_size))
     steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(subject, steps)
@@ -102,20 +96,19 @@ def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
 @friendly
 def reset_steps(model: str, subject: dict):
     if not subject:
-        raise ValueError("ask D about a face first")
+        raise ValueError(say("ask_first"))
     return steps_outputs(subject, {"images": [subject["image"]], "probs": [probability(STORE.get(model), subject["image"])]})
 
 
 @friendly
 def take_generator_steps(model: str, subject: dict, count, target: str, lr):
     if not subject:
-        raise ValueError("ask D about a face first")
+        raise ValueError(say("ask_first"))
     if subject.get("z") is None:
-        raise ValueError("G-steps need a face G made (the current face or a seed): G has no z for an upload")
+        raise ValueError(say("g_steps_need_z"))
     out = generator_steps(STORE.get(model), torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
     strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
-    what = "a copy of G's weights" if target == "weights" else "z"
-    note = (f"**{len(out.images) - 1} training steps on {what}: D(G(z)) {out.probabilities[0]:.3f} \u2192 "
-            f"{out.probabilities[-1]:.3f}.** The shipped G is unchanged.")
+    note = say("g_steps_weights" if target == "weights" else "g_steps_z", count=len(out.images) - 1,
+               before=out.probabilities[0], after=out.probabilities[-1])
     return strip, probability_table(out.probabilities), note

@@ -15,10 +15,11 @@ from gan_core.face import Face, check_dimension
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
 from gan_core.teacher import layer_choices
+from studio.i18n import labelled, say, word
 from studio.model_store import HUB
 from studio.session_files import session_folder
-from studio.state import (CONFIG, STORE, big, default_face, direction_choices, directions_of, ends_label,
-                          face_of, fits_the_sliders, friendly, md, readout, upscale_all, widgets_of)
+from studio.state import (CONFIG, STORE, big, default_face, direction_choices, direction_label, directions_of,
+                          ends_label, face_of, fits_the_sliders, friendly, md, readout, upscale_all, widgets_of)
 
 MAX_DIRECTION_FILE = 64_000  # bytes: a direction file of a 1,024-number z is about 12 kB
 
@@ -27,11 +28,12 @@ MAX_DIRECTION_FILE = 64_000  # bytes: a direction file of a 1,024-number z is ab
 def model_info(key: str) -> str:
     gan = STORE.get(key)
     c = gan.config
-    what = "faces" if c.channels == 3 else "digits" if c.image_size == 32 and c.channels == 1 else "images"
-    name = md(c.name or (key[len(HUB):] if key.startswith(HUB) else key))
-    note = "" if STORE.has_readout(key) else " No classifier comes with it, so there is no readout of what it shows."
-    return (f"**{name}** makes {what}: {c.image_size}x{c.image_size}, {c.channels} channel(s), z of {c.nz} "
-            f"dimensions, on {gan.device.type}.{note}")
+    what = ("model_info_faces" if c.channels == 3 else
+            "model_info_digits" if c.image_size == 32 and c.channels == 1 else "model_info_images")
+    name = md(word(c.name) or (key[len(HUB):] if key.startswith(HUB) else key))
+    note = "" if STORE.has_readout(key) else say("model_no_classifier")
+    return say(what, name=name, size=c.image_size, channels=c.channels, nz=c.nz,
+               device=gan.device.type) + note
 
 
 def slider_updates(model: str, mine: dict, face: Face) -> list:
@@ -68,7 +70,7 @@ def model_updates(key: str):
 @friendly
 def choose_model(key: str):
     if key not in STORE.names:
-        raise ValueError("pick a model from the list")
+        raise ValueError(say("pick_model"))
     return model_updates(key)
 
 
@@ -76,14 +78,14 @@ def choose_model(key: str):
 def load_hub(repo_id: str):
     repo_id = (repo_id or "").strip()
     if not repo_id:
-        raise ValueError("type a Hugging Face repo id, e.g. owner/name")
+        raise ValueError(say("type_repo_id"))
     return model_updates(HUB + repo_id)
 
 
 def refresh_models(current: str):
     """The model picker, listed anew (a run exported since the page opened shows up)."""
     names = STORE.names
-    return gr.update(choices=names, value=current if current in names else None)
+    return gr.update(choices=labelled(names), value=current if current in names else None)
 
 
 def slider_ends(model: str, mine: dict, name):
@@ -91,7 +93,7 @@ def slider_ends(model: str, mine: dict, name):
     try:
         return gr.update(label=ends_label(directions_of(model, mine), name))
     except ValueError:
-        return gr.update(label="move")
+        return gr.update(label=say("move"))
 
 
 @friendly
@@ -108,7 +110,7 @@ def show_gallery(model: str, start_seed, face: Face):
     """The gallery from `start_seed`, at the current face's truncation."""
     psi = face.psi if isinstance(face, Face) else CONFIG.default_psi
     seeds, images = gallery(STORE.get(model), check_seed(start_seed), CONFIG.gallery_size, psi)
-    return [(upscale(image, 128, smooth=True), f"seed {s}") for s, image in zip(seeds, images)], seeds
+    return [(upscale(image, 128, smooth=True), say("seed_caption", seed=s)) for s, image in zip(seeds, images)], seeds
 
 
 def reseeded(model: str, mine: dict, face: Face, seed) -> tuple:
@@ -123,7 +125,7 @@ pick_seed = friendly(reseeded)
 @friendly
 def pick_from_gallery(model: str, mine: dict, face: Face, seeds: list[int], event: gr.SelectData):
     if not seeds or event.index is None or not 0 <= event.index < len(seeds):
-        raise ValueError("click a face in the gallery")
+        raise ValueError(say("click_gallery"))
     return reseeded(model, mine, face, seeds[event.index])
 
 
@@ -187,39 +189,43 @@ def scan_page(model: str, mine: dict, face: Face, page):
     except (TypeError, ValueError, OverflowError):
         first = -1
     if not 0 <= first < nz:
-        raise ValueError(f"pick a page from 0 to {pages - 1}")
+        raise ValueError(say("pick_page", last=pages - 1))
     dims = list(range(first, min(first + CONFIG.scan_page, nz)))
     images = dimension_scan(gan, face.latent(nz, directions_of(model, mine)), dims)
-    caption = (f"Rows: dimensions {dims[0]} to {dims[-1]}, top to bottom; columns: the value -3 to +3, "
-               f"left to right. Spot a row that changes age or gender, then put it on a slider.")
+    caption = say("scan_caption", first=dims[0], last=dims[-1])
     return make_grid(upscale_all(images, 96), nrow=7), caption
 
 
 def describe(d: Direction) -> str:
+    """What a direction does, in a few words (the page's language), from its measured quality."""
     q = d.quality
+
+    def attribute(name: str) -> str:
+        return word(name.replace("_", " ").lower())
     if "flip" in q:
-        return f"moves {q['attribute'].replace('_', ' ').lower()}: flips {q['flip']:.0%} of faces"
+        return say("describe_flip", attribute=attribute(q["attribute"]), flip=q["flip"])
     if "attribute" in q:
-        return f"moves {q['attribute'].replace('_', ' ').lower()}"
+        return say("describe_moves", attribute=attribute(q["attribute"]))
     if "changes" in q:
-        return "changes " + ", ".join(f"{k.replace('_', ' ').lower()} {v:+.2f}" for k, v in list(q["changes"].items())[:2])
+        return say("describe_changes", changes=say("list_separator").join(
+            f"{attribute(k)} {v:+.2f}" for k, v in list(q["changes"].items())[:2]))
     if "fit_accuracy" in q:
-        return f"yours: {q['yes']} yes, {q['no']} no"
-    return d.info.description
+        return say("describe_yours", yes=q["yes"], no=q["no"])
+    return word(d.info.description)
 
 
 @friendly
 def scan_directions(model: str, mine: dict, face: Face, group: str):
     if group not in GROUPS:
-        raise ValueError(f"pick one of: {', '.join(GROUPS)}")
+        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, GROUPS))))
     directions = directions_of(model, mine)
     shown = in_group(directions.values(), group)[:12]
     if not shown:
-        raise ValueError(f"this model has no {group} directions" + (": teach one below" if group == "Yours" else ""))
+        raise ValueError(say("no_yours" if group == "Yours" else "no_group", group=word(group)))
     z = face.latent(STORE.get(model).config.nz, directions)
     images = direction_scan(STORE.get(model), z, shown)
-    caption = "Rows, top to bottom (columns: -3 to +3):\n" + "\n".join(
-        f"{i + 1}. **{md(d.label)}**: {md(describe(d))}" for i, d in enumerate(shown))
+    caption = say("browser_caption") + "\n" + "\n".join(
+        f"{i + 1}. **{md(direction_label(d))}**: {md(describe(d))}" for i, d in enumerate(shown))
     return make_grid(upscale_all(images, 80), nrow=7), caption
 
 
@@ -227,27 +233,27 @@ def scan_directions(model: str, mine: dict, face: Face, group: str):
 def use_dimension(model: str, mine: dict, face: Face, dim):
     nz = STORE.get(model).config.nz
     if dim is None or dim == "":
-        raise ValueError("type the dimension number to put on a slider")
+        raise ValueError(say("type_dimension"))
     try:
         dim = check_dimension(dim, nz)
     except ValueError:
-        raise ValueError(f"pick a dimension from 0 to {nz - 1}") from None
+        raise ValueError(say("pick_dimension", last=nz - 1)) from None
     return rendered(model, mine, face.on_slot(dim, CONFIG.slots))
 
 
 @friendly
 def use_direction(model: str, mine: dict, face: Face, name):
     if not name:
-        raise ValueError("pick a direction to put on a slider")
+        raise ValueError(say("pick_direction_for_slider"))
     if name not in directions_of(model, mine):
-        raise ValueError("pick a direction from the list")
+        raise ValueError(say("pick_direction_from_list"))
     return rendered(model, mine, face.on_slot(name, CONFIG.named_slots))
 
 
 # --- teach a direction -------------------------------------------------------------------------
 def marks_text(marks: dict) -> str:
     yes, no = len(marks.get("yes", [])), len(marks.get("no", []))
-    return f"**{yes}** marked yes, **{no}** marked no" + ("" if yes + no >= 10 else f" (about {10 - yes - no} more to go)")
+    return say("marks", yes=yes, no=no) + ("" if yes + no >= 10 else say("marks_to_go", more=10 - yes - no))
 
 
 @friendly
@@ -255,7 +261,7 @@ def mark_face(answer: str, marks: dict, model: str, mine: dict, face: Face):
     z = face.latent(STORE.get(model).config.nz, directions_of(model, mine))
     marks = {"yes": list(marks.get("yes", [])), "no": list(marks.get("no", []))}
     if len(marks["yes"]) + len(marks["no"]) >= MAX_MARKS:
-        raise ValueError(f"{MAX_MARKS} marks is the most; fit the direction or clear the marks")
+        raise ValueError(say("marks_full", max=MAX_MARKS))
     marks[answer].append([round(float(v), 5) for v in z])
     return marks, marks_text(marks)
 
@@ -279,8 +285,7 @@ def fit_mine(model: str, mine: dict, face: Face, concept: str, marks: dict, requ
     stem = "".join(c if c.isalnum() else "_" for c in direction.name)
     path = session_folder(request, "direction") / f"{stem}.direction.json"
     path.write_text(json.dumps(direction_to_json(direction)))
-    note = (f"Fitted **{md(direction.name)}** from {direction.quality['yes']} yes and {direction.quality['no']} no "
-            f"marks; it is on a slider now (this session only). Download it below.")
+    note = say("fitted", name=md(direction.name), yes=direction.quality["yes"], no=direction.quality["no"])
     mine, *view = with_mine(model, mine, face, direction)
     return (mine, str(path), note, *view)
 
@@ -288,16 +293,16 @@ def fit_mine(model: str, mine: dict, face: Face, concept: str, marks: dict, requ
 @friendly
 def upload_direction(model: str, mine: dict, face: Face, file):
     if file is None:
-        raise ValueError("choose a .direction.json file to upload")
+        raise ValueError(say("choose_direction_file"))
     path = Path(file)
     if path.stat().st_size > MAX_DIRECTION_FILE:
-        raise ValueError("a direction file is a few kilobytes; this one is too big")
+        raise ValueError(say("direction_file_big"))
     try:
         obj = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError("not a direction file: it is not JSON") from None
+        raise ValueError(say("direction_not_json")) from None
     direction = direction_from_json(obj, STORE.get(model).config.nz)
     if direction.name in directions_of(model, mine):
-        raise ValueError(f"'{direction.name}' is already a direction here; rename the file's direction")
+        raise ValueError(say("direction_taken", name=direction.name))
     mine, *view = with_mine(model, mine, face, direction)
-    return (mine, f"Loaded **{md(direction.name)}**.", *view)
+    return (mine, say("direction_loaded", name=md(direction.name)), *view)

@@ -14,6 +14,7 @@ from gan_core.data import load_images
 from gan_core.game import ROUND, Deck, Round, Tally, chance_of_at_least
 from gan_core.live_training import load_live_digits
 from gan_core.real_or_fake import load_detector
+from studio.i18n import T, say, word
 from studio.state import CONFIG, STORE, friendly, log, upscale_all
 
 DIGITS, FACES = "Digits (MNIST)", "Faces (CelebA)"
@@ -35,7 +36,7 @@ def _model_of(kind: str) -> str:
 def deck(kind: str) -> Deck:
     """The deck of a kind, made once per process (its real images read from disk)."""
     if kind not in kinds():
-        raise ValueError(f"pick one of: {', '.join(kinds())}")
+        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, kinds()))))
     with _lock:
         if kind not in _decks:
             gan = STORE.get(_model_of(kind))
@@ -60,47 +61,45 @@ def new_round(kind: str):
     round_ = deck(kind).deal(np.random.default_rng())
     pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
     cleared = [gr.update(value=None, interactive=True)] * ROUND
-    note = (f"Mark each of the {ROUND} images **real** or **fake**, then press **Check**. How many are real is "
-            f"not fixed: each one is a coin toss.")
+    note = say("game_note", count=ROUND)
     return {"kind": kind, "round": round_, "checked": False}, *pictures, *cleared, note, ""
 
 
 def _verdict(p: float) -> str:
-    return f"{REAL.lower() if p > 0.5 else FAKE.lower()} ({p:.2f})"
+    return say("verdict_real" if p > 0.5 else "verdict_fake", p=p)
 
 
 @friendly
 def check_round(game: dict, tally: Tally, *marks):
     """(the game, the tally, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
     if not game or "round" not in game:
-        raise ValueError("press New round first")
+        raise ValueError(say("new_round_first"))
     if game["checked"]:
-        raise ValueError("this round is scored: press New round for the next")
+        raise ValueError(say("round_scored"))
     missing = [str(i + 1) for i, m in enumerate(marks) if m not in (REAL, FAKE)]
     if missing:
-        raise ValueError(f"mark every image real or fake first: {', '.join(missing)} "
-                         f"{'is' if len(missing) == 1 else 'are'} not marked yet")
+        raise ValueError(say("not_marked_one" if len(missing) == 1 else "not_marked",
+                             which=say("list_separator").join(missing)))
     round_: Round = game["round"]
     result = round_.score([m == REAL for m in marks])
     tally = (tally or Tally()).add(result)
     captions = []
     for i, (truth, mark, d) in enumerate(zip(round_.real, marks, round_.d_says)):
         tick = "\u2713" if (mark == REAL) == truth else "\u2717"
-        extra = "" if round_.detector_says is None else f" \u00b7 detector {_verdict(round_.detector_says[i])}"
-        captions.append(gr.update(label=f"{i + 1}: {REAL if truth else FAKE} {tick} \u00b7 D {_verdict(d)}{extra}"))
+        extra = "" if round_.detector_says is None else say("card_detector", verdict=_verdict(round_.detector_says[i]))
+        captions.append(gr.update(label=say("card_caption", number=i + 1, truth=word(REAL if truth else FAKE),
+                                            tick=tick, verdict=_verdict(d)) + extra))
     locked = [gr.update(interactive=False)] * ROUND
     return ({**game, "checked": True}, tally, *captions, *locked, result_text(result), tally_text(tally))
 
 
 def result_text(result) -> str:
     luck = chance_of_at_least(result.right, result.count)
-    lines = [f"**You: {result.right} of {result.count} right.** Guessing gets {result.count // 2} on average; "
-             f"a coin does this well or better {luck:.0%} of the time. ({result.reals} of the {result.count} "
-             f"were real.)",
-             f"**D** (the discriminator that trained against this generator): {result.d_right} of {result.count}."]
+    lines = [say("result_you", right=result.right, count=result.count, half=result.count // 2, luck=luck,
+                 reals=result.reals),
+             say("result_d", right=result.d_right, count=result.count)]
     if result.detector_right is not None:
-        lines.append(f"**The detector** (a small CNN trained only to spot this generator's images): "
-                     f"{result.detector_right} of {result.count}.")
+        lines.append(say("result_detector", right=result.detector_right, count=result.count))
     return "\n\n".join(lines)
 
 
@@ -108,16 +107,13 @@ def tally_text(tally: Tally) -> str:
     if not tally or not tally.rounds:
         return ""
     share = tally.right / tally.count
-    line = (f"This session, {tally.rounds} round{'s' if tally.rounds != 1 else ''}: you {tally.right} of "
-            f"{tally.count} ({share:.0%}), D {tally.d_right / tally.count:.0%}")
+    line = say("tally_one" if tally.rounds == 1 else "tally", rounds=tally.rounds, right=tally.right,
+               count=tally.count, share=share, d=tally.d_right / tally.count)
     if tally.detector_count:
-        line += f", the detector {tally.detector_right / tally.detector_count:.0%}"
-    return line + ". 50% is a coin toss."
+        line += say("tally_detector", detector=tally.detector_right / tally.detector_count)
+    return line + say("tally_end")
 
 
-def faces_note() -> str:
-    if CONFIG.real_faces:
-        return ("Faces: CelebA `test` faces from this machine's own copy (the model never trained on them); they are "
-                "only shown in this page, never stored or shipped. CelebA is for non-commercial research only.")
-    return ("Faces join the game when the studio is started with `--real-faces` and a local copy of CelebA "
-            "(its test faces are read from there; CelebA's terms do not allow shipping them).")
+def faces_note():
+    """Where the game's faces come from (shown under the tab, translated by the browser)."""
+    return T("faces_note_local" if CONFIG.real_faces else "faces_note_none")

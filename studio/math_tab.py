@@ -7,6 +7,7 @@ import numpy as np
 from gan_core.face import Face, faces_text, latents, parse_faces
 from gan_core.face_math import MAX_EXEMPLARS, face_math
 from gan_core.media import make_grid
+from studio.i18n import labelled, say
 from studio.state import CONFIG, STORE, big, directions_of, friendly, upscale_all
 
 
@@ -15,7 +16,7 @@ def exemplars(model: str, mine: dict, text: str, name: str, psi: float):
     seed at truncation `psi`."""
     faces = parse_faces(text, MAX_EXEMPLARS)
     if not faces:
-        raise ValueError(f"concept {name} has no exemplar faces: type 1 to {MAX_EXEMPLARS} seeds")
+        raise ValueError(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
     return latents(faces, STORE.get(model).config.nz, directions_of(model, mine), psi)
 
 
@@ -36,7 +37,7 @@ def do_face_math(model: str, mine: dict, face: Face, a: str, b: str, c: str):
 def add_current_to_concept(text: str, face: Face):
     faces = parse_faces(text, MAX_EXEMPLARS)
     if len(faces) >= MAX_EXEMPLARS:
-        raise ValueError(f"a concept holds at most {MAX_EXEMPLARS} exemplar faces")
+        raise ValueError(say("concept_full", max=MAX_EXEMPLARS))
     return faces_text(faces + [face])
 
 
@@ -51,9 +52,8 @@ def presets_of(model: str) -> list[list[str]]:
 def preset_updates(model: str):
     """The ready-examples picker for a model, hidden (with a note why) when it has none."""
     presets = presets_of(model)
-    note = ("" if presets else "*This model comes with no ready examples (they are picked by an attribute "
-            "classifier); type 1 to 3 seeds per concept, or add the current face.*")
-    return gr.update(choices=[p[0] for p in presets], value=None, visible=bool(presets)), note
+    note = "" if presets else say("no_presets")
+    return gr.update(choices=labelled([p[0] for p in presets]), value=None, visible=bool(presets)), note
 
 
 @friendly
@@ -61,4 +61,4 @@ def use_preset(model: str, label: str):
     for preset in presets_of(model):
         if preset[0] == label:
             return tuple(preset[1:])
-    raise ValueError("pick one of the ready examples")
+    raise ValueError(say("pick_preset"))

@@ -8,7 +8,8 @@ from gan_core.media import write_gif, write_mp4
 from gan_core.morph import (add_keyframe, check_fps, check_settings, filmstrip, keyframes_from_text, morph_frames,
                             walk_keyframes, write_morph)
 from studio.session_files import session_folder
-from studio.state import STORE, directions_of, friendly, md
+from studio.i18n import say
+from studio.state import STORE, direction_label, directions_of, friendly, md
 
 
 @friendly
@@ -36,7 +37,7 @@ def check_walk(model: str, mine: dict, face: Face, name, span, frames_per_segmen
     """Every setting of a walk checked before anything on the page changes."""
     directions = directions_of(model, mine)
     if name not in directions:
-        raise ValueError("pick a direction to walk")
+        raise ValueError(say("pick_walk"))
     walk_keyframes(face.latent(STORE.get(model).config.nz, directions), directions[name], float(span))
     check_settings(2, int(frames_per_segment), bool(loop), int(size), easing, "lerp")
     check_fps(fps)
@@ -46,15 +47,19 @@ def render_morph(model: str, mine: dict, face: Face, keyframes: str, frames_per_
                  loop: bool, size, smooth: bool, progress) -> list:
     gan = STORE.get(model)
     keys = keyframes_of(model, mine, face, keyframes)
-    progress(0, desc="Rendering frames")
+    rendering = say("rendering_frames")
+    progress(0, desc=rendering)
     return morph_frames(gan, keys, int(frames_per_segment), mode, easing, bool(loop), int(size), bool(smooth),
-                        progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
+                        progress=lambda f: progress(0.8 * f, desc=rendering))
 
 
-def finish_morph(frames, fps, size, request, progress, what: str = "frames"):
-    progress(0.8, desc="Encoding MP4 and GIF")
+def finish_morph(frames, fps, size, request, progress, walking: str = ""):
+    """The filmstrip, MP4, GIF and a line about them (`walking`: the direction a walk follows)."""
+    progress(0.8, desc=say("encoding"))
     mp4, gif = write_morph(frames, session_folder(request, "morph"), float(fps))
-    return filmstrip(frames), str(mp4), str(gif), f"{len(frames)} {what} at {int(fps)} fps, {int(size)} px"
+    info = say("walk_info" if walking else "morph_info", frames=len(frames), fps=int(fps), size=int(size),
+               direction=walking)
+    return filmstrip(frames), str(mp4), str(gif), info
 
 
 @friendly
@@ -72,13 +77,14 @@ def make_walk(model: str, mine: dict, face: Face, name, span, frames_per_segment
     check_fps(fps)
     directions = directions_of(model, mine)
     if name not in directions:
-        raise ValueError("pick a direction to walk")
+        raise ValueError(say("pick_walk"))
     gan = STORE.get(model)
     keys = walk_keyframes(face.latent(gan.config.nz, directions), directions[name], float(span))
-    progress(0, desc="Rendering frames")
+    rendering = say("rendering_frames")
+    progress(0, desc=rendering)
     frames = morph_frames(gan, keys, int(frames_per_segment), "lerp", easing, bool(loop), int(size), bool(smooth),
-                          progress=lambda f: progress(0.8 * f, desc="Rendering frames"))
-    return finish_morph(frames, fps, size, request, progress, f"frames walking {md(directions[name].label)}")
+                          progress=lambda f: progress(0.8 * f, desc=rendering))
+    return finish_morph(frames, fps, size, request, progress, md(direction_label(directions[name])))
 
 
 def morph_file(fmt: str):

@@ -16,6 +16,7 @@ from gan_core.face import Face
 from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
+from studio.i18n import local, say, word
 from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
@@ -26,7 +27,7 @@ KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in th
 def photo_updates(key: str):
     """The photo panel for a model: shown when it ships an encoder (faces), else a note why not."""
     has = STORE.encoder(key) is not None
-    note = ("" if has else "*This model ships no encoder, so photos cannot be found in it; the faces model has one.*")
+    note = "" if has else say("no_encoder_note")
     return gr.update(visible=has), note
 
 
@@ -36,9 +37,9 @@ def _paths(files, camera) -> list[str]:
         paths.append(camera if isinstance(camera, str) else getattr(camera, "name", None))
     paths = [p for p in paths if p]
     if not paths:
-        raise ValueError("add a photo first: upload one or more, or take one with the camera")
+        raise ValueError(say("add_photo_first"))
     if len(paths) > MAX_PHOTOS:
-        raise ValueError(f"at most {MAX_PHOTOS} photos at once, not {len(paths)}")
+        raise ValueError(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
     return paths
 
 
@@ -63,21 +64,22 @@ def _found(model: str, mine: dict, face: Face, originals: list, crops: list, num
            progress):
     """Invert the aligned crops; the first becomes the current face. Outputs for the page."""
     gan = STORE.get(model)
-    progress(0.2, desc="Finding the faces in the model")
+    progress(0.2, desc=say("finding_in_model"))
+    refining = say("refining")
     result = invert(gan, np.stack(crops), STORE.encoder(model), Settings(),
-                    progress=lambda f: progress(0.2 + 0.8 * f, desc="Refining"))
+                    progress=lambda f: progress(0.2 + 0.8 * f, desc=refining))
     photos = [Face(z=z.tolist()).to_json() for z in result.z]
     shown = []  # three pictures a photo: what was uploaded, the aligned crop, the model's version
     for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
-        shown += [(_square(original, SHOWN), f"photo {n}"), (upscale(crop, SHOWN, smooth=True), "aligned"),
-                  (upscale(made, SHOWN, smooth=True), f"{describe(p)} ({p:.1f} dB)")]
+        shown += [(_square(original, SHOWN), say("photo_caption", number=n)),
+                  (upscale(crop, SHOWN, smooth=True), say("aligned")),
+                  (upscale(made, SHOWN, smooth=True), f"{word(describe(p))} ({p:.1f} dB)")]
     first = face.with_z(result.z[0].tolist()).reset()
     image = result.reconstructions[0]  # G(first): a reset face has no offsets
-    words = ", ".join(f"photo {n} {describe(p)}" for n, p in zip(numbers, result.psnr))
-    info = (f"Original | aligned crop | the model's version: {words}. "
-            + (" ".join(notes) + " " if notes else "")
-            + f"Photo {numbers[0]} is the current face now: move the sliders, ask D, share it, or add it to a "
-              f"morph or to face math." + (" Click another row to use that photo." if len(numbers) > 1 else ""))
+    words = say("list_separator").join(say("photo_how_close", number=n, how=word(describe(p)))
+                                       for n, p in zip(numbers, result.psnr))
+    info = (say("photos_found", words=words) + (" ".join(notes) + " " if notes else "")
+            + say("photo_current", number=numbers[0]) + (say("photo_click_row") if len(numbers) > 1 else ""))
     return first, big(image), readout(model, image), shown, photos, info
 
 
@@ -90,7 +92,7 @@ def read_photos(files, camera) -> list:
         try:
             kept.append(_read_once(path))
         except ValueError as err:
-            raise ValueError(f"photo {i + 1}: {err}") from None
+            raise ValueError(say("photo_error", number=i + 1, error=local(str(err)))) from None
     return kept
 
 
@@ -98,29 +100,27 @@ def read_photos(files, camera) -> list:
 def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Progress()):
     """The session's photos -> aligned crops -> z; (face, big face, readout, results, photos, info)."""
     if STORE.encoder(model) is None:
-        raise ValueError("this model ships no encoder, so photos cannot be found in it; pick the faces model")
+        raise ValueError(say("no_encoder"))
     if not kept:
-        raise ValueError("add a photo first: upload one or more, or take one with the camera")
+        raise ValueError(say("add_photo_first"))
     aligner = STORE.aligner(model)
     originals, crops, numbers, notes, missed = [], [], [], [], []
     for i, photo in enumerate(kept):
-        progress(0.2 * i / len(kept), desc="Finding the face in each photo")
+        progress(0.2 * i / len(kept), desc=say("finding_faces"))
         try:
             found = aligner.align(photo)
         except NoFace:
             missed.append(i + 1)
             continue
         if found.notes:
-            notes.append(f"Photo {i + 1}: {found.note}.")
+            notes.append(say("photo_note", number=i + 1, note=local(found.note)))
         if not found.eyes:
-            notes.append(f"Photo {i + 1}: its eyes were not found, so the crop may be off; crop it by hand below "
-                         f"if it is.")
+            notes.append(say("photo_no_eyes", number=i + 1))
         originals.append(photo)
         crops.append(found.crop)
         numbers.append(i + 1)
     if missed:
-        notes.append(f"No face found in photo {', '.join(map(str, missed))} (a face must be at least {MIN_FACE} "
-                     f"pixels wide, roughly upright and facing the camera): crop it by hand below.")
+        notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
     if not crops:
         raise ValueError(" ".join(notes))
     return _found(model, mine, face, originals, crops, numbers, notes, progress)
@@ -141,13 +141,13 @@ def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
 
 def _which(kept: list, number) -> np.ndarray:
     if not kept:
-        raise ValueError("upload a photo first (above), then crop it here")
+        raise ValueError(say("crop_upload_first"))
     try:
         index = int(number) - 1
     except (TypeError, ValueError, OverflowError):
         index = -1
     if not 0 <= index < len(kept):
-        raise ValueError(f"pick a photo from 1 to {len(kept)}")
+        raise ValueError(say("pick_photo", last=len(kept)))
     return kept[index]
 
 
@@ -162,10 +162,10 @@ def preview_crop(model: str, kept: list, number, x, y, side):
 def find_cropped(model: str, mine: dict, face: Face, kept: list, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
     if STORE.encoder(model) is None:
-        raise ValueError("this model ships no encoder, so photos cannot be found in it; pick the faces model")
+        raise ValueError(say("no_encoder"))
     photo = _which(kept, number)
     crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
-    return _found(model, mine, face, [photo], [crop], [int(number)], ["Cropped by hand."], progress)
+    return _found(model, mine, face, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
 
 
 @friendly
@@ -173,7 +173,7 @@ def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.Selec
     """A picture of the results clicked: its photo becomes the current face."""
     row = event.index // 3 if isinstance(event.index, int) else -1
     if not photos or not 0 <= row < len(photos):
-        raise ValueError("click a photo's row in the results")
+        raise ValueError(say("click_photo_row"))
     chosen = face.with_z(Face.from_json(photos[row]).z).reset()
     image = chosen.render(STORE.get(model), directions_of(model, mine))
     return chosen, big(image), readout(model, image)
@@ -185,5 +185,5 @@ def photos_to_keyframes(photos: list):
     from gan_core.face import faces_text
 
     if len(photos or []) < 2:
-        raise ValueError("find at least two photos first (upload several at once), then morph between them")
+        raise ValueError(say("two_photos_first"))
     return faces_text([Face.from_json(p) for p in photos])

@@ -18,6 +18,7 @@ from gan_core.latent import MAX_SEED, check_psi
 from gan_core.digits import load_digit_classifier
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
+from studio.i18n import error, say, word
 from studio.model_store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo root, where app.py is
@@ -63,8 +64,9 @@ DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 # --- errors ------------------------------------------------------------------------------------
 def friendly(fn):
-    """User mistakes (ValueError, and CheckpointError with it) become a message in the page; gr.Error
-    passes through; anything else is a bug: logged with its traceback, shown as a short note."""
+    """User mistakes (ValueError, and CheckpointError with it) become a message in the page, in its
+    language (English for API clients); gr.Error passes through; anything else is a bug: logged with
+    its traceback, shown as a short note."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -72,11 +74,10 @@ def friendly(fn):
         except gr.Error:
             raise
         except ValueError as err:
-            raise gr.Error(str(err)) from None
+            raise error(str(err)) from None
         except Exception:
             log.exception("internal error in %s", fn.__name__)
-            raise gr.Error("Internal error: that did not work, and the server has logged why. "
-                           "Your session is unchanged; try again or reload the page.") from None
+            raise gr.Error(say("internal_error"), title=say("error_title")) from None
     return wrapper
 
 
@@ -101,18 +102,25 @@ def directions_of(model: str, mine: dict) -> dict[str, Direction]:
     return {**STORE.directions(model), **{name: direction_from_json(d, nz) for name, d in (mine or {}).items()}}
 
 
+def direction_label(d: Direction) -> str:
+    """A direction as a picker lists it, in the page's language: its name, and its two ends."""
+    if (d.negative, d.positive) == ("-", "+"):
+        return word(d.name)
+    return f"{word(d.name)} ({word(d.negative)} \u2194 {word(d.positive)})"
+
+
 def direction_choices(directions: dict[str, Direction], short: bool = False) -> list[tuple[str, str]]:
     """(label, name) for a dropdown, the sliders' own first; `short` labels are the bare names
     (for the narrow slider rows, whose slider label tells the two ends)."""
-    return [(d.name if short else d.label, d.name) for d in ranked(directions.values())]
+    return [(word(d.name) if short else direction_label(d), d.name) for d in ranked(directions.values())]
 
 
 def ends_label(directions: dict[str, Direction], name) -> str:
     """The label of a named slider: what its two ends look like."""
     d = directions.get(name)
     if d is None or (d.negative, d.positive) == ("-", "+"):
-        return "move"
-    return f"\u2190 {d.negative}  |  {d.positive} \u2192"
+        return say("move")
+    return f"\u2190 {word(d.negative)}  |  {word(d.positive)} \u2192"
 
 
 def default_sliders(key: str) -> list[str | None]:
@@ -159,8 +167,7 @@ def face_of(face: Face, *slots) -> Face:
 def fits_the_sliders(face: Face) -> Face:
     """`face` if the sliders can show it (at most CONFIG.slots edits, CONFIG.named_slots moves)."""
     if len(face.nonzero_edits) > CONFIG.slots or len(face.nonzero_moves) > CONFIG.named_slots:
-        raise ValueError(f"at most {CONFIG.slots} edited dimensions and {CONFIG.named_slots} directions fit on "
-                         f"the sliders")
+        raise ValueError(say("too_many_on_sliders", slots=CONFIG.slots, named=CONFIG.named_slots))
     return face
 
 
@@ -182,12 +189,12 @@ def widgets_of(model: str, face: Face) -> tuple:
 
 def readout(model: str, image) -> dict | None:
     """The model's classifier's view of a face (its attributes) or a digit (which one), for a
-    gr.Label; None for models without one."""
+    gr.Label, in the page's language; None for models without one."""
     classifier = STORE.classifier(model)
     if classifier is not None:
         probs = classifier.predict(image[None])[0]
-        return {name.replace("_", " ").lower(): float(p) for name, p in zip(classifier.names, probs)}
+        return {word(name.replace("_", " ").lower()): float(p) for name, p in zip(classifier.names, probs)}
     digits = STORE.digits(model)
     if digits is not None:
-        return {f"a {d}": float(p) for d, p in enumerate(digits.predict(image[None])[0])}
+        return {say("digit_reading", digit=d): float(p) for d, p in enumerate(digits.predict(image[None])[0])}
     return None

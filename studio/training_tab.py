@@ -7,13 +7,17 @@ import gradio as gr
 
 from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, find_runs, grid_at, read_run, summary, timelapse
 from studio.session_files import session_folder
+from studio.i18n import LANGUAGES, WORDS, labelled, local, say, word
 from studio.state import CONFIG, LIVE, STORE, friendly
 
 
 LIVE_RUN = "Live run (digits, trained here)"
-CURVE_COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
-                 OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
-                 CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
+COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
+           OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
+           CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
+# the plots' colours by series name, in every language (a plot colours only the series it shows)
+CURVE_COLOURS = {name: colour for lang in LANGUAGES for series, colour in COLOURS.items()
+                 for name in (series, WORDS[lang].get(series, series))}
 
 
 def local_runs() -> dict[str, Path]:
@@ -28,37 +32,45 @@ def run_choices() -> list[str]:
 
 def refresh_runs(which: str):
     choices = run_choices()
-    return gr.update(choices=choices, value=which if which in choices else choices[0])
+    return gr.update(choices=labelled(choices), value=which if which in choices else choices[0])
 
 
 def run_of(which: str):
     if which == LIVE_RUN:
         status = LIVE.status()
         if status.folder is None:
-            raise ValueError("no live run yet: press Start")
+            raise ValueError(say("no_live_run"))
         return read_run(status.folder)
     folder = STORE.bundled.get(which) or local_runs().get(which)
     if folder is None:  # only listed folders: a path typed in could be anywhere on the server
-        raise ValueError(f"pick one of: {', '.join(run_choices())}")
+        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, run_choices()))))
     return read_run(folder)
+
+
+def curves(records: list[dict]):
+    """The losses and D's outputs for the two plots, their series named in the page's language."""
+    tables = curve_tables(records)
+    for table in tables:
+        table["series"] = table["series"].map(word)
+    return tables
 
 
 @friendly
 def show_run(which: str):
     if which == LIVE_RUN and not (status := LIVE.status()).records:
-        return status.message, None, None, gr.update(), None, ""
+        return local(status.message), None, None, gr.update(), None, ""
     run = run_of(which)
-    losses, outputs = curve_tables(run.records)
+    losses, outputs = curves(run.records)
     steps = run.grid_steps or [0]
     last = steps[-1]
     grid = grid_at(run, last)[1] if run.grids else None
-    return summary(run), losses, outputs, step_slider(last), grid, f"Grid at step {last:,}"
+    return local(summary(run)), losses, outputs, step_slider(last), grid, say("grid_caption", step=last)
 
 
 @friendly
 def show_grid(which: str, step):
     found, grid = grid_at(run_of(which), step)
-    return grid, f"Grid at step {found:,} (the nearest saved to {int(step):,})"
+    return grid, say("grid_caption_nearest", step=found, asked=int(step))
 
 
 def step_slider(last: int):
@@ -79,16 +91,14 @@ def owner_of(request: gr.Request | None) -> str:
 
 def live_line(status) -> str:
     """Where the live run is, how well D tells real from generated, how many grid digits read clearly."""
-    lines = [status.message]
+    lines = [local(status.message)]
     recent = [r["d_accuracy"] for r in status.records[-10:] if "d_accuracy" in r]
     if recent:
         steps = status.records[-1]["step"] - (status.records[-len(recent) - 1]["step"]
                                               if len(status.records) > len(recent) else 0)
-        lines.append(f"**D tells real from generated {sum(recent) / len(recent):.0%} of the time** (over the last "
-                     f"{steps:,} steps, on each step's fresh batch before it learns from it); 50% is a coin toss.")
+        lines.append(say("live_accuracy", share=sum(recent) / len(recent), steps=steps))
     if status.legible is not None:
-        lines.append(f"The digit classifier reads **{status.legible} of the 64** grid digits clearly "
-                     f"(confidence at least 0.9).")
+        lines.append(say("live_legible", count=status.legible))
     return "\n\n".join(lines)
 
 
@@ -101,13 +111,13 @@ def start_live(steps, minutes, request: gr.Request):
 def live_outputs():
     status = LIVE.status()
     if status.records:
-        losses, outputs = curve_tables(status.records)
+        losses, outputs = curves(status.records)
     else:
         losses = outputs = None
     timer = gr.Timer(active=status.running)
-    caption = f"Grid at step {status.grid_step:,}" if status.grid_step is not None else ""
+    caption = say("grid_caption", step=status.grid_step) if status.grid_step is not None else ""
     slider = step_slider(status.grid_step) if status.grid_step is not None else gr.update()
-    return live_line(status), status.message, losses, outputs, slider, status.grid, caption, timer
+    return live_line(status), local(status.message), losses, outputs, slider, status.grid, caption, timer
 
 
 @friendly
