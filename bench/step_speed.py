@@ -16,8 +16,11 @@ images (the `train` split of --data, in memory):
 differs between kernels, so values drift apart slowly; the report gives the largest difference
 per step window; two eager runs from the same seed ("eager again": cuDNN's own nondeterminism)
 and from another seed give the scale.
-Variants: eager, fused (Adam's fused CUDA kernel), compile (torch.compile "default"),
-reduce-overhead (torch.compile with CUDA graphs), max-autotune; "+fused" combines.
+Variants: eager (the Trainer as it is: fused Adam on CUDA), foreach (Adam's multi-tensor
+kernels, the Trainer's choice before fused Adam was measured), compile (torch.compile
+"default"), reduce-overhead (torch.compile with CUDA graphs), max-autotune; "+" combines.
+(bench/results/scale/step_speed_h200.json was measured before fused Adam became the default:
+its "eager" is today's "foreach", and its "X+fused" today's "X".)
 Streaming: with --stream-workers N, also eager with the batches decoded from the zip by N
 DataLoader workers (gan_core.data.StreamedBatches) against in memory.
 """
@@ -58,10 +61,10 @@ def build(variant: str, images, device: torch.device, batch: int, seed: int, tmp
     compile_mode = next((mode[p] for p in parts if p in mode), "")
     opts = TrainConfig(batch_size=batch, device=str(device), seed=seed, out=tmp, compile=compile_mode, workers=workers)
     trainer = Trainer(MODEL, opts, images)
-    if "fused" in parts:
+    if "foreach" in parts:  # Adam's multi-tensor kernels instead of the fused one the Trainer takes on CUDA
         betas = (opts.beta1, opts.beta2)
-        trainer.opt_g = torch.optim.Adam(trainer.G.parameters(), lr=opts.lr_g, betas=betas, fused=True)
-        trainer.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=opts.lr_d, betas=betas, fused=True)
+        trainer.opt_g = torch.optim.Adam(trainer.G.parameters(), lr=opts.lr_g, betas=betas, foreach=True)
+        trainer.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=opts.lr_d, betas=betas, foreach=True)
     return trainer
 
 
@@ -95,7 +98,7 @@ def main(argv=None) -> dict:
                                 epilog=__doc__.split("\n", 1)[1])
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--device", default="auto")
-    p.add_argument("--variants", default="eager,fused,compile+fused,reduce-overhead+fused")
+    p.add_argument("--variants", default="eager,foreach,compile,reduce-overhead")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=300, help="timed steps per variant (default 300)")
     p.add_argument("--check-steps", type=int, default=200, help="recorded steps before timing (default 200)")
