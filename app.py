@@ -257,7 +257,8 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                 concept_b = gr.Textbox(PRESETS[0][2], label=T("concept_b"), max_lines=3)
                 concept_c = gr.Textbox(PRESETS[0][3], label=T("concept_c"), max_lines=3)
             with gr.Row():
-                add_a, add_b, add_c = (gr.Button(T(key), size="sm") for key in ("add_to_a", "add_to_b", "add_to_c"))
+                add_a, add_b, add_c = (gr.Button(T("add_to_a"), size="sm"), gr.Button(T("add_to_b"), size="sm"),
+                                        gr.Button(T("add_to_c"), size="sm"))
                 math_btn = gr.Button(T("compute"), variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
                 preset_pick = gr.Dropdown(choices([p[0] for p in PRESETS if p[0]]), value=PRESETS[0][0] or None,
@@ -297,7 +298,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                     stepped = gr.Image(label=T("stepped"), interactive=False, elem_id="stepped")
                     difference = gr.Image(label=T("difference"), interactive=False)
                     step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"), height=260,
-                                            x_title=T("axis_step"), elem_id="step-plot")
+                                            x_title=T("axis_step"), y_title=T("axis_d_image"), elem_id="step-plot")
             with gr.Accordion(T("g_steps"), open=False):
                 gr.Markdown(T("g_steps_intro"))
                 with gr.Row(equal_height=True):
@@ -312,7 +313,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                          height="fit-content",
                                          allow_preview=False)
                     g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("g_plot"), height=220,
-                                         x_title=T("axis_step"))
+                                         x_title=T("axis_step"), y_title=T("axis_d_image"))
             with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
                     d_layer = gr.Dropdown(LAYERS, value=0, label=T("d_layer"), scale=2)

@@ -15,7 +15,7 @@ from gan_core.face import Face, check_dimension
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
 from gan_core.teacher import layer_choices
-from studio.i18n import labelled, say, word
+from studio.i18n import labelled, local, say, word
 from studio.model_store import HUB
 from studio.session_files import session_folder
 from studio.state import (CONFIG, STORE, big, default_face, direction_choices, direction_label, directions_of,
@@ -61,7 +61,7 @@ def rendered(model: str, mine: dict, face: Face, readout_too: bool = True) -> tu
 
 def model_updates(key: str):
     gan = STORE.get(key)
-    layers = gr.update(choices=layer_choices(gan), value=0)
+    layers = gr.update(choices=[(local(label), i) for label, i in layer_choices(gan)], value=0)
     step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
     return (key, {}, model_info(key), *rendered(key, {}, default_face(key)), layers, step,
             gr.update(visible=STORE.has_readout(key)))

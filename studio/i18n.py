@@ -34,19 +34,22 @@ def _load() -> dict[str, dict]:
 CATALOGUE = _load()  # {"en": {"ui": {key: text}, "words": {English: text}}, "zh-CN": {...}}
 UI = {lang: CATALOGUE[lang]["ui"] for lang in LANGUAGES}        # texts by key: the page's and the messages
 WORDS = {lang: CATALOGUE[lang]["words"] for lang in LANGUAGES}  # model vocabulary, by its English
+# The browser translates any text that equals a key, values included (a radio's "Real", a textbox
+# holding "share"): the page's keys carry prefixes no value has.
+TEXT, WORD = "studio:", "studio-word:"
 
 
 def T(key: str) -> I18nData:
     """A static string, translated by the browser (a key missing from the catalogue fails at start)."""
     if key not in UI[DEFAULT]:
         raise KeyError(f"no text {key!r} in studio/locales/{DEFAULT}.json")
-    return I18nData(key)
+    return I18nData(TEXT + key)
 
 
 def choices(values) -> list[tuple[I18nData, str]]:
     """(label, value) choices for a static Radio or Dropdown: the browser shows each value in the
     page's language (model vocabulary), the handlers and the API get the English value."""
-    return [(I18nData(v), v) for v in values]
+    return [(I18nData(WORD + v) if v in WORDS[DEFAULT] else v, v) for v in values]
 
 
 def labelled(values) -> list[tuple[str, str]]:
@@ -62,7 +65,8 @@ def catalogue(**values) -> gr.I18n:
             return text.format(**values)
         except (KeyError, IndexError, ValueError):  # a run-time text: its values come later, from say()
             return text
-    return gr.I18n(**{lang: {**WORDS[lang], **{key: filled(text) for key, text in UI[lang].items()}}
+    return gr.I18n(**{lang: {**{WORD + w: text for w, text in WORDS[lang].items()},
+                             **{TEXT + key: filled(text) for key, text in UI[lang].items()}}
                       for lang in LANGUAGES})
 
 
@@ -204,6 +208,7 @@ CORE = [
     ("core_run_steps_minutes", r"(?P<steps>[\d,]+) steps in (?P<minutes>[\d.]+) min"),
     ("core_run_last", r"last interval: (?P<values>.*)"),
     ("core_run_grids", r"(?P<grids>\d+) sample grids?"),
+    ("core_layer", r"layer (?P<number>\d+): (?P<maps>\d+) maps of (?P<size>\d+x\d+)"),
     ("core_faces_found", r"found (?P<count>\d+) faces; took the largest"),
     ("core_hub_offline", r"(?P<repo>\S+): not in the local Hugging Face cache and the Hub cannot be reached.*"),
     ("core_hub_no_repo", r"(?P<repo>\S+): no such repo on the Hugging Face Hub.*"),

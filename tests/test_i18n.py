@@ -1,0 +1,197 @@
+"""The studio's two languages (studio/i18n.py, studio/locales/*.json): both complete, every text
+used, placeholders that agree, the page's language read from its cookie (English without one), and
+gan_core's English messages rendered in Chinese."""
+import ast
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from studio import i18n
+from studio.i18n import CORE, DEFAULT, LANGUAGES, UI, WORDS, local_in
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "studio").glob("*.py"))]
+CJK = re.compile(r"[\u3400-\u9fff]")
+SAME_IN_BOTH = {"page_language"}  # the probe's text is the language's own code
+NO_CHINESE = {"list_separator", "card_caption", "card_detector"}  # punctuation, numbers and names only
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def keys_in(node) -> set[str]:
+    """The keys an argument can name: a string, or either branch of a conditional (or its variable's)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return keys_in(node.body) | keys_in(node.orelse)
+    return set()
+
+
+def used_keys() -> set[str]:
+    """Keys named in T("..."), say("...") and CORE, in the code (a key held in a variable first,
+    as model_info's, is found where the variable is set)."""
+    keys = set()
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("T", "say") and node.args:
+                keys |= keys_in(node.args[0])
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.IfExp):
+                keys |= {k for k in keys_in(node.value) if k in UI[DEFAULT]}
+    return keys | {key for key, _ in CORE}
+
+
+def test_both_languages_have_every_key_and_every_word():
+    for lang in LANGUAGES:
+        assert set(UI[lang]) == set(UI[DEFAULT]), lang
+        assert set(WORDS[lang]) == set(WORDS[DEFAULT]), lang
+        assert all(isinstance(t, str) and t.strip() for t in UI[lang].values()), lang
+    assert len(UI["zh-CN"]) > 300
+
+
+def test_no_key_is_unused_and_none_is_missing():
+    used = used_keys()
+    assert not used - set(UI[DEFAULT]), "used in the code, missing from the catalogue"
+    assert not set(UI[DEFAULT]) - used, "in the catalogue, used nowhere"
+
+
+def test_chinese_is_chinese_and_the_placeholders_agree():
+    for key, english in UI[DEFAULT].items():
+        chinese = UI["zh-CN"][key]
+        if key not in SAME_IN_BOTH | NO_CHINESE:
+            assert CJK.search(chinese), key
+        if key == "live_intro":  # English quotes gan_core's sentence about the recipe; Chinese has its own
+            assert placeholders(english) - placeholders(chinese) == {"balance"}
+            continue
+        assert placeholders(english) == placeholders(chinese), key
+    for english, chinese in WORDS["zh-CN"].items():
+        assert WORDS["en"][english] == english
+        assert CJK.search(chinese) or english in ("z",), english
+
+
+def vocabulary() -> set[str]:
+    """What the studio shows from the models and gan_core: their names, directions and their ends,
+    the classifier's attributes, the pickers' choices, the curves' names."""
+    from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS
+    from gan_core.directions import GROUPS, METHODS
+    from gan_core.inversion import WORDS as CLOSENESS
+    from gan_core.morph import EASINGS
+    from studio.discriminator_tab import SOURCES as ASK_SOURCES
+    from studio.game_tab import DIGITS, FACES, FAKE, REAL
+    from studio.state import CONFIG
+    from studio.training_tab import LIVE_RUN
+
+    words = {*GROUPS, *(m.description for m in METHODS.values()), *EASINGS, "slerp", "lerp", *ASK_SOURCES,
+             "weights", "z", DIGITS, FACES, REAL, FAKE, LIVE_RUN, *LOSSES.values(), *OUTPUTS.values(), CHANCE,
+             *i18n.CURVE_LABELS, *(w for _, w in CLOSENESS), "finished", "stopped", "ended",
+             *(name for name, _ in CONFIG.bundled), *(p[0] for p in CONFIG.face_math_presets)}
+    for _, folder in CONFIG.bundled:
+        words.add(json.loads((folder / "config.json").read_text())["name"])
+        info = json.loads((folder / "directions.json").read_text())
+        words |= {p[0] for p in info.get("face_math_presets", [])}
+        for d in info["directions"]:
+            words |= {d["name"], d["negative"], d["positive"]}
+            if "attribute" in d.get("quality", {}):
+                words.add(d["quality"]["attribute"].replace("_", " ").lower())
+    from gan_core.attributes import load_classifier
+    classifier = load_classifier(dict(CONFIG.bundled)["Faces (CelebA 64x64)"], "cpu")
+    words |= {name.replace("_", " ").lower() for name in classifier.names}
+    names = re.compile(r"(SeFa|PCA) \d+|\d|[-+]")  # shown as they are: method names and numbers
+    return {w for w in words if not names.fullmatch(w)}
+
+
+def test_every_word_the_page_shows_has_chinese_and_no_word_is_unused():
+    assert set(WORDS["zh-CN"]) == vocabulary()
+
+
+class Request:
+    def __init__(self, cookies=None):
+        self.cookies = cookies or {}
+
+
+@pytest.mark.parametrize("cookies, expected", [
+    (None, "en"), ({}, "en"), ({"studio-lang": "zh-CN"}, "zh-CN"), ({"studio-lang": "en"}, "en"),
+    ({"studio-lang": "fr"}, "en"), ({"studio-lang": "<script>"}, "en")])
+def test_the_page_language_comes_from_its_cookie_and_is_english_without_one(cookies, expected):
+    from gradio.context import LocalContext
+
+    token = LocalContext.request.set(Request(cookies) if cookies is not None else None)
+    try:
+        assert i18n.language() == expected
+        assert i18n.say("seed_caption", seed=3) == ("种子 3" if expected == "zh-CN" else "seed 3")
+        assert i18n.word("Real") == ("真" if expected == "zh-CN" else "Real")
+        assert i18n.word("a direction you taught") == "a direction you taught"
+    finally:
+        LocalContext.request.reset(token)
+    assert i18n.language() == "en"  # outside a request (start-up, tests, the API's default)
+
+
+def messages() -> list[str]:
+    """Real English messages from gan_core, as careless input gets them."""
+    from gan_core.directions import check_name, check_text, direction_from_json, fit_user_direction
+    from gan_core.face import Face
+    from gan_core.latent import check_psi, check_seed, parse_seeds
+    from gan_core.morph import check_fps, check_settings, keyframes_from_text
+    from gan_core.uploads import load_upload
+
+    attempts = [lambda: Face.parse("hello"), lambda: Face.parse('{"seed": 1e400}'), lambda: Face.parse(""),
+                lambda: Face.parse({"seed": -1}), lambda: Face.parse({"seed": 1, "shoe": 1}),
+                lambda: Face.parse([1, 2]), lambda: Face.parse({"seed": 1, "edits": {"3": 9}}),
+                lambda: Face.parse({"seed": 1, "edits": {"500": 1}}).check(100, {}),
+                lambda: Face.parse({"seed": 1, "moves": {"Bogus": 1}}).check(100, {}),
+                lambda: Face.parse({"z": [0.1] * 7}).check(100, {}),
+                lambda: check_seed("x"), lambda: check_psi(2), lambda: parse_seeds("-4, 7"),
+                lambda: keyframes_from_text("7", 100), lambda: keyframes_from_text("0, x", 100),
+                lambda: check_settings(16, 120, True, 256, "linear", "slerp"), lambda: check_fps(0),
+                lambda: check_settings(2, 24, True, 4096, "linear", "slerp"),
+                lambda: check_name(check_text("**bold** <b>", "a concept")), lambda: check_name(" "),
+                lambda: fit_user_direction("freckles", [[0.0] * 100] * 3, [], 100),
+                lambda: direction_from_json({"name": "tiny", "method": "user", "vector": [1, 2, 3]}, 100),
+                lambda: direction_from_json({"name": "odd", "method": "conditional", "vector": [1.0] * 100}, 100),
+                lambda: load_upload(str(ROOT / "README.md"), 64, 3)]
+    found = []
+    for attempt in attempts:
+        with pytest.raises(ValueError) as info:
+            attempt()
+        found.append(str(info.value))
+    return found
+
+
+def test_gan_core_messages_reach_the_page_in_chinese():
+    for english in messages():
+        chinese = local_in(english, "zh-CN")
+        assert CJK.search(chinese), english
+        assert not re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", chinese), (english, chinese)  # no English sentence
+        assert local_in(english, "en") == english  # what API clients get: unchanged
+
+
+def test_status_lines_and_summaries_in_chinese():
+    assert local_in("training: step 12 of 1100, 3 s", "zh-CN") == "训练中：第 12 步，共 1100 步，3 秒"
+    assert local_in("stopped at step 40 of 100 after 2 s", "zh-CN") == "已停止：第 40 步，共 100 步，用时 2 秒"
+    assert local_in("seed 4, 1 slider moved", "zh-CN") == "种子 4，移动了 1 个滑块"
+    summary = "38,242 steps in 9.6 min; last interval: D loss 0.589, G loss 2.196, D(x) 0.782; 8 sample grids"
+    assert local_in(summary, "zh-CN") == ("38,242 步，用时 9.6 分钟；最后一段：D 的损失 0.589, G 的损失 2.196, "
+                                          "D(x) 0.782；8 张样本网格")
+    assert local_in("layer 1: 64 maps of 32x32", "zh-CN") == "第 1 层：64 张 32x32 的特征图"
+
+
+def test_every_launch_serves_both_languages():
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        gr.Markdown(i18n.T("header"))
+    i18n.in_both_languages(demo, photos=8, mb=10, page=8, frames=600, size=512, round=8, lr_weights="2e-05",
+                           lr_z="0.05", balance="Balanced.")
+    catalogue = demo.launch.keywords["i18n"].translations_dict
+    assert set(catalogue) == set(LANGUAGES)
+    assert catalogue["zh-CN"]["studio:photo_files"] == "照片（最多 8 张，每张不超过 10 MB）"
+    assert catalogue["en"]["studio:live_intro"].count("Balanced.") == 1
+    assert catalogue["zh-CN"]["studio-word:Real"] == "真"
+    assert "studio-lang" in demo.launch.keywords["head"]
+    with pytest.raises(KeyError):
+        i18n.T("no_such_text")
