@@ -65,9 +65,12 @@ def catalogue(**values) -> gr.I18n:
             return text.format(**values)
         except (KeyError, IndexError, ValueError):  # a run-time text: its values come later, from say()
             return text
-    return gr.I18n(**{lang: {**{WORD + w: text for w, text in WORDS[lang].items()},
+    return gr.I18n(**{lang: {**GRADIO.get(lang, {}), **{WORD + w: text for w, text in WORDS[lang].items()},
                              **{TEXT + key: filled(text) for key, text in UI[lang].items()}}
                       for lang in LANGUAGES})
+
+
+GRADIO = {"zh-CN": {"common.complete": "完成"}}  # Gradio 6.31's own zh-CN lacks it (its status tracker says it)
 
 
 # --- the language of the request being served --------------------------------------------------
@@ -255,8 +258,9 @@ def local(text: str) -> str:
 
 
 def error(message: str) -> gr.Error:
-    """The gr.Error a refused input becomes: its message and title in the page's language."""
-    return gr.Error(local(message), title=say("error_title"))
+    """The gr.Error a refused input becomes, its message in the page's language (the toast's own
+    "Error" heading is Gradio's: 6.31 shows it whatever title is given)."""
+    return gr.Error(local(message))
 
 
 # --- the page ---------------------------------------------------------------------------------------

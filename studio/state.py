@@ -77,7 +77,7 @@ def friendly(fn):
             raise error(str(err)) from None
         except Exception:
             log.exception("internal error in %s", fn.__name__)
-            raise gr.Error(say("internal_error"), title=say("error_title")) from None
+            raise gr.Error(say("internal_error")) from None
     return wrapper
 
 

@@ -305,3 +305,67 @@ def test_the_page_adapts_to_the_digits_model(page, shots):
     page.locator("#math-result img").wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "digits_math.png"), full_page=True)
+
+
+# --- the page in Simplified Chinese and in English --------------------------------------------------
+TABS = {"zh-CN": ["探索", "变形视频", "人脸运算", "问问判别器", "真还是假？", "训练"],
+        "en": ["Explore", "Morph video", "Face math", "Ask the discriminator", "Real or fake?", "Training"]}
+LABELS = {"zh-CN": [["起始种子", "截断 ψ", "当前人脸", "方向浏览器"], ["关键帧", "每段帧数", "生成变形视频"],
+                    ["计算", "在 z 中计算 A - B + C"], ["给 D 看", "D 在看哪里", "D 说"], ["用什么来玩", "核对", "真"],
+                    ["训练记录", "现场训练", "延时视频每秒帧数"]],
+          "en": [["First seed", "Truncation ψ", "Current face", "Direction browser"],
+                 ["Keyframes", "Frames per segment", "Render morph"], ["Compute", "A - B + C in z"],
+                 ["Show D", "Where D looks", "D says"], ["Play with", "Check", "Real"],
+                 ["Run (shipped models", "Train live", "Time-lapse frames per second"]]}
+# Latin words a Chinese page may show: names, formats, units, flags and what the user typed
+NAMES = {"DCGAN", "Studio", "Radford", "CelebA", "MNIST", "Hugging", "Face", "Hub", "API", "Gradio", "English",
+         "train", "runs", "cpu", "CPU", "PNG", "JPEG", "WebP", "GIF", "MP4", "RMS", "slerp", "lerp", "SeFa", "PCA",
+         "Yann", "LeCun", "Corinna", "Cortes", "BY-SA", "real-faces", "test", "ease-in-out"}
+OVERFLOW = """() => {  // text that does not fit its box: labels, buttons, tabs, accordions' titles
+  const found = [];
+  const sel = '[data-testid="block-info"], button:not(.label-wrap), [role="tab"], .label-wrap > span, .prose h3';
+  for (const el of document.querySelectorAll(sel)) {
+    const text = (el.innerText || '').trim();
+    if (!text || el.offsetParent === null || el.clientWidth <= 2) continue;
+    if (el.scrollWidth > el.clientWidth + 1) found.push(`${text.slice(0, 60)} (${el.scrollWidth} > ${el.clientWidth})`);
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_tab_in_the_browsers_language(page, studio_url, locale):
+    """Each tab's labels in the page's language, none cut off or overflowing at 1280x720 (Chinese
+    strings are shorter, English ones longer), no English left on the Chinese page but names; the
+    screenshots go to $STUDIO_SCREENSHOTS/i18n (e.g. bench/results/i18n)."""
+    import re
+
+    folder = Path(os.environ["STUDIO_SCREENSHOTS"]) / "i18n" if os.environ.get("STUDIO_SCREENSHOTS") else None
+    page = page.context.browser.new_page(locale=locale, viewport={"width": 1280, "height": 720})  # a new visitor
+    try:
+        page.goto(studio_url)
+        page.locator("#faces img").nth(15).wait_for(timeout=30_000)
+        page.wait_for_function("id => document.querySelector(id).innerText.trim() !== ''", arg="#model-pick",
+                               timeout=10_000)
+        assert page.evaluate("document.cookie").count(f"studio-lang={locale}") == 1  # what the server reads
+        for i, (tab, labels) in enumerate(zip(TABS[locale], LABELS[locale])):
+            page.get_by_role("tab", name=tab, exact=True).click()
+            for label in labels:
+                page.get_by_text(label).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)  # the tab's pictures (first visits compute them)
+            assert page.evaluate(OVERFLOW) == [], tab
+            if locale == "zh-CN":
+                english = set(re.findall(r"[A-Za-z][A-Za-z'-]{2,}", page.locator("body").inner_text())) - NAMES
+                assert not english, (tab, sorted(english))
+            if folder:
+                folder.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(folder / f"{locale}_{i + 1}_{TABS['en'][i].split()[0].lower()}.png"),
+                                full_page=True)
+        if locale == "zh-CN":  # a careless input: the message in Chinese
+            page.get_by_role("tab", name=TABS[locale][0], exact=True).click()
+            page.locator("#state-text textarea").fill("hello")
+            page.locator("#apply-face").click()
+            message = toast(page)
+            assert "这不是一张脸" in message, message
+    finally:
+        page.close()
