@@ -75,8 +75,12 @@ def start(ranks: Ranks, device: str = "auto", timeout_s: float = 300.0) -> torch
     if not dist.is_initialized():
         if chosen.type == "cuda":
             os.environ.setdefault("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")  # a stuck collective ends the process
-        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo",
-                                timeout=datetime.timedelta(seconds=timeout_s),
+        timeout = datetime.timedelta(seconds=timeout_s)
+        store, rank, world = next(dist.rendezvous("env://", timeout=timeout))
+        # after an elastic restart the agent's store still holds the last attempt's addresses: a fresh prefix
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo", timeout=timeout, rank=rank,
+                                world_size=world, store=dist.PrefixStore(f"dcgan/attempt_{attempt}", store),
                                 **({"device_id": chosen} if chosen.type == "cuda" else {}))
     return chosen
 
