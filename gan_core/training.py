@@ -26,7 +26,7 @@ from . import distributed
 from .augment import check_policy, diff_augment
 from .checkpoints import CheckpointError, load_tensors, remove_partial_writes, save_gan, save_tensors
 from .config import GANConfig
-from .data import Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images
+from .data import TORCHVISION_SETS, Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images
 from .distributed import SINGLE, Ranks, SharedRandom
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
@@ -149,7 +149,10 @@ def load_training_data(model: GANConfig, opts: TrainConfig, ranks: Ranks = SINGL
     """opts.data decoded into memory (uint8 [N, C, H, W]), or indexed for streaming: with
     opts.stream "on", or "auto" when every rank on this machine holding a decoded copy would
     take more than opts.memory_budget_gb."""
-    if opts.stream == "off" or (opts.data.lower() in ("mnist", "cifar10", "celeba") and opts.stream == "auto"):
+    named = opts.data.lower() in TORCHVISION_SETS and not Path(opts.data).exists()
+    if named and opts.stream == "on":
+        raise DataError(f"{opts.data} is a torchvision set, read into memory only: stream zips, folders or tar shards")
+    if opts.stream == "off" or named:
         return load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
     files = open_images(opts.data, model.image_size, model.channels, opts.split, opts.limit)
     if opts.stream == "auto" and files.decoded_bytes * ranks.local_world <= opts.memory_budget_gb * 2**30:

@@ -3,7 +3,8 @@
     $ torchrun --nproc_per_node=2 tests/ddp_worker.py OUT STEPS [--sync-batchnorm] [--seed N]
 
 Each rank writes its own weights to OUT/rank{R}.safetensors and the run's records to
-OUT/records{R}.json (rank 0 also writes the run folder OUT/run, as train.py would)."""
+OUT/records{R}.json; rank 0 also writes the run folder OUT/run and the release OUT/export, as
+train.py would."""
 import argparse
 import json
 import sys
@@ -39,4 +40,6 @@ out.mkdir(parents=True, exist_ok=True)
 save_file({f"{name}.{k}": v.detach().contiguous() for name in ("G", "D", "G_ema")
            for k, v in getattr(trainer, name).state_dict().items()}, str(out / f"rank{ranks.rank}.safetensors"))
 (out / f"records{ranks.rank}.json").write_text(json.dumps(records))
+if ranks.main:
+    trainer.export(out / "export")  # the EMA generator with its BatchNorm statistics recalibrated
 distributed.stop()

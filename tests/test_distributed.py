@@ -112,6 +112,10 @@ def test_the_same_global_batch_on_one_and_two_ranks_trains_the_same(two_and_one)
             assert abs(a[key] - b[key]) <= 1e-4, (a["step"], key)
     w2, w1 = weights(two / "rank0.safetensors"), weights(one / "rank0.safetensors")
     assert max((w2[k] - w1[k]).abs().max().item() for k in w1) < 1e-5
+    # the release: the EMA generator, BatchNorm statistics recalibrated, as one process exports it
+    e2, e1 = (load_file(str(folder / "export" / "model.safetensors")) for folder in (two, one))
+    assert e2.keys() == e1.keys() and any("running_var" in k for k in e1)
+    assert max((e2[k].double() - e1[k].double()).abs().max().item() for k in e1) < 1e-4
 
 
 def rank_pid(marker: str, rank: int) -> int | None:
