@@ -90,8 +90,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="with several ranks, BatchNorm statistics over the global batch (default: each rank's rows)")
     train.add_argument("--dist-timeout", type=float, metavar="SECONDS",
                        help="how long a rank waits for the others before the run fails (default 300)")
-    train.add_argument("--compile", choices=("default", "reduce-overhead", "max-autotune"),
-                       help="torch.compile G and D with this mode (default off)")
+    train.add_argument("--compile", choices=("auto", "off", "default", "reduce-overhead", "max-autotune"),
+                       help="torch.compile G and D (default auto: CUDA graphs, reduce-overhead, for one CUDA "
+                            "process; off on CPUs and under torchrun)")
     train.add_argument("--log-every", type=int, help="steps per log record (default 100)")
     train.add_argument("--sample-every", type=int, help="steps per sample grid (default 1000)")
     train.add_argument("--checkpoint-every", type=int, help="steps per checkpoint (default 1000)")

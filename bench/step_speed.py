@@ -58,7 +58,7 @@ def sync(device: torch.device) -> None:
 def build(variant: str, images, device: torch.device, batch: int, seed: int, tmp: str, workers: int = 0) -> Trainer:
     parts = variant.split("+")
     mode = {"compile": "default", "reduce-overhead": "reduce-overhead", "max-autotune": "max-autotune"}
-    compile_mode = next((mode[p] for p in parts if p in mode), "")
+    compile_mode = next((mode[p] for p in parts if p in mode), "off")
     opts = TrainConfig(batch_size=batch, device=str(device), seed=seed, out=tmp, compile=compile_mode, workers=workers)
     trainer = Trainer(MODEL, opts, images)
     if "foreach" in parts:  # Adam's multi-tensor kernels instead of the fused one the Trainer takes on CUDA

@@ -160,7 +160,7 @@ class LiveRun:
             folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
             settings = dict(out=str(folder), steps=steps, batch_size=batch_size, device=self.device, ema_decay=0.99,
                             log_every=log_every, sample_every=sample_every, checkpoint_every=MAX_STEPS + 1,
-                            seed=int(seed))
+                            seed=int(seed), compile="off")  # a run of a minute or two: no compiling
             opts = TrainConfig(**{**settings, **self.recipe})  # the recipe's settings win
             with torch.inference_mode(False):  # callers may be in inference mode (the app is); training is not
                 images = self._images if self._images is not None else load_live_digits(self.data)

@@ -71,7 +71,7 @@ def test_the_global_batch_must_split_evenly(tmp_path):
     with pytest.raises(ValueError, match="does not split evenly over 3 ranks"):
         Trainer(GANConfig(image_size=32, nz=16, g_width=8, d_width=8), TrainConfig(out=str(tmp_path), batch_size=16),
                 synthetic_images(32, 32), Ranks(0, 3))
-    for bad in ({"stream": "sometimes"}, {"compile": "fast"}, {"dist_timeout": 0}, {"workers": -1}):
+    for bad in ({"stream": "sometimes"}, {"compile": "fast"}, {"compile": ""}, {"dist_timeout": 0}, {"workers": -1}):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
 
@@ -176,3 +176,12 @@ def test_an_elastic_restart_resumes_from_the_last_checkpoint(tmp_path):
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps[-1] == 200 and set(steps) == set(range(1, 201))
     assert all(b == a + 1 or b == resumed_at[1] + 1 for a, b in zip(steps, steps[1:]))  # back to the checkpoint
+
+
+def test_auto_compiles_only_for_one_cuda_process():
+    from gan_core.training import compile_mode
+
+    assert compile_mode("auto", torch.device("cpu")) == ""
+    assert compile_mode("auto", torch.device("cuda"), Ranks(0, 2)) == ""
+    assert compile_mode("off", torch.device("cuda")) == ""
+    assert compile_mode("default", torch.device("cpu")) == "default"
