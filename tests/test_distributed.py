@@ -167,14 +167,14 @@ def test_a_killed_rank_ends_the_job_with_a_clear_message_then_it_resumes_on_one_
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank's process through /proc")
 def test_an_elastic_restart_resumes_from_the_last_checkpoint(tmp_path):
     out = tmp_path / "run"
-    job, _ = start_and_kill_rank_1(out, steps=200, extra=["--max-restarts=1"])
+    job, _ = start_and_kill_rank_1(out, steps=100, extra=["--max-restarts=1"])
     assert job.wait(timeout=180) == 0, Path(f"{out}.log").read_text()[-3000:]
     output = Path(f"{out}.log").read_text()
     assert "elastic restart 1: resuming from" in output
-    resumed_at = [int(m) for m in re.findall(r"step (\d+) -> 200", output)]
+    resumed_at = [int(m) for m in re.findall(r"step (\d+) -> 100", output)]
     assert resumed_at[0] == 0 and len(resumed_at) == 2 and resumed_at[1] > 0 and resumed_at[1] % 20 == 0
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
-    assert steps[-1] == 200 and set(steps) == set(range(1, 201))
+    assert steps[-1] == 100 and set(steps) == set(range(1, 101))
     assert all(b == a + 1 or b == resumed_at[1] + 1 for a, b in zip(steps, steps[1:]))  # back to the checkpoint
 
 
