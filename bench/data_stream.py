@@ -12,8 +12,8 @@
      --workers DataLoader worker processes (gan_core.data.StreamedBatches);
    * memory: all the images decoded into one uint8 tensor first (gan_core.data.load_images;
      the decoding is not timed), as train.py does when they fit.
-   Throughput: images / second over the timed steps. Memory: every 0.25 s the process and its
-   workers are sampled from /proc: the peak of their summed PSS (shared pages split between the
+   Throughput: images / second over the timed steps. Memory: every --watch-every seconds the
+   process and its workers are sampled from /proc: the peak of their summed PSS (shared pages split between the
    processes that share them: what the run really holds) and of their summed RSS (shared pages
    counted once per process: an upper bound).
 Targets: the stream's peak memory under 2 GB, and its throughput at least 90% of memory's.
@@ -127,7 +127,7 @@ def run_path(args) -> dict:
     opts = TrainConfig(batch_size=128, device="cpu", out=str(Path(args.work) / f"run_{args.path}"),
                        workers=args.workers, stream="on" if args.path == "stream" else "off")
     source = f"{args.work}/shards/*.tar"
-    with MemoryWatch() as watch:
+    with MemoryWatch(args.watch_every) as watch:
         t = time.perf_counter()
         data = open_images(source, 64) if args.path == "stream" else load_images(source, 64).images
         setup = time.perf_counter() - t
@@ -152,6 +152,7 @@ def main(argv=None) -> dict:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--width", type=int, default=64, help="G and D base width (default 64)")
     p.add_argument("--workers", type=int, default=2, help="the stream's DataLoader workers (default 2)")
+    p.add_argument("--watch-every", type=float, default=1.0, help="seconds between memory samples (default 1)")
     p.add_argument("--work", default=str(ROOT / "runs" / "data_stream"))
     p.add_argument("--json", default=str(ROOT / "bench" / "results" / "scale" / "data_stream.json"))
     p.add_argument("--path", choices=("stream", "memory"), help=argparse.SUPPRESS)  # one path, in a child

@@ -360,6 +360,15 @@ class _StepSampler(torch.utils.data.Sampler):
             step += 1
 
 
+def _lower_priority(worker: int) -> None:
+    """Decoding yields to training: the cores' spare time is the workers' (on a busy CPU a worker
+    that preempts one of the training threads stalls them all at their next barrier)."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
 class StreamedBatches:
     """The batches Batches would give, read and decoded on the fly by DataLoader worker
     processes from an ImageFiles index, so memory holds a few batches, not the data set.
@@ -383,7 +392,7 @@ class StreamedBatches:
         loader = torch.utils.data.DataLoader(self.files, batch_sampler=sampler, num_workers=self.workers,
                                              pin_memory=self.device.type == "cuda",
                                              prefetch_factor=4 if self.workers else None,
-                                             persistent_workers=False)
+                                             persistent_workers=False, worker_init_fn=_lower_priority)
         self._batches, self._next_step = iter(loader), step
 
     def batch(self, step: int, generator=None) -> torch.Tensor:
