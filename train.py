@@ -186,6 +186,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         record = trainer.train()
+        distributed.stop(together=True)
     except KeyboardInterrupt:
         if ranks.distributed:
             say(f"\nstopped at step {trainer.step} (another rank failed, or the job was stopped); "

@@ -85,8 +85,12 @@ def start(ranks: Ranks, device: str = "auto", timeout_s: float = 300.0) -> torch
     return chosen
 
 
-def stop() -> None:
+def stop(together: bool = False) -> None:
+    """Leave the process group; `together`: first wait for every rank to get here (the end of a
+    run that went well: no rank tears its connections down while another still uses them)."""
     if dist.is_initialized():
+        if together and active():
+            dist.barrier()
         dist.destroy_process_group()
 
 

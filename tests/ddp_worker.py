@@ -42,4 +42,4 @@ save_file({f"{name}.{k}": v.detach().contiguous() for name in ("G", "D", "G_ema"
 (out / f"records{ranks.rank}.json").write_text(json.dumps(records))
 if ranks.main:
     trainer.export(out / "export")  # the EMA generator with its BatchNorm statistics recalibrated
-distributed.stop()
+distributed.stop(together=True)
