@@ -34,7 +34,7 @@ import torch.distributed as dist
 from gan_core import distributed
 from gan_core.checkpoints import CheckpointError, read_config
 from gan_core.config import GANConfig
-from gan_core.data import DataError, synthetic_images
+from gan_core.data import DataError, StreamedBatches, synthetic_images
 from gan_core.distributed import Ranks
 from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, load_training_data, read_checkpoint_configs
 
@@ -178,7 +178,7 @@ def main(argv=None) -> int:
         print(f"train.py: {err}", file=sys.stderr)
         distributed.stop()
         return 2
-    streamed = "streamed by DataLoader workers" if type(trainer.batches).__name__ == "StreamedBatches" else "in memory"
+    streamed = "streamed by DataLoader workers" if isinstance(trainer.batches, StreamedBatches) else "in memory"
     on = f"{ranks.world} ranks ({dist.get_backend()}), {opts.batch_size // ranks.world} images each a step; " \
         if ranks.distributed else ""
     say(f"{len(trainer.batches)} images from {opts.data or 'synthetic data'} ({streamed}); {on}{trainer.device}; "

@@ -301,15 +301,40 @@ def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
-def _for_training(x: torch.Tensor, flip: bool, random, memory_format) -> torch.Tensor:
-    """uint8 images -> float in [-1, 1], each mirrored left-right by a coin toss with `flip`."""
-    x = x.float().div_(127.5).sub_(1)
-    if flip:
-        x = torch.where(shared(random).rand(len(x), 1, 1, 1, device=x.device) < 0.5, x.flip(3), x)
-    return x.contiguous(memory_format=memory_format)
+class _Batching:
+    """What the in-memory and the streamed batches share: the global batch of each step, in
+    each epoch's seeded order, this rank's rows of it, and the float images training takes."""
+
+    def __init__(self, count: int, batch_size: int, device: torch.device, seed: int, flip: bool,
+                 channels_last: bool, ranks: Ranks, order_device: torch.device):
+        if count < batch_size:
+            raise DataError(f"{count} images are fewer than one batch of {batch_size}")
+        self.count, self.batch_size, self.device, self.seed, self.flip = count, batch_size, device, seed, flip
+        self.ranks, self.order_device = ranks, order_device
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.per_epoch = count // batch_size
+        self._epoch, self._order = -1, None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def indices(self, step: int) -> torch.Tensor:
+        """The images of this rank's rows of batch number `step` of the run."""
+        epoch, k = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            self._order, self._epoch = epoch_order(self.count, self.seed, epoch).to(self.order_device), epoch
+        return self._order[k * self.batch_size:(k + 1) * self.batch_size][self.ranks.rows(self.batch_size)]
+
+    def _for_training(self, x: torch.Tensor, random) -> torch.Tensor:
+        """uint8 images -> float in [-1, 1], each mirrored left-right by a coin toss with `flip`
+        (`random`: a torch.Generator or a distributed.SharedRandom)."""
+        x = x.float().div_(127.5).sub_(1)
+        if self.flip:
+            x = torch.where(shared(random).rand(len(x), 1, 1, 1, device=x.device) < 0.5, x.flip(3), x)
+        return x.contiguous(memory_format=self.memory_format)
 
 
-class Batches:
+class Batches(_Batching):
     """Endless shuffled batches from an in-memory uint8 set, moved to `device` once.
 
     Epoch e's order comes from a generator seeded with (seed, e), so batch k of a run is the
@@ -319,44 +344,24 @@ class Batches:
 
     def __init__(self, images: torch.Tensor, batch_size: int, device: torch.device, seed: int = 0,
                  flip: bool = False, channels_last: bool = False, ranks: Ranks = SINGLE):
-        if len(images) < batch_size:
-            raise DataError(f"{len(images)} images are fewer than one batch of {batch_size}")
+        super().__init__(len(images), batch_size, device, seed, flip, channels_last, ranks, order_device=device)
         self.images = images.to(device)
-        self.batch_size, self.device, self.seed, self.flip, self.ranks = batch_size, device, seed, flip, ranks
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.per_epoch = len(images) // batch_size
-        self._epoch, self._order = -1, None
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def _order_for(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            self._order = epoch_order(len(self.images), self.seed, epoch).to(self.device)
-            self._epoch = epoch
-        return self._order
 
     def batch(self, step: int, generator=None) -> torch.Tensor:
-        """This rank's rows of batch number `step` of the run, float in [-1, 1]. `generator`:
-        a torch.Generator or a distributed.SharedRandom (flips)."""
-        epoch, k = divmod(step, self.per_epoch)
-        index = self._order_for(epoch)[k * self.batch_size:(k + 1) * self.batch_size][self.ranks.rows(self.batch_size)]
-        return _for_training(self.images[index], self.flip, generator, self.memory_format)
+        """This rank's rows of batch number `step` of the run, float in [-1, 1]."""
+        return self._for_training(self.images[self.indices(step)], generator)
 
 
-class _StepSampler(torch.utils.data.Sampler):
-    """Image indices of this rank's rows of batches start, start + 1, ... (as Batches takes them)."""
+class _StepSampler:
+    """Image indices of this rank's rows of batches start, start + 1, ... (a DataLoader's batch_sampler)."""
 
-    def __init__(self, count: int, batch_size: int, seed: int, start: int, rows: slice):
-        self.count, self.batch_size, self.seed, self.start, self.rows = count, batch_size, seed, start, rows
+    def __init__(self, batching: _Batching, start: int):
+        self.batching, self.start = batching, start
 
     def __iter__(self):
-        per_epoch, step, order, epoch = self.count // self.batch_size, self.start, None, -1
+        step = self.start
         while True:
-            e, k = divmod(step, per_epoch)
-            if e != epoch:
-                order, epoch = epoch_order(self.count, self.seed, e), e
-            yield order[k * self.batch_size:(k + 1) * self.batch_size][self.rows].tolist()
+            yield self.batching.indices(step).tolist()
             step += 1
 
 
@@ -369,28 +374,21 @@ def _lower_priority(worker: int) -> None:
         pass
 
 
-class StreamedBatches:
+class StreamedBatches(_Batching):
     """The batches Batches would give, read and decoded on the fly by DataLoader worker
     processes from an ImageFiles index, so memory holds a few batches, not the data set.
     Workers take whole batches in turn, so no image is read twice and none is skipped."""
 
     def __init__(self, files: ImageFiles, batch_size: int, device: torch.device, seed: int = 0,
                  flip: bool = False, channels_last: bool = False, ranks: Ranks = SINGLE, workers: int = 2):
-        if len(files) < batch_size:
-            raise DataError(f"{len(files)} images are fewer than one batch of {batch_size}")
-        self.files, self.batch_size, self.device, self.seed, self.flip = files, batch_size, device, seed, flip
-        self.ranks, self.workers = ranks, workers
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.per_epoch = len(files) // batch_size
+        super().__init__(len(files), batch_size, device, seed, flip, channels_last, ranks,
+                         order_device=torch.device("cpu"))
+        self.files, self.workers = files, workers
         self._next_step, self._batches = None, None
 
-    def __len__(self) -> int:
-        return len(self.files)
-
     def _start(self, step: int) -> None:
-        sampler = _StepSampler(len(self.files), self.batch_size, self.seed, step, self.ranks.rows(self.batch_size))
-        loader = torch.utils.data.DataLoader(self.files, batch_sampler=sampler, num_workers=self.workers,
-                                             pin_memory=self.device.type == "cuda",
+        loader = torch.utils.data.DataLoader(self.files, batch_sampler=_StepSampler(self, step),
+                                             num_workers=self.workers, pin_memory=self.device.type == "cuda",
                                              prefetch_factor=4 if self.workers else None,
                                              persistent_workers=False, worker_init_fn=_lower_priority)
         self._batches, self._next_step = iter(loader), step
@@ -401,7 +399,7 @@ class StreamedBatches:
             self._start(step)
         x = next(self._batches).to(self.device, non_blocking=True)
         self._next_step += 1
-        return _for_training(x, self.flip, generator, self.memory_format)
+        return self._for_training(x, generator)
 
     def close(self) -> None:
         """Stop the worker processes (they also stop with the object)."""
