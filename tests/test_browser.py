@@ -160,6 +160,7 @@ def test_careless_input_leaves_the_session_working(page, shots):
     assert "pick a dimension from 0 to 99" in toast(page)
     page.screenshot(path=str(shots / "careless_dimension.png"), full_page=True)
     close_toasts(page)
+    page.locator("#raw-dimensions").get_by_text("Raw z dimensions").click()  # where it will show
     page.locator("#pick-dim input").fill("42")
     page.locator("#use-dim").click()  # a good dimension still goes on a slider
     page.wait_for_function("[...document.querySelectorAll('#raw-dimensions input')].some(i => i.value === '42')",
