@@ -34,7 +34,8 @@ import torch.distributed as dist
 from gan_core import distributed
 from gan_core.checkpoints import CheckpointError, read_config
 from gan_core.config import GANConfig
-from gan_core.data import DataError, StreamedBatches, synthetic_images
+from gan_core.batches import StreamedBatches
+from gan_core.data import DataError, synthetic_images
 from gan_core.distributed import Ranks
 from gan_core.export import export_release
 from gan_core.resume import CHECKPOINT_NAME, init_from_release, load_checkpoint, read_checkpoint_configs

@@ -25,7 +25,8 @@ from . import distributed
 from .augment import diff_augment
 from .checkpoints import remove_partial_writes
 from .config import GANConfig
-from .data import TORCHVISION_SETS, Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images
+from .batches import Batches, StreamedBatches
+from .data import TORCHVISION_SETS, DataError, ImageFiles, load_images, open_images
 from .distributed import SINGLE, Ranks, SharedRandom
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)

@@ -31,7 +31,8 @@ def test_training_steps_on_the_gpu(tmp_path):
 def test_streamed_batches_on_the_gpu_equal_the_in_memory_ones(tmp_path):
     from PIL import Image
 
-    from gan_core.data import Batches, StreamedBatches, open_images
+    from gan_core.batches import Batches, StreamedBatches
+    from gan_core.data import open_images
 
     for i, image in enumerate(synthetic_images(24, 16)):
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / f"{i:03d}.png")
