@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.directions import (GROUPS, MAX_MARKS, Direction, direction_from_json, direction_to_json,
+from gan_core.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction, direction_from_json, direction_to_json,
                                  fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
 from gan_core.face import Face, check_dimension
@@ -253,7 +253,8 @@ def use_direction(model: str, mine: dict, face: Face, name):
 # --- teach a direction -------------------------------------------------------------------------
 def marks_text(marks: dict) -> str:
     yes, no = len(marks.get("yes", [])), len(marks.get("no", []))
-    return say("marks", yes=yes, no=no) + ("" if yes + no >= 10 else say("marks_to_go", more=10 - yes - no))
+    return say("marks", yes=yes, no=no) + ("" if yes + no >= MIN_MARKS else
+                                           say("marks_to_go", more=MIN_MARKS - yes - no))
 
 
 @friendly

@@ -241,10 +241,13 @@ def test_direction_browser_and_use_direction(client):
 
 
 def test_teaching_a_direction(client):
+    from gan_core.directions import MIN_MARKS
+
     for seed in range(3):
         face(client, seed)
-        client.predict(api_name="/mark_yes")
-    assert "mark at least 10 faces" in error_of(client, "freckles", api_name="/fit_direction")
+        marks = client.predict(api_name="/mark_yes")
+    assert marks == f"**3** marked yes, **0** marked no (about {MIN_MARKS - 3} more to go)"
+    assert f"mark at least {MIN_MARKS} faces" in error_of(client, "freckles", api_name="/fit_direction")
     for seed in range(3, 6):
         face(client, seed)
         client.predict(api_name="/mark_yes")
