@@ -55,19 +55,20 @@ from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates,
 from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
 from studio.i18n import OPEN_SETTINGS, T, choices, in_both_languages
-from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
+from studio.session import Session, Sliders
+from studio.state import CONFIG, DEFAULT_MODEL, STORE, direction_choices, ends_label
 from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, refresh_runs, run_choices,
                                  show_grid, show_run, start_live, stop_live)
 
 
 # --- layout ------------------------------------------------------------------------------------
-INITIAL_FACE = default_face(DEFAULT_MODEL) if DEFAULT_MODEL else None
-NZ = STORE.get(DEFAULT_MODEL).config.nz if DEFAULT_MODEL else 100
-INITIAL = (widgets_of(DEFAULT_MODEL, INITIAL_FACE) if DEFAULT_MODEL
-           else (0, *[None] * (2 * CONFIG.slots + 2 * CONFIG.named_slots)))
-INITIAL_DIMS = INITIAL[1:1 + CONFIG.slots]
-INITIAL_NAMES = INITIAL[1 + 2 * CONFIG.slots:1 + 2 * CONFIG.slots + CONFIG.named_slots]
-DIRECTIONS = STORE.directions(DEFAULT_MODEL) if DEFAULT_MODEL else {}
+FIRST = Session.opening(DEFAULT_MODEL)
+INITIAL_FACE = FIRST.face
+NZ = FIRST.nz
+INITIAL_SLIDERS = FIRST.sliders() if DEFAULT_MODEL else Sliders.of(None, 0, [])
+INITIAL_DIMS = INITIAL_SLIDERS.dims
+INITIAL_NAMES = INITIAL_SLIDERS.names
+DIRECTIONS = FIRST.directions if DEFAULT_MODEL else {}
 INITIAL_CHOICES = direction_choices(DIRECTIONS)
 INITIAL_SHORT = direction_choices(DIRECTIONS, short=True)
 INITIAL_ENDS = [ends_label(DIRECTIONS, n) for n in INITIAL_NAMES]
@@ -83,13 +84,7 @@ def truncation_slider(elem_id: str) -> gr.Slider:
 
 
 with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradio's copies of what it showed
-    model = gr.State(DEFAULT_MODEL)  # per session: the model's name, or "hub:" + a repo id
-    face = gr.State(INITIAL_FACE)  # the current face (gan_core.face.Face): base, edits, moves
-    mine = gr.State({})  # the session's own directions: name -> direction_to_json(...)
-    marks = gr.State({"yes": [], "no": []})  # faces marked for teaching a direction (their z)
-    gallery_seeds = gr.State([])
-    kept = gr.State([])  # the session's photos (shrunk, in memory only)
-    photos = gr.State([])  # the z of each photo found, as Face JSON
+    session = gr.State(FIRST)  # per browser tab: studio.session.Session
     gr.Markdown(T("page_language"), elem_id="studio-language")  # read by the page's script (studio/i18n.py)
     with gr.Row():
         gr.Markdown(T("header"), elem_id="header")
@@ -182,7 +177,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
                                                      visible=False)  # shown once fitted
                             upload = gr.File(label=T("upload_direction"), file_types=[".json"], type="filepath")
                 with gr.Column(scale=2):
-                    face_seed = gr.Number(INITIAL[0], precision=0, minimum=0, maximum=MAX_SEED,
+                    face_seed = gr.Number(INITIAL_FACE.seed if INITIAL_FACE else None, precision=0, minimum=0, maximum=MAX_SEED,
                                           label=T("face_seed"), elem_id="face-seed")
                     current = gr.Image(label=T("current_face"), height=300, interactive=False, elem_id="current-face",
                                        format="jpeg")  # 20x faster to encode than webp, and closer (44 vs 42 dB)
@@ -273,7 +268,6 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
         with gr.Tab(T("tab_ask"), id="ask") as ask_tab:
             gr.Markdown(T("ask_intro"), elem_classes="tab-intro")
-            subject, steps_state = gr.State({}), gr.State({})
             with gr.Row(equal_height=True):
                 source = gr.Radio(choices(SOURCES), value=SOURCES[0], label=T("source"), scale=3)
                 d_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=T("seed"), scale=1)
@@ -324,7 +318,6 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
         with gr.Tab(T("tab_game"), id="game") as game_tab:
             gr.Markdown(T("game_intro"), elem_classes="tab-intro")
-            game, tally = gr.State({}), gr.State(None)
             with gr.Row(equal_height=True):
                 game_kind = gr.Radio(choices(kinds()), value=kinds()[0], label=T("game_kind"), scale=2, elem_id="game-kind")
                 deal_btn = gr.Button(T("new_round"), scale=1, elem_id="game-deal")
@@ -383,11 +376,9 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
 
 
     # --- wiring ---------------------------------------------------------------------------------
-    slots = [*dims, *values, *dir_names, *dir_values]
+    slots = Sliders(tuple(dims), tuple(values), tuple(dir_names), tuple(dir_values)).flat()
     sliders = [face_seed, *slots, psi, morph_psi]  # what face_sliders sets
-    shown = [face, current, attributes]  # what every handler that changes the face returns
-    gallery_outputs = [faces, gallery_seeds]
-    pickers = [pick_direction, walk_name]
+    shown = [session, current, attributes]  # what every handler that changes the face returns
     private = dict(api_visibility="private")
     quiet = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
     live = dict(trigger_mode="always_last", show_progress="hidden", queue=False)
@@ -396,136 +387,134 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
         """Makes a box visible: boxes wait hidden until they have something to show."""
         return gr.update(visible=True)
 
-    def first_visit(tab, fn, inputs, outputs):
+    def first_visit(tab, name, fn, inputs, outputs):
         """`fn` when the session opens `tab` the first time: its pictures filled in, not empty boxes."""
-        seen = gr.State(False)
-
-        def once(done, *args):
-            return (True, *[gr.skip()] * len(outputs)) if done else (True, *fn(*args))
-        tab.select(once, [seen, *inputs], [seen, *outputs], **private, **quiet)
+        def once(session, *args):
+            if name in session.drawn:
+                return [gr.skip()] * len(outputs)
+            out = fn(session, *args)
+            session.drawn.add(name)
+            return out
+        tab.select(once, [session, *inputs], outputs, **private, **quiet)
 
     def then_sliders(event):
         """After the face changed on the server: the sliders show it."""
-        return event.success(face_sliders, [model, mine, face], sliders, **private, show_progress="hidden")
+        return event.success(face_sliders, session, sliders, **private, show_progress="hidden")
 
     def after_model(event):
         """A new model: its sliders, gallery, direction pickers and face-math examples."""
-        return then_sliders(event).then(show_gallery, [model, start_seed, face], gallery_outputs, **private).then(
-            refresh_pickers, [model, mine], pickers, **private).then(
-            preset_updates, model, [preset_pick, preset_note], **private).then(
-            photo_updates, model, [photo_panel, photo_note], **private)
+        return then_sliders(event).then(show_gallery, [session, start_seed], [session, faces], **private).then(
+            refresh_pickers, session, pickers, **private).then(
+            preset_updates, session, [preset_pick, preset_note], **private).then(
+            photo_updates, session, [photo_panel, photo_note], **private)
 
-    model_outputs = [model, mine, model_info, *shown, d_layer, step_size, attributes_box]
-    after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model", **quiet))
-    after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub", **quiet))
-    after_model(demo.load(choose_model, model_pick, model_outputs, **private))
+    pickers = [pick_direction, walk_name]
+    model_outputs = [session, model_info, current, attributes, d_layer, step_size, attributes_box]
+    after_model(model_pick.input(choose_model, [session, model_pick], model_outputs, api_name="choose_model", **quiet))
+    after_model(hub_btn.click(load_hub, [session, hub_id], model_outputs, api_name="load_hub", **quiet))
+    after_model(demo.load(choose_model, [session, model_pick], model_outputs, **private))
     language_btn.click(None, js=OPEN_SETTINGS)  # Gradio's own switch: Settings -> Language
     model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
-    start_seed.submit(show_gallery, [model, start_seed, face], gallery_outputs, api_name="gallery")
-    random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, **private).then(
-        show_gallery, [model, start_seed, face], gallery_outputs, **private)
-    faces.select(pick_from_gallery, [model, mine, face, gallery_seeds], [face, face_seed, current, attributes],
-                 **private, **quiet)
-    face_seed.submit(pick_seed, [model, mine, face, face_seed], [face, face_seed, current, attributes],
+    gallery = dict(fn=show_gallery, inputs=[session, start_seed], outputs=[session, faces])
+    start_seed.submit(**gallery, api_name="gallery")
+    random_btn.click(lambda: random.randint(0, MAX_SEED), None, start_seed, **private).then(**gallery, **private)
+    faces.select(pick_from_gallery, session, [session, face_seed, current, attributes], **private, **quiet)
+    face_seed.submit(pick_seed, [session, face_seed], [session, face_seed, current, attributes],
                      api_name="pick_seed", **quiet)
     for control in values + dir_values:  # the sliders are the truth: the face is read from them
         # While dragged, the face follows, outside the queue (always_last: the final value is drawn last);
         # on release, the readout only, so the last picture does not wait behind it (bench/app_latency.py).
-        control.input(drag_face, [model, mine, face, *slots], [face, current], **private, **live)
-        control.release(drop_readout, [model, mine, face, *slots], attributes, **private, **live)
+        control.input(drag_face, [session, *slots], [session, current], **private, **live)
+        control.release(drop_readout, [session, *slots], attributes, **private, **live)
     for control in dims + dir_names:
-        control.input(edit_face, [model, mine, face, *slots], shown, **private, trigger_mode="always_last",
+        control.input(edit_face, [session, *slots], shown, **private, trigger_mode="always_last",
                       show_progress="hidden")
     for name_box, slider in zip(dir_names, dir_values):
-        name_box.change(slider_ends, [model, mine, name_box], slider, **private, show_progress="hidden")
-    then_sliders(face_api.click(set_face, [model, mine, face_json], shown, api_name="face", **quiet)).then(
-        show_gallery, [model, start_seed, face], gallery_outputs, **private)  # a pasted face may bring its psi
+        name_box.change(slider_ends, [session, name_box], slider, **private, show_progress="hidden")
+    then_sliders(face_api.click(set_face, [session, face_json], shown, api_name="face", **quiet)).then(
+        **gallery, **private)  # a pasted face may bring its psi
     for control in (psi, morph_psi):  # two views of the session's truncation: the current face's psi
-        control.input(drag_truncation, [model, mine, face, control], [face, current], **private, **live)
-        then_sliders(control.release(set_truncation, [model, mine, face, control], shown, **private, **live)).then(
-            show_gallery, [model, start_seed, face], gallery_outputs, **private)
+        control.input(drag_truncation, [session, control], [session, current], **private, **live)
+        then_sliders(control.release(set_truncation, [session, control], shown, **private, **live)).then(
+            **gallery, **private)
     truncation_api = gr.Button(visible=False)
-    then_sliders(truncation_api.click(set_truncation, [model, mine, face, psi], shown, api_name="truncation")).then(
-        show_gallery, [model, start_seed, face], gallery_outputs, **private)
-    then_sliders(apply_btn.click(set_face, [model, mine, state_text], shown, api_name="apply_state", **quiet)).then(
-        show_gallery, [model, start_seed, face], gallery_outputs, **private)
-    then_sliders(reset_btn.click(reset_sliders, [model, mine, face], shown, **private, **quiet))
-    share_btn.click(share, face, state_text, api_name="share")
-    found_outputs = [face, current, attributes, photo_results, photos, photo_info]
-    found = find_btn.click(read_photos, [photo_files, camera], kept, api_name="add_photos", **quiet).success(
-        find_photos, [model, mine, face, kept], found_outputs, api_name="find_photos")
+    then_sliders(truncation_api.click(set_truncation, [session, psi], shown, api_name="truncation")).then(
+        **gallery, **private)
+    then_sliders(apply_btn.click(set_face, [session, state_text], shown, api_name="apply_state", **quiet)).then(
+        **gallery, **private)
+    then_sliders(reset_btn.click(reset_sliders, session, shown, **private, **quiet))
+    share_btn.click(share, session, state_text, api_name="share")
+    found_outputs = [session, current, attributes, photo_results, photo_info]
+    found = find_btn.click(read_photos, [session, photo_files, camera], session, api_name="add_photos",
+                           **quiet).success(find_photos, session, found_outputs, api_name="find_photos")
     then_sliders(found).then(reveal, None, photo_results_box, **private)
-    crop_inputs = [kept, crop_which, crop_x, crop_y, crop_side]
+    crop_inputs = [crop_which, crop_x, crop_y, crop_side]
     for control in (crop_x, crop_y, crop_side):
-        control.release(preview_crop, [model, *crop_inputs], crop_preview, **private, **quiet)
-    then_sliders(crop_btn.click(find_cropped, [model, mine, face, *crop_inputs], found_outputs,
+        control.release(preview_crop, [session, *crop_inputs], crop_preview, **private, **quiet)
+    then_sliders(crop_btn.click(find_cropped, [session, *crop_inputs], found_outputs,
                                 api_name="find_cropped")).then(reveal, None, photo_results_box, **private)
-    then_sliders(photo_results.select(pick_photo, [model, mine, face, photos], shown, **private, **quiet))
-    scan_btn.click(scan_page, [model, mine, face, page], [scan_image, scan_caption], api_name="scan")
-    page.release(scan_page, [model, mine, face, page], [scan_image, scan_caption], **private,
-                 trigger_mode="always_last")
-    then_sliders(use_btn.click(use_dimension, [model, mine, face, pick_dim], shown, api_name="use_dimension", **quiet))
-    browse_btn.click(scan_directions, [model, mine, face, group], [browse_image, browse_caption],
-                     api_name="scan_directions")
-    group.input(scan_directions, [model, mine, face, group], [browse_image, browse_caption], **private)
-    then_sliders(use_dir_btn.click(use_direction, [model, mine, face, pick_direction], shown,
-                                   api_name="use_direction", **quiet))
+    then_sliders(photo_results.select(pick_photo, session, shown, **private, **quiet))
+    scan_btn.click(scan_page, [session, page], [scan_image, scan_caption], api_name="scan")
+    page.release(scan_page, [session, page], [scan_image, scan_caption], **private, trigger_mode="always_last")
+    then_sliders(use_btn.click(use_dimension, [session, pick_dim], shown, api_name="use_dimension", **quiet))
+    browse_btn.click(scan_directions, [session, group], [browse_image, browse_caption], api_name="scan_directions")
+    group.input(scan_directions, [session, group], [browse_image, browse_caption], **private)
+    then_sliders(use_dir_btn.click(use_direction, [session, pick_direction], shown, api_name="use_direction",
+                                   **quiet))
 
-    yes_btn.click(functools.partial(mark_face, "yes"), [marks, model, mine, face], [marks, marks_info],
-                  api_name="mark_yes")
-    no_btn.click(functools.partial(mark_face, "no"), [marks, model, mine, face], [marks, marks_info],
-                 api_name="mark_no")
-    clear_btn.click(clear_marks, None, [marks, marks_info], **private)
-    fitted = fit_btn.click(fit_mine, [model, mine, face, concept, marks], [mine, direction_file, fit_info, *shown],
+    yes_btn.click(functools.partial(mark_face, "yes"), session, [session, marks_info], api_name="mark_yes")
+    no_btn.click(functools.partial(mark_face, "no"), session, [session, marks_info], api_name="mark_no")
+    clear_btn.click(clear_marks, session, [session, marks_info], **private)
+    fitted = fit_btn.click(fit_mine, [session, concept], [session, direction_file, fit_info, current, attributes],
                            api_name="fit_direction", **quiet)
-    then_sliders(fitted).then(refresh_pickers, [model, mine], pickers, **private)
+    then_sliders(fitted).then(refresh_pickers, session, pickers, **private)
     fitted.success(reveal, None, direction_file, **private)
-    then_sliders(upload.upload(upload_direction, [model, mine, face, upload], [mine, fit_info, *shown],
-                               api_name="upload_direction", **quiet)).then(refresh_pickers, [model, mine], pickers, **private)
+    then_sliders(upload.upload(upload_direction, [session, upload], [session, fit_info, current, attributes],
+                               api_name="upload_direction", **quiet)).then(refresh_pickers, session, pickers,
+                                                                           **private)
 
-    add_key_btn.click(add_current_to_keyframes, [keyframes, face], keyframes, **private)
-    to_morph_btn.click(photos_to_keyframes, photos, keyframes, **private, **quiet).success(
+    add_key_btn.click(add_current_to_keyframes, [session, keyframes], keyframes, **private)
+    to_morph_btn.click(photos_to_keyframes, session, keyframes, **private, **quiet).success(
         lambda: gr.Tabs(selected="morph"), None, tabs, **private)
-    morph_inputs = [model, mine, face, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
+    morph_inputs = [session, keyframes, frames_per, fps, mode, easing, loop, size, smooth]
     morph_outputs = [strip, video, gif, morph_info]
     morph_btn.click(check_morph, morph_inputs, None, **private, **quiet).success(
         make_morph, morph_inputs, morph_outputs, api_name="morph").success(reveal, None, morph_box, **private)
     for fmt, output in (("mp4", mp4_only), ("gif", gif_only)):  # API-only: one format each
         morph_api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
-    walk_inputs = [model, mine, face, walk_name, span, frames_per, fps, easing, loop, size, smooth]
+    walk_inputs = [session, walk_name, span, frames_per, fps, easing, loop, size, smooth]
     walk_btn.click(check_walk, walk_inputs, None, **private, **quiet).success(
         make_walk, walk_inputs, morph_outputs, api_name="walk").success(reveal, None, morph_box, **private)
 
     for button, box in ((add_a, concept_a), (add_b, concept_b), (add_c, concept_c)):
-        button.click(add_current_to_concept, [box, face], box, **private)
-    preset_pick.input(use_preset, [model, preset_pick], [concept_a, concept_b, concept_c], **private)
-    math_inputs, math_outputs = [model, mine, face, concept_a, concept_b, concept_c], [math_result, math_grid,
-                                                                                       math_pixels, math_concepts]
+        button.click(add_current_to_concept, [session, box], box, **private)
+    preset_pick.input(use_preset, [session, preset_pick], [concept_a, concept_b, concept_c], **private)
+    math_inputs, math_outputs = [session, concept_a, concept_b, concept_c], [math_result, math_grid,
+                                                                            math_pixels, math_concepts]
     math_btn.click(do_face_math, math_inputs, math_outputs, api_name="face_math", **quiet)
-    first_visit(math_tab, do_face_math, math_inputs, math_outputs)
+    first_visit(math_tab, "math", do_face_math, math_inputs[1:], math_outputs)
 
-    step_outputs = [steps_state, stepped, difference, step_plot, step_note]
-    ask_btn.click(ask_discriminator, [model, mine, face, source, d_seed, upload_face],
-                  [subject, steps_state, d_image, d_verdict, d_heat, d_signed], api_name="ask").success(
-        show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private).success(
-        reset_steps, [model, subject], step_outputs, **private)  # the step panel starts from the new face
-    first_visit(ask_tab, first_look, [model, mine, face, d_layer, d_top],
-                [subject, steps_state, d_image, d_verdict, d_heat, d_signed, *step_outputs[1:], d_maps])
-    step_btn.click(take_pixel_steps, [model, subject, steps_state, step_count, step_size], step_outputs,
-                   api_name="pixel_steps")
-    reset_steps_btn.click(reset_steps, [model, subject], step_outputs, **private)
+    step_outputs = [session, stepped, difference, step_plot, step_note]
+    ask_btn.click(ask_discriminator, [session, source, d_seed, upload_face],
+                  [session, d_image, d_verdict, d_heat, d_signed], api_name="ask").success(
+        show_feature_maps, [session, d_layer, d_top], d_maps, **private).success(
+        reset_steps, session, step_outputs, **private)  # the step panel starts from the new face
+    first_visit(ask_tab, "ask", first_look, [d_layer, d_top],
+                [session, d_image, d_verdict, d_heat, d_signed, *step_outputs[1:], d_maps])
+    step_btn.click(take_pixel_steps, [session, step_count, step_size], step_outputs, api_name="pixel_steps")
+    reset_steps_btn.click(reset_steps, session, step_outputs, **private)
     g_target.change(lambda t: DEFAULT_LR.get(t, DEFAULT_LR["weights"]), g_target, g_lr, **private)
-    g_btn.click(take_generator_steps, [model, subject, g_count, g_target, g_lr], [g_strip, g_plot, g_note],
+    g_btn.click(take_generator_steps, [session, g_count, g_target, g_lr], [g_strip, g_plot, g_note],
                 api_name="generator_steps").success(reveal, None, g_box, **private)
-    maps_btn.click(show_feature_maps, [model, subject, d_layer, d_top], d_maps, api_name="feature_maps")
-    d_layer.input(show_feature_maps, [model, subject, d_layer, d_top], d_maps, **private)
+    maps_btn.click(show_feature_maps, [session, d_layer, d_top], d_maps, api_name="feature_maps")
+    d_layer.input(show_feature_maps, [session, d_layer, d_top], d_maps, **private)
 
-    deal = dict(fn=new_round, inputs=game_kind, outputs=[game, *cards, *guesses, game_note, game_result])
-    deal_btn.click(**deal, api_name="game_round")
-    game_kind.input(**deal, **private)
-    first_visit(game_tab, new_round, [game_kind], [game, *cards, *guesses, game_note, game_result])
-    check_btn.click(check_round, [game, tally, *guesses], [game, tally, *cards, *guesses, game_result, game_tally],
+    deal_outputs = [session, *cards, *guesses, game_note, game_result]
+    deal_btn.click(new_round, [session, game_kind], deal_outputs, api_name="game_round")
+    game_kind.input(new_round, [session, game_kind], deal_outputs, **private)
+    first_visit(game_tab, "game", new_round, [game_kind], deal_outputs)
+    check_btn.click(check_round, [session, *guesses], [session, *cards, *guesses, game_result, game_tally],
                     api_name="game_check", **quiet)
 
     run_outputs = [run_summary, loss_plot, output_plot, grid_step, grid_image, grid_caption]

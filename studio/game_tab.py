@@ -15,6 +15,7 @@ from gan_core.game import ROUND, Deck, Round, Tally, chance_of_at_least
 from gan_core.live_training import load_live_digits
 from gan_core.real_or_fake import load_detector
 from studio.i18n import T, say, word
+from studio.session import Session
 from studio.state import CONFIG, STORE, friendly, log, upscale_all
 
 DIGITS, FACES = "Digits (MNIST)", "Faces (CelebA)"
@@ -56,13 +57,15 @@ def _shown(round_: Round) -> list[np.ndarray]:
 
 
 @friendly
-def new_round(kind: str):
-    """(the round, its 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix, nothing told."""
+def new_round(session: Session, kind: str):
+    """(the session, the round's 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix,
+    nothing told."""
     round_ = deck(kind).deal(np.random.default_rng())
     pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
     cleared = [gr.update(value=None, interactive=True)] * ROUND
     note = say("game_note", count=ROUND)
-    return {"kind": kind, "round": round_, "checked": False}, *pictures, *cleared, note, ""
+    session.game = {"kind": kind, "round": round_, "checked": False}
+    return session, *pictures, *cleared, note, ""
 
 
 def _verdict(p: float) -> str:
@@ -70,8 +73,9 @@ def _verdict(p: float) -> str:
 
 
 @friendly
-def check_round(game: dict, tally: Tally, *marks):
-    """(the game, the tally, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
+def check_round(session: Session, *marks):
+    """(the session, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
+    game = session.game
     if not game or "round" not in game:
         raise ValueError(say("new_round_first"))
     if game["checked"]:
@@ -82,7 +86,7 @@ def check_round(game: dict, tally: Tally, *marks):
                              which=say("list_separator").join(missing)))
     round_: Round = game["round"]
     result = round_.score([m == REAL for m in marks])
-    tally = (tally or Tally()).add(result)
+    tally = (session.tally or Tally()).add(result)
     captions = []
     for i, (truth, mark, d) in enumerate(zip(round_.real, marks, round_.d_says)):
         tick = "\u2713" if (mark == REAL) == truth else "\u2717"
@@ -90,7 +94,8 @@ def check_round(game: dict, tally: Tally, *marks):
         captions.append(gr.update(label=say("card_caption", number=i + 1, truth=word(REAL if truth else FAKE),
                                             tick=tick, verdict=_verdict(d)) + extra))
     locked = [gr.update(interactive=False)] * ROUND
-    return ({**game, "checked": True}, tally, *captions, *locked, result_text(result), tally_text(tally))
+    session.game, session.tally = {**game, "checked": True}, tally
+    return (session, *captions, *locked, result_text(result), tally_text(tally))
 
 
 def result_text(result) -> str:
