@@ -3,7 +3,9 @@ teaching a direction. Every handler takes the session (studio/session.py) and re
 changed it."""
 from __future__ import annotations
 
+import functools
 import json
+import random
 from pathlib import Path
 
 import gradio as gr
@@ -12,15 +14,16 @@ from gan_core.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction, direct
                                  fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
 from gan_core.face import Face, check_dimension
-from gan_core.latent import check_seed
+from gan_core.latent import MAX_SEED, check_seed
 from gan_core.media import make_grid, upscale
-from gan_core.teacher import layer_choices
-from studio.i18n import labelled, local, say, word
+from studio.i18n import T, choices, labelled, say, word
 from studio.model_store import HUB
-from studio.session_files import session_folder
+from studio.page import LIVE, PRIVATE, QUIET, Page, reveal
+from studio.photos import PhotoPanel, photo_updates
 from studio.session import Session, Sliders, no_marks
-from studio.state import (CONFIG, STORE, big, direction_choices, direction_label, ends_label, fits_the_sliders, friendly,
-                          md, readout, upscale_all)
+from studio.session_files import session_folder
+from studio.state import (CONFIG, STORE, big, direction_choices, direction_label, ends_label, fits_the_sliders,
+                          friendly, md, readout, upscale_all)
 
 MAX_DIRECTION_FILE = 64_000  # bytes: a direction file of a 1,024-number z is about 12 kB
 
@@ -64,13 +67,11 @@ def rendered(session: Session, face: Face, readout_too: bool = True) -> tuple:
 
 
 def model_updates(session: Session, key: str):
-    STORE.get(key)  # loaded first: a model that fails to load leaves the session as it was
+    """The session on model `key` (its face there: the one it left, else the first); the model's line,
+    the face and its readout (hidden for a model without a classifier)."""
     session.switch(key)
-    gan = session.gan
-    layers = gr.update(choices=[(local(label), i) for label, i in layer_choices(gan)], value=0)
-    step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
     session, image, attributes = rendered(session, session.face)
-    return (session, model_info(key), image, attributes, layers, step, gr.update(visible=STORE.has_readout(key)))
+    return session, model_info(key), image, attributes, gr.update(visible=STORE.has_readout(key))
 
 
 @friendly
@@ -103,11 +104,13 @@ def slider_ends(session: Session, name):
 
 
 @friendly
-def refresh_pickers(session: Session):
-    choices = direction_choices(session.directions)
-    named = [name for _, name in choices]
-    walk_default = next((n for n in named if n.startswith("Age")), named[0] if named else None)
-    return gr.update(choices=choices, value=None), gr.update(choices=choices, value=walk_default)
+def direction_picker(session: Session):
+    """The browser's direction picker, listing the session's directions."""
+    return gr.update(choices=direction_choices(session.directions), value=None)
+
+
+def random_seed() -> int:
+    return random.randint(0, MAX_SEED)
 
 
 # --- the gallery and the current face ----------------------------------------------------------
@@ -275,6 +278,10 @@ def mark_face(answer: str, session: Session):
     return session, marks_text(marks)
 
 
+def session_marks(session: Session) -> str:
+    return marks_text(session.marks)
+
+
 def clear_marks(session: Session):
     session.marks = no_marks()
     return session, marks_text(session.marks)
@@ -318,3 +325,182 @@ def upload_direction(session: Session, file):
         raise ValueError(say("direction_taken", name=direction.name))
     session, *view = with_mine(session, direction)
     return (session, say("direction_loaded", name=md(direction.name)), *view)
+
+
+# --- the tab -----------------------------------------------------------------------------------
+class ExploreTab:
+    """The Explore tab: the gallery, the current face and its sliders, the photo panel, the
+    browsers, teaching a direction; and the model's events (the header's picker and Hub box)."""
+
+    def __init__(self, page: Page):
+        self.page, first = page, page.first
+        directions = first.directions
+        sliders = first.sliders()
+        picks = direction_choices(directions)
+        with gr.Tab(T("tab_explore"), id="explore"):
+            gr.Markdown(T("explore_intro"), elem_classes="tab-intro")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    with gr.Row(equal_height=True):
+                        self.start_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
+                                                    label=T("first_seed"), scale=1, min_width=120)
+                        self.psi = page.truncation_slider(elem_id="truncation")
+                        self.random_btn = gr.Button(T("random_seeds"), scale=1, min_width=120, size="md")
+                    self.faces = gr.Gallery(label=T("gallery"), columns=CONFIG.gallery_columns, format="jpeg",
+                                            height="fit-content", elem_id="faces", allow_preview=False,
+                                            object_fit="contain")
+                    self.photos = PhotoPanel()
+                    with gr.Accordion(T("browser"), open=False):
+                        with gr.Row(equal_height=True):
+                            self.group = gr.Radio(choices(GROUPS), value=GROUPS[0], label=T("browser_group"), scale=3)
+                            self.browse_btn = gr.Button(T("show"), scale=1)
+                        with gr.Row(equal_height=True):
+                            self.pick_direction = gr.Dropdown(picks, label=T("browser_pick"), scale=3,
+                                                              allow_custom_value=True)
+                            self.use_dir_btn = gr.Button(T("put_on_slider"), scale=1)
+                        self.browse_image = gr.Image(label=T("browser_image"), interactive=False,
+                                                     placeholder=T("browser_image_empty"), elem_id="direction-scan")
+                        self.browse_caption = gr.Markdown()
+                    with gr.Accordion(T("scanner"), open=False):
+                        with gr.Row(equal_height=True, elem_id="dimension-scanner"):
+                            self.scan_page = gr.Slider(0, max(0, -(-first.nz // CONFIG.scan_page) - 1), 0, step=1,
+                                                       label=T("scanner_page"), min_width=200)
+                            self.scan_btn = gr.Button(T("scan"))
+                            self.pick_dim = gr.Number(None, precision=0, label=T("scanner_pick"), elem_id="pick-dim")
+                            self.use_btn = gr.Button(T("put_on_slider"), elem_id="use-dim")
+                        self.scan_caption = gr.Markdown()
+                        self.scan_image = gr.Image(label=T("scanner_image"), interactive=False,
+                                                   placeholder=T("scanner_image_empty"))
+                    with gr.Accordion(T("teach"), open=False):
+                        gr.Markdown(T("teach_intro"))
+                        self.concept = gr.Textbox(label=T("concept"), placeholder=T("concept_placeholder"))
+                        with gr.Row():
+                            self.yes_btn = gr.Button(T("mark_yes"), elem_id="mark-yes")
+                            self.no_btn = gr.Button(T("mark_no"), elem_id="mark-no")
+                            self.clear_btn = gr.Button(T("clear_marks"), size="sm")
+                        self.marks_info = gr.Markdown(T("marks_none"))
+                        self.fit_btn = gr.Button(T("fit_direction"), variant="primary", elem_id="fit-direction")
+                        self.fit_info = gr.Markdown()
+                        with gr.Row():
+                            self.direction_file = gr.File(label=T("direction_file"), interactive=False,
+                                                          visible=False)  # shown once fitted
+                            self.upload = gr.File(label=T("upload_direction"), file_types=[".json"], type="filepath")
+                with gr.Column(scale=2):
+                    face = first.face
+                    self.face_seed = gr.Number(face.seed if face else None, precision=0, minimum=0, maximum=MAX_SEED,
+                                               label=T("face_seed"), elem_id="face-seed")
+                    self.current = gr.Image(label=T("current_face"), height=300, interactive=False,
+                                            elem_id="current-face",
+                                            format="jpeg")  # 20x faster to encode than webp, and closer (44 vs 42 dB)
+                    names, offsets = [], []
+                    short = direction_choices(directions, short=True)
+                    for i, name in enumerate(sliders.names):
+                        with gr.Row(equal_height=True):
+                            names.append(gr.Dropdown(short, value=name, label=T("direction"), scale=3, min_width=160,
+                                                     allow_custom_value=True))
+                            offsets.append(gr.Slider(-3, 3, 0, step=0.05, label=ends_label(directions, name),
+                                                     scale=3, elem_id=f"direction-{i}"))
+                    with gr.Column(visible=bool(first.model and STORE.has_readout(first.model))) as self.readout_box:
+                        self.attributes = gr.Label(label=T("attributes"), num_top_classes=5, show_heading=False,
+                                                   elem_id="attributes")
+                    with gr.Accordion(T("raw_dimensions"), open=False, elem_id="raw-dimensions"):
+                        dims, values = [], []
+                        for i, dim in enumerate(sliders.dims):
+                            with gr.Row(equal_height=True):
+                                dims.append(gr.Dropdown(list(range(first.nz)), value=dim, label=T("dimension"),
+                                                        scale=1, min_width=90))
+                                values.append(gr.Slider(-3, 3, 0, step=0.05, label=T("z_offset"), scale=4,
+                                                        elem_id=f"slot-{i}"))
+                    self.sliders = Sliders(tuple(dims), tuple(values), tuple(names), tuple(offsets))
+                    with gr.Row():
+                        self.reset_btn = gr.Button(T("reset_sliders"))
+                        self.share_btn = gr.Button(T("share"), elem_id="share")
+                    self.state_text = gr.Textbox(label=T("state_text"), max_lines=2, elem_id="state-text")
+                    self.apply_btn = gr.Button(T("apply_face"), elem_id="apply-face")
+                    self.face_json, self.face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
+                    self.truncation_api = gr.Button(visible=False)  # the API's /truncation
+        self.gallery = dict(fn=show_gallery, inputs=[page.session, self.start_seed], outputs=[page.session, self.faces])
+
+    def after_face(self, event, gallery: bool = False):
+        """After the face changed on the server: the sliders (both truncation sliders too) show it;
+        with `gallery`, the gallery too (at the face's truncation)."""
+        page = self.page
+        event = event.success(face_sliders, page.session, [self.face_seed, *self.sliders.flat(), *page.truncation],
+                              **PRIVATE, **QUIET)
+        return event.then(**self.gallery, **PRIVATE) if gallery else event
+
+    def wire(self):
+        page, session = self.page, self.page.session
+        shown = [session, self.current, self.attributes]  # what every handler that changes the face returns
+        sliders, gallery = [session, *self.sliders.flat()], self.gallery
+
+        # the model: the header's picker and Hub box, and the page's first load
+        model_outputs = [session, page.model_info, *shown[1:], self.readout_box]
+        page.model_switched += [
+            page.model_pick.input(choose_model, [session, page.model_pick], model_outputs, api_name="choose_model",
+                                  **QUIET),
+            page.hub_btn.click(load_hub, [session, page.hub_id], model_outputs, api_name="load_hub", **QUIET),
+            page.demo.load(choose_model, [session, page.model_pick], model_outputs, **PRIVATE)]
+        for event in page.model_switched:  # the face, its sliders and gallery; the photo panel; the marks
+            self.after_face(event, gallery=True).then(
+                photo_updates, session, [self.photos.panel, self.photos.note], **PRIVATE).then(
+                session_marks, session, self.marks_info, **PRIVATE)
+        page.model_pick.focus(refresh_models, page.model_pick, page.model_pick, **PRIVATE, **QUIET)
+
+        # the gallery and the current face
+        self.start_seed.submit(**gallery, api_name="gallery")
+        self.random_btn.click(random_seed, None, self.start_seed, **PRIVATE).then(**gallery, **PRIVATE)
+        picked = [session, self.face_seed, *shown[1:]]
+        self.faces.select(pick_from_gallery, session, picked, **PRIVATE, **QUIET)
+        self.face_seed.submit(pick_seed, [session, self.face_seed], picked, api_name="pick_seed", **QUIET)
+        rows = self.sliders
+        for control in rows.values + rows.offsets:  # the sliders are the truth: the face is read from them
+            # While dragged, the face follows, outside the queue (always_last: the final value is drawn last);
+            # on release, the readout only, so the last picture does not wait behind it (bench/app_latency.py).
+            control.input(drag_face, sliders, [session, self.current], **PRIVATE, **LIVE)
+            control.release(drop_readout, sliders, self.attributes, **PRIVATE, **LIVE)
+        for control in rows.dims + rows.names:
+            control.input(edit_face, sliders, shown, **PRIVATE, **QUIET, trigger_mode="always_last")
+        for name, offset in zip(rows.names, rows.offsets):
+            name.change(slider_ends, [session, name], offset, **PRIVATE, **QUIET)
+        self.after_face(self.face_api.click(set_face, [session, self.face_json], shown, api_name="face", **QUIET),
+                        gallery=True)  # a pasted face may bring its psi
+        for control in page.truncation:  # two views of the session's truncation: the current face's psi
+            control.input(drag_truncation, [session, control], [session, self.current], **PRIVATE, **LIVE)
+            self.after_face(control.release(set_truncation, [session, control], shown, **PRIVATE, **LIVE),
+                            gallery=True)
+        self.after_face(self.truncation_api.click(set_truncation, [session, self.psi], shown, api_name="truncation"),
+                        gallery=True)
+        self.after_face(self.apply_btn.click(set_face, [session, self.state_text], shown, api_name="apply_state",
+                                             **QUIET), gallery=True)
+        self.after_face(self.reset_btn.click(reset_sliders, session, shown, **PRIVATE, **QUIET))
+        self.share_btn.click(share, session, self.state_text, api_name="share")
+        self.photos.wire(self)
+
+        # the browsers
+        scanned = [self.scan_image, self.scan_caption]
+        self.scan_btn.click(scan_page, [session, self.scan_page], scanned, api_name="scan")
+        self.scan_page.release(scan_page, [session, self.scan_page], scanned, **PRIVATE, trigger_mode="always_last")
+        self.after_face(self.use_btn.click(use_dimension, [session, self.pick_dim], shown, api_name="use_dimension",
+                                           **QUIET))
+        browsed = [self.browse_image, self.browse_caption]
+        self.browse_btn.click(scan_directions, [session, self.group], browsed, api_name="scan_directions")
+        self.group.input(scan_directions, [session, self.group], browsed, **PRIVATE)
+        self.after_face(self.use_dir_btn.click(use_direction, [session, self.pick_direction], shown,
+                                               api_name="use_direction", **QUIET))
+
+        # teach a direction
+        marked = [session, self.marks_info]
+        self.yes_btn.click(functools.partial(mark_face, "yes"), session, marked, api_name="mark_yes")
+        self.no_btn.click(functools.partial(mark_face, "no"), session, marked, api_name="mark_no")
+        self.clear_btn.click(clear_marks, session, marked, **PRIVATE)
+        fitted = self.fit_btn.click(fit_mine, [session, self.concept],
+                                    [session, self.direction_file, self.fit_info, *shown[1:]],
+                                    api_name="fit_direction", **QUIET)
+        fitted.success(reveal, None, self.direction_file, **PRIVATE)
+        uploaded = self.upload.upload(upload_direction, [session, self.upload], [session, self.fit_info, *shown[1:]],
+                                      api_name="upload_direction", **QUIET)
+        page.directions_changed += [*page.model_switched, fitted, uploaded]
+        self.after_face(fitted)
+        self.after_face(uploaded)
+        page.follow_directions(direction_picker, session, self.pick_direction)

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import gradio as gr
 
+from gan_core.latent import EASINGS
 from gan_core.media import write_gif, write_mp4
-from gan_core.morph import (MorphSettings, add_keyframe, filmstrip, keyframes_from_text, morph_frames,
+from gan_core.morph import (MAX_SIZE, MorphSettings, add_keyframe, filmstrip, keyframes_from_text, morph_frames,
                             walk_keyframes, write_morph)
-from studio.session_files import session_folder
-from studio.i18n import say
+from studio.i18n import T, choices, say
+from studio.page import PRIVATE, QUIET, Page, reveal
 from studio.session import Session
-from studio.state import direction_label, friendly, md
+from studio.session_files import session_folder
+from studio.state import direction_choices, direction_label, friendly, md
 
 
 @friendly
@@ -88,3 +90,69 @@ def morph_file(fmt: str):
         writer = write_mp4 if fmt == "mp4" else write_gif
         return str(writer(frames, session_folder(request, "morph") / f"morph.{fmt}", settings.fps))
     return render
+
+
+def walk_picker(session: Session):
+    """The walk's direction picker, listing the session's directions (an age direction first picked)."""
+    picks = direction_choices(session.directions)
+    named = [name for _, name in picks]
+    walk_default = next((n for n in named if n.startswith("Age")), named[0] if named else None)
+    return gr.update(choices=picks, value=walk_default)
+
+
+# --- the tab -----------------------------------------------------------------------------------
+class MorphTab:
+    def __init__(self, page: Page):
+        self.page = page
+        with gr.Tab(T("tab_morph"), id="morph"):
+            gr.Markdown(T("morph_intro"), elem_classes="tab-intro")
+            with gr.Row():
+                with gr.Column(scale=2):
+                    self.keyframes = page.keyframes = gr.Textbox("9, 11, 28", label=T("keyframes"), max_lines=4,
+                                                                 elem_id="keyframes")
+                    self.add_key_btn = gr.Button(T("add_keyframe"))
+                    with gr.Row():
+                        self.frames_per = gr.Slider(1, 120, 24, step=1, label=T("frames_per_segment"),
+                                                    elem_id="frames-per-segment")
+                        self.fps = gr.Slider(1, 60, 24, step=1, label=T("fps"))
+                    with gr.Row():
+                        self.mode = gr.Radio(choices(["slerp", "lerp"]), value="slerp", label=T("path"))
+                        self.easing = gr.Dropdown(choices(EASINGS), value="ease-in-out", label=T("easing"))
+                    self.size = gr.Slider(64, MAX_SIZE, 256, step=32, label=T("output_size"))
+                    page.truncation_slider(elem_id="morph-truncation")
+                    with gr.Row():
+                        self.smooth = gr.Checkbox(True, label=T("smooth"))
+                        self.loop = gr.Checkbox(True, label=T("loop"))
+                    self.morph_btn = gr.Button(T("render_morph"), variant="primary", elem_id="morph-button")
+                    with gr.Group():
+                        gr.Markdown(T("walk_intro"))
+                        with gr.Row(equal_height=True):
+                            picks = direction_choices(page.first.directions)
+                            self.walk_name = gr.Dropdown(picks, label=T("walk_direction"), scale=3,
+                                                         allow_custom_value=True)
+                            self.span = gr.Slider(0.5, 5, 3, step=0.5, label=T("span"), scale=2)
+                        self.walk_btn = gr.Button(T("render_walk"), elem_id="walk-button")
+                    gr.Markdown(T("morph_limits"))
+                with gr.Column(scale=3):
+                    self.info = gr.Markdown(T("morph_empty"), elem_id="morph-info")
+                    with gr.Column(visible=False) as self.box:  # shown once there is a video
+                        self.video = gr.Video(label=T("mp4"), autoplay=True, loop=True, height=320,
+                                              elem_id="morph-video")
+                        self.strip = gr.Image(label=T("filmstrip"), interactive=False, elem_id="filmstrip")
+                        self.gif = gr.File(label=T("gif"))
+                    self.api = gr.Button(visible=False)  # the API's one-format morphs
+                    self.mp4_only, self.gif_only = gr.File(visible=False), gr.File(visible=False)
+
+    def wire(self):
+        session = self.page.session
+        self.add_key_btn.click(add_current_to_keyframes, [session, self.keyframes], self.keyframes, **PRIVATE)
+        settings = [self.frames_per, self.fps, self.mode, self.easing, self.loop, self.size, self.smooth]
+        morph_inputs, outputs = [session, self.keyframes, *settings], [self.strip, self.video, self.gif, self.info]
+        self.morph_btn.click(check_morph, morph_inputs, None, **PRIVATE, **QUIET).success(
+            make_morph, morph_inputs, outputs, api_name="morph").success(reveal, None, self.box, **PRIVATE)
+        for fmt, output in (("mp4", self.mp4_only), ("gif", self.gif_only)):  # API-only: one format each
+            self.api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
+        walk_inputs = [session, self.walk_name, self.span, *[c for c in settings if c is not self.mode]]
+        self.walk_btn.click(check_walk, walk_inputs, None, **PRIVATE, **QUIET).success(
+            make_walk, walk_inputs, outputs, api_name="walk").success(reveal, None, self.box, **PRIVATE)
+        self.page.follow_directions(walk_picker, session, self.walk_name)

@@ -16,7 +16,8 @@ from gan_core.face import Face
 from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
-from studio.i18n import local, say, word
+from studio.i18n import T, local, say, word
+from studio.page import PRIVATE, QUIET, reveal
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly, readout
 
@@ -192,3 +193,59 @@ def photos_to_keyframes(session: Session):
     if len(session.found) < 2:
         raise ValueError(say("two_photos_first"))
     return faces_text(session.found)
+
+
+class PhotoPanel:
+    """The Explore tab's panel for the session's photos (hidden for a model without an encoder,
+    with a note why), laid out where it is made; wired by the Explore tab, whose face it changes."""
+
+    def __init__(self):
+        with gr.Accordion(T("photo_panel"), open=False, elem_id="photo-panel") as self.panel:
+            gr.Markdown(T("photo_intro"))
+            with gr.Row(equal_height=True):
+                self.files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                                     label=T("photo_files"), elem_id="photo-files", height=140)
+                self.camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
+                                       label=T("camera"), elem_id="camera")
+            with gr.Row():
+                self.find_btn = gr.Button(T("find_photos"), variant="primary", elem_id="find-photos", scale=2)
+                self.to_morph_btn = gr.Button(T("photos_to_morph"), elem_id="photos-to-morph", scale=1)
+            self.info = gr.Markdown(elem_id="photo-info")
+            with gr.Column(visible=False) as self.results_box:  # shown once a photo is found
+                self.results = gr.Gallery(label=T("photo_results"), columns=3, height="fit-content",
+                                          allow_preview=False, object_fit="contain", elem_id="photo-results")
+            with gr.Accordion(T("hand_crop"), open=False, elem_id="hand-crop"):
+                with gr.Row(equal_height=True):
+                    self.crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label=T("crop_which"),
+                                                min_width=80)
+                    self.crop_x = gr.Slider(0, 100, 50, step=1, label=T("crop_x"), min_width=160)
+                    self.crop_y = gr.Slider(0, 100, 45, step=1, label=T("crop_y"), min_width=160)
+                    self.crop_side = gr.Slider(10, 100, 60, step=1, label=T("crop_side"), min_width=160)
+                with gr.Row(equal_height=True):
+                    self.crop_preview = gr.Image(label=T("crop_preview"), placeholder=T("crop_preview_empty"),
+                                                 interactive=False, height=160)
+                    self.crop_btn = gr.Button(T("find_cropped"), elem_id="find-cropped")
+        self.note = gr.Markdown()
+
+    def wire(self, explore) -> None:
+        """The panel's events; `explore`: the Explore tab (its face view, its sliders)."""
+        page = explore.page
+        session = page.session
+        found_outputs = [session, explore.current, explore.attributes, self.results, self.info]
+        found = self.find_btn.click(read_photos, [session, self.files, self.camera], session, api_name="add_photos",
+                                    **QUIET).success(find_photos, session, found_outputs, api_name="find_photos")
+        explore.after_face(found).then(reveal, None, self.results_box, **PRIVATE)
+        crop = [self.crop_which, self.crop_x, self.crop_y, self.crop_side]
+        for control in (self.crop_x, self.crop_y, self.crop_side):
+            control.release(preview_crop, [session, *crop], self.crop_preview, **PRIVATE, **QUIET)
+        cropped = self.crop_btn.click(find_cropped, [session, *crop], found_outputs, api_name="find_cropped")
+        explore.after_face(cropped).then(reveal, None, self.results_box, **PRIVATE)
+        explore.after_face(self.results.select(pick_photo, session, [session, explore.current, explore.attributes],
+                                               **PRIVATE, **QUIET))
+        self.to_morph_btn.click(photos_to_keyframes, session, page.keyframes, **PRIVATE, **QUIET).success(
+            show_morph, None, page.tabs, **PRIVATE)
+
+
+def show_morph():
+    """The Morph video tab, selected."""
+    return gr.Tabs(selected="morph")

@@ -109,7 +109,7 @@ class Session:
     @property
     def directions(self) -> dict[str, Direction]:
         """The model's directions and the session's own, by name."""
-        return {**STORE.directions(self.model), **self.mine}
+        return {**(STORE.directions(self.model) if self.model else {}), **self.mine}
 
     def sliders(self, face: Face | None = None) -> Sliders:
         """The Explore tab's sliders showing `face` (the current face if None)."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -45,9 +44,7 @@ class StudioConfig:
     faces_model: str = "Faces (CelebA 64x64)"  # the bundled models "Real or fake?" plays with
     digits_model: str = "Digits (MNIST 32x32)"
     heldout_digits: str = "heldout_digits.npz"  # in the digits model's folder: MNIST digits it never saw
-    # CelebA test faces on this machine for "Real or fake?" (app.py --real-faces); never shipped
-    real_faces: str = field(default_factory=lambda: os.environ.get("STUDIO_REAL_FACES", ""))
-    max_real_faces: int = 2000
+    max_real_faces: int = 2000   # CelebA test faces "Real or fake?" reads (app.py --real-faces); never shipped
     face_math_presets: tuple = (
         # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
         ("man with glasses - man + woman", "47, 71, 83", "16, 18, 21", "3, 19, 33"),

@@ -110,6 +110,23 @@ def test_digits_model(client):
     client.predict(FACES, api_name="/choose_model")
 
 
+def test_each_model_keeps_the_sessions_face(studio_url):
+    """A photo's face (an explicit z) on the faces model survives a visit to the digits model."""
+    fresh = gradio_client.Client(studio_url, verbose=False)  # a session of its own
+    try:
+        photo = {"z": [round(0.01 * i - 0.5, 3) for i in range(100)], "moves": {AGE: 1.5}}
+        face(fresh, photo)
+        info = fresh.predict(DIGITS, api_name="/choose_model")[0]
+        assert "makes digits" in info and json.loads(fresh.predict(api_name="/share")) == {"seed": 1}
+        face(fresh, 4)
+        fresh.predict(FACES, api_name="/choose_model")
+        assert json.loads(fresh.predict(api_name="/share")) == photo  # back: the photo, edits and all
+        fresh.predict(DIGITS, api_name="/choose_model")
+        assert json.loads(fresh.predict(api_name="/share")) == {"seed": 4}
+    finally:
+        fresh.close()  # its heartbeat would outlive the server
+
+
 def test_real_or_fake_rounds(client, studio_url):
     fresh = gradio_client.Client(studio_url, verbose=False)
     try:
