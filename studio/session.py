@@ -79,6 +79,7 @@ def no_marks() -> dict[str, list]:
 
 @dataclass
 class Session:
+    """What one browser tab holds (see the module's docstring)."""
     model: str = ""                  # the model's name, or "hub:" + a repo id
     face: Face | None = None         # the current face: base, edits, moves, truncation
     mine: dict[str, Direction] = field(default_factory=dict)  # the session's own directions (taught, uploaded)
@@ -111,9 +112,9 @@ class Session:
         """The model's directions and the session's own, by name."""
         return {**(STORE.directions(self.model) if self.model else {}), **self.mine}
 
-    def sliders(self, face: Face | None = None) -> Sliders:
-        """The Explore tab's sliders showing `face` (the current face if None)."""
-        return Sliders.of(face or self.face, self.nz, default_sliders(self.model) if self.model else [])
+    def sliders(self) -> Sliders:
+        """The Explore tab's sliders showing the current face."""
+        return Sliders.of(self.face, self.nz, default_sliders(self.model) if self.model else [])
 
     def switch(self, model: str) -> None:
         """`model` becomes the session's. What was made with the model it leaves (the face, the
