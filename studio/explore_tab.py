@@ -146,18 +146,26 @@ def edit_face(session: Session, *sliders):
     return rendered(session, Sliders.read(sliders).face(session.face))
 
 
-@friendly
-def drag_face(session: Session, *sliders):
-    """A slider is being dragged: the face and its picture only (the readout waits for the release)."""
-    return rendered(session, Sliders.read(sliders).face(session.face), readout_too=False)[:2]
+def moved(session: Session, row: str, slot: int, value) -> Face:
+    """The current face with one slider moved. The sliders show session.sliders() (every change of
+    the face sets them so), so a drag sends only its own value: the page's work per move is one
+    input, not twenty (bench/app_latency.py --fast-drag)."""
+    return session.sliders().moved(row, slot, value).face(session.face)
 
 
 @friendly
-def drop_readout(session: Session, *sliders):
+def drag_face(row: str, slot: int, session: Session, value):
+    """A slider is being dragged: the picture only (the session's face is set in place; the readout
+    waits for the release)."""
+    return rendered(session, moved(session, row, slot, value), readout_too=False)[1]
+
+
+@friendly
+def drop_readout(row: str, slot: int, session: Session, value):
     """A slider let go: the attribute readout of the face it shows (the drag already drew the face)."""
     if not STORE.has_readout(session.model):
         return None
-    return readout(session.model, Sliders.read(sliders).face(session.face).render(session.gan, session.directions))
+    return readout(session.model, moved(session, row, slot, value).render(session.gan, session.directions))
 
 
 @friendly
@@ -454,11 +462,15 @@ class ExploreTab:
         self.faces.select(pick_from_gallery, session, picked, **PRIVATE, **QUIET)
         self.face_seed.submit(pick_seed, [session, self.face_seed], picked, api_name="pick_seed", **QUIET)
         rows = self.sliders
-        for control in rows.values + rows.offsets:  # the sliders are the truth: the face is read from them
-            # While dragged, the face follows, outside the queue (always_last: the final value is drawn last);
-            # on release, the readout only, so the last picture does not wait behind it (bench/app_latency.py).
-            control.input(drag_face, sliders, [session, self.current], **PRIVATE, **LIVE)
-            control.release(drop_readout, sliders, self.attributes, **PRIVATE, **LIVE)
+        for row in ("values", "offsets"):
+            for slot, control in enumerate(getattr(rows, row)):
+                # While dragged, the face follows, outside the queue (always_last: the final value is drawn
+                # last), from the one value moved; on release, the readout only, so the last picture does not
+                # wait behind it (bench/app_latency.py).
+                control.input(functools.partial(drag_face, row, slot), [session, control], self.current,
+                              **PRIVATE, **LIVE)
+                control.release(functools.partial(drop_readout, row, slot), [session, control], self.attributes,
+                                **PRIVATE, **LIVE)
         for control in rows.dims + rows.names:
             control.input(edit_face, sliders, shown, **PRIVATE, **QUIET, trigger_mode="always_last")
         for name, offset in zip(rows.names, rows.offsets):

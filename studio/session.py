@@ -13,6 +13,7 @@ events of one page that run at once (a drag and a gallery, say) keep each other'
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,15 @@ class Sliders:
         if len(flat) != 2 * n + 2 * m:
             raise RuntimeError(f"{len(flat)} slider values; the layout has {2 * n + 2 * m}")
         return cls(tuple(flat[:n]), tuple(flat[n:2 * n]), tuple(flat[2 * n:2 * n + m]), tuple(flat[2 * n + m:]))
+
+    def moved(self, row: str, slot: int, value) -> "Sliders":
+        """These sliders with one moved: `row` "values" (a raw dimension's) or "offsets" (a
+        direction's), `slot` its place in the row."""
+        if row not in ("values", "offsets"):
+            raise RuntimeError(f"no slider row {row!r}")
+        shown = list(getattr(self, row))
+        shown[slot] = value
+        return dataclasses.replace(self, **{row: tuple(shown)})
 
     def face(self, base: Face | None) -> Face:
         """`base`'s seed or z and truncation, with these sliders as its edits and moves."""

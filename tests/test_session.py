@@ -27,6 +27,20 @@ def test_the_sliders_show_a_face_and_read_it_back():
         Sliders.read(flat[:-1])
 
 
+def test_a_drag_moves_one_slider_of_those_the_page_shows():
+    """A drag sends only its own slider's value: the face it makes is the one all twenty would give."""
+    session = Session.opening(FACES)
+    session.face = Face(seed=5, edits=[(7, 1.0)], moves=[("Smile", 0.5)], psi=0.8)
+    shown = session.sliders()
+    for row, slot, at in (("values", 2, N + 2), ("offsets", 1, 2 * N + M + 1)):
+        flat = shown.flat()
+        flat[at] = -1.25
+        assert shown.moved(row, slot, -1.25).face(session.face) == Sliders.read(flat).face(session.face)
+    assert not shown.moved("values", 0, 0.0).face(session.face).nonzero_edits  # the first slider is dim 7
+    with pytest.raises(RuntimeError):
+        shown.moved("dims", 0, 3)
+
+
 def test_a_model_with_fewer_dimensions_than_sliders():
     sliders = Sliders.of(Face(seed=1), nz=2, suggested=[])
     assert sliders.dims == (0, 1) + (None,) * (N - 2) and sliders.names == (None,) * M
