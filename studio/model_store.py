@@ -78,7 +78,7 @@ class ModelStore:
         else:
             folder = self.bundled.get(key) or self.folders().get(key)
             if folder is None:
-                raise CheckpointError("pick a model from the list" if key else "no model chosen")
+                raise CheckpointError("model_not_listed" if key else "no_model_chosen")
             gan = load_gan(folder, self.device)
         with self._lock:
             self._loaded[key] = gan
@@ -103,8 +103,7 @@ class ModelStore:
                 if not key.startswith(HUB):
                     raise
                 # a Hub repo's files sit in the server's cache: name the repo, not the folder
-                raise CheckpointError(f"{key[len(HUB):]}: its directions, classifier or encoder {err.reason}",
-                                      err.reason) from None
+                raise CheckpointError("repo_extras", err.reason, repo=key[len(HUB):]) from None
             with self._lock:
                 self._extras[key] = (directions, info, classifier, encoder)
         return self._extras[key]
