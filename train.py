@@ -34,9 +34,13 @@ import torch.distributed as dist
 from gan_core import distributed
 from gan_core.checkpoints import CheckpointError, read_config
 from gan_core.config import GANConfig
-from gan_core.data import DataError, StreamedBatches, synthetic_images
+from gan_core.batches import StreamedBatches
+from gan_core.data import DataError, synthetic_images
 from gan_core.distributed import Ranks
-from gan_core.training import CHECKPOINT_NAME, TrainConfig, Trainer, load_training_data, read_checkpoint_configs
+from gan_core.export import export_release
+from gan_core.resume import CHECKPOINT_NAME, init_from_release, load_checkpoint, read_checkpoint_configs
+from gan_core.train_config import TrainConfig
+from gan_core.training import Trainer, load_training_data
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -171,9 +175,9 @@ def main(argv=None) -> int:
             images = load_training_data(model, opts, ranks)
         trainer = Trainer(model, opts, images, ranks)
         if checkpoint:
-            trainer.load_checkpoint(checkpoint)
+            load_checkpoint(trainer, checkpoint)
         elif args.init_from:
-            trainer.init_from_release(args.init_from)
+            init_from_release(trainer, args.init_from)
     except (DataError, CheckpointError, ValueError, OSError) as err:
         print(f"train.py: {err}", file=sys.stderr)
         distributed.stop()
@@ -208,7 +212,7 @@ def main(argv=None) -> int:
         return 0
     print("last interval:", record)
     if args.export:
-        folder = trainer.export(args.export, half=args.half)
+        folder = export_release(trainer, args.export, half=args.half)
         print(f"exported {folder}")
         if args.push_to_hub:
             push_to_hub(folder, args.push_to_hub)

@@ -9,7 +9,7 @@
 2. Trains the faces model (64x64, G and D --width wide, batch 128) for --warmup + --steps
    steps on each path, each in a fresh process, one after the other:
    * stream: the shards indexed (gan_core.data.open_images) and decoded batch by batch by
-     --workers DataLoader worker processes (gan_core.data.StreamedBatches);
+     --workers DataLoader worker processes (gan_core.batches.StreamedBatches);
    * memory: all the images decoded into one uint8 tensor first (gan_core.data.load_images;
      the decoding is not timed), as train.py does when they fit.
    Throughput: images / second over the timed steps. Memory: every --watch-every seconds the

@@ -22,7 +22,7 @@ kernels, the Trainer's choice before fused Adam was measured), compile (torch.co
 (bench/results/scale/step_speed_h200.json was measured before fused Adam became the default:
 its "eager" is today's "foreach", and its "X+fused" today's "X".)
 Streaming: with --stream-workers N, also eager with the batches decoded from the zip by N
-DataLoader workers (gan_core.data.StreamedBatches) against in memory.
+DataLoader workers (gan_core.batches.StreamedBatches) against in memory.
 """
 from __future__ import annotations
 

@@ -3,112 +3,40 @@
     trainer = Trainer(GANConfig(), TrainConfig(data="faces.zip", out="runs/faces"), images)
     trainer.train()             # tqdm bar, JSONL log, sample grids, resumable checkpoints
     trainer.train(progress=False, stop=event.is_set, on_record=print, checkpoints=False)  # with hooks
-    trainer.export("checkpoints/faces")
 
-One loop serves train.py, the studio's live run (gan_core.live_training) and the tests.
+One loop serves train.py, the studio's live run (gan_core.live_training) and the tests. Beside it:
+its settings (gan_core.train_config), its checkpoints and resumption (gan_core.resume), the
+release folder it ships (gan_core.export).
 """
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from . import distributed
-from .augment import check_policy, diff_augment
-from .checkpoints import CheckpointError, load_tensors, remove_partial_writes, save_gan, save_tensors
+from .augment import diff_augment
+from .checkpoints import remove_partial_writes
 from .config import GANConfig
-from .data import TORCHVISION_SETS, Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images
+from .batches import Batches, StreamedBatches
+from .data import TORCHVISION_SETS, DataError, ImageFiles, load_images, open_images
 from .distributed import SINGLE, Ranks, SharedRandom
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
-from .media import load_image, make_grid, save_image, to_pil
-from .model_card import model_card
+from .media import make_grid, save_image
 from .models import Discriminator, Generator, to_uint8
+from .resume import save_checkpoint
+from .train_config import TrainConfig
 
-CHECKPOINT_NAME = "checkpoint.safetensors"
 LOG_NAME = "log.jsonl"
 STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "d_accuracy")
-STREAM_MODES = ("auto", "on", "off")
-COMPILE_MODES = ("auto", "off", "default", "reduce-overhead", "max-autotune")
-IMPLEMENTATION = ("fused", "foreach", "capturable", "differentiable")  # how Adam runs, not what it computes
-
-
-@dataclass
-class TrainConfig:
-    data: str = ""                # training images: zip, folder or torchvision name
-    out: str = "runs/dcgan"       # run folder: log, sample grids, checkpoint
-    split: str | None = "auto"    # metadata.csv split ("auto": `train` if there is one)
-    limit: int | None = None      # use only the first N images
-    stream: str = "auto"          # decode batch by batch in DataLoader workers: "on", "off", or "auto":
-    memory_budget_gb: float = 4.0  # ... when decoding the data on every rank of a machine would pass this
-    workers: int = 2              # DataLoader worker processes per rank when streaming
-    steps: int = 0                # optimisation steps (0: from epochs)
-    epochs: float = 5.0           # passes over the data, when steps is 0
-    max_minutes: float = 0.0      # also stop after this much training time (0: no limit)
-    batch_size: int = 128         # the global batch: each of N ranks takes batch_size / N of it
-    lr_g: float = 2e-4            # Adam learning rates, as in the paper
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    ema_decay: float = 0.999      # EMA of G's weights (what gets shipped); 0 turns it off
-    diffaugment: str = ""         # e.g. "color,translation,cutout"; "" is off
-    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this
-    instance_noise: float = 0.0   # std of Gaussian noise added to every image D sees ([-1, 1] scale)
-    g_steps: int = 1              # G updates per D update
-    flip: bool = False            # random horizontal flips of the training images
-    seed: int = 0
-    device: str = "auto"
-    channels_last: bool = True    # faster convolutions on CPU and GPU
-    sync_batchnorm: bool = False  # with several ranks, BatchNorm over the global batch, not each rank's rows
-    dist_timeout: float = 300.0   # seconds a rank waits for the others before the run fails
-    compile: str = "auto"         # torch.compile G and D: "default", "reduce-overhead" (CUDA graphs), "max-autotune",
-                                  # "off", or "auto": reduce-overhead for one CUDA process (1.39x the step), else off
-    log_every: int = 100          # steps per JSONL record and bar update
-    sample_every: int = 1000      # steps per fixed-noise grid
-    checkpoint_every: int = 1000  # steps per resumable checkpoint
-
-    def __post_init__(self):
-        kinds = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "None": (type(None),)}
-        for f in dataclasses.fields(self):  # the annotations, e.g. "int | None", say what each takes
-            value, allowed = getattr(self, f.name), [k.strip() for k in f.type.split("|")]
-            if not any(isinstance(value, kinds[k]) and (k == "bool" or not isinstance(value, bool))
-                       and (k != "float" or math.isfinite(value)) for k in allowed):
-                raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {repr(value)[:40]}")
-        check_policy(self.diffaugment)
-        if self.stream not in STREAM_MODES:
-            raise ValueError(f"stream must be one of {STREAM_MODES}")
-        if self.compile not in COMPILE_MODES:
-            raise ValueError(f"compile must be one of {COMPILE_MODES}")
-        if self.workers < 0:
-            raise ValueError("workers must not be negative")
-        for key in ("memory_budget_gb", "dist_timeout"):
-            if getattr(self, key) <= 0:
-                raise ValueError(f"{key} must be positive")
-        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "g_steps"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError("limit must be at least 1")
-        for key in ("steps", "epochs", "max_minutes"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"{key} must not be negative")
-        for key in ("lr_g", "lr_d"):
-            if getattr(self, key) <= 0:
-                raise ValueError(f"{key} must be positive")
-        for key in ("beta1", "beta2", "ema_decay", "label_smoothing"):
-            if not 0 <= getattr(self, key) < 1:
-                raise ValueError(f"{key} must be in [0, 1)")
-        if not 0 <= self.instance_noise <= 2:
-            raise ValueError("instance_noise must be from 0 to 2")
 
 
 @torch.no_grad()
@@ -128,22 +56,6 @@ def recalibrate_batchnorm(G: Generator, device: torch.device, batches: int = 16,
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return G.eval()
-
-
-def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict, list]:
-    state = optimizer.state_dict()
-    tensors = {f"{prefix}.{index}.{key}": value for index, slots in state["state"].items()
-               for key, value in slots.items()}
-    return tensors, state["param_groups"]
-
-
-def _unflatten_optimizer(prefix: str, tensors: dict, param_groups: list) -> dict:
-    state: dict[int, dict] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            index, key = name[len(prefix) + 1:].split(".", 1)
-            state.setdefault(int(index), {})[key] = value
-    return {"state": state, "param_groups": param_groups}
 
 
 def load_training_data(model: GANConfig, opts: TrainConfig, ranks: Ranks = SINGLE) -> torch.Tensor | ImageFiles:
@@ -364,201 +276,19 @@ class Trainer:
                     if not distributed.same_on_all_ranks(self.G) or not distributed.same_on_all_ranks(self.D):
                         raise RuntimeError(f"the ranks' weights differ at step {self.step}")
                     if main:
-                        self.save_checkpoint()
+                        save_checkpoint(self)
+                        self.checkpoint_step = self.step
                 if last:
                     break
         except KeyboardInterrupt:
             if checkpoints and main and not ranks.distributed:  # with other ranks gone, mid-step state is suspect
-                self.save_checkpoint()
+                save_checkpoint(self)
+                self.checkpoint_step = self.step
             raise
         finally:
             bar.close()
         return record
 
-    # --- the release folder ------------------------------------------------------------------
-    def export(self, folder: str | Path, half: bool = False, history: int = 8, quality: dict | None = None) -> Path:
-        """Write the release folder: config, EMA generator, discriminator, model card, sample
-        grid, the training log and a few fixed-noise grids from along the run."""
-        folder = Path(folder)
-        G = self.shipped_generator()
-        D = copy.deepcopy(self.D).to(memory_format=torch.contiguous_format).eval()
-        save_gan(folder, self.model, G, D, half=half)
-        with torch.no_grad():
-            save_image(make_grid(to_uint8(G(self.fixed_z)), nrow=8), folder / "samples.png")
-        records = read_log(self.out / LOG_NAME)
-        if records:
-            keep = records[:: max(1, math.ceil(len(records) / 500))]
-            if keep[-1] is not records[-1]:
-                keep.append(records[-1])
-            (folder / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
-        grids = sorted((self.out / "samples").glob("step_*.png"))
-        if grids and history:
-            (folder / "history").mkdir(exist_ok=True)
-            for old in (folder / "history").glob("step_*.jpg"):
-                old.unlink()
-            picks = sorted({grids[round(i * (len(grids) - 1) / max(1, history - 1))] for i in range(history)})
-            for grid in picks:
-                to_pil(load_image(grid)).save(folder / "history" / f"{grid.stem}.jpg", quality=85)
-        last = records[-1] if records else {}
-        opts = self.opts
-        recipe = {"steps": self.step, "batch size": opts.batch_size, "images seen": self.step * opts.batch_size,
-                  "Adam lr G / D": f"{opts.lr_g} / {opts.lr_d}", "Adam betas": f"({opts.beta1}, {opts.beta2})",
-                  "EMA decay": opts.ema_decay, "DiffAugment": opts.diffaugment or "off",
-                  **({"label smoothing (one-sided)": opts.label_smoothing} if opts.label_smoothing else {}),
-                  **({"instance noise (std)": opts.instance_noise} if opts.instance_noise else {}),
-                  **({"G steps per D step": opts.g_steps} if opts.g_steps != 1 else {}),
-                  "horizontal flips": "on" if opts.flip else "off",
-                  "D spectral norm": "on" if self.model.d_spectral_norm else "off", "seed": opts.seed,
-                  "weights stored as": "float16" if half else "float32"}
-        training = {"device": str(self.device), "training time": f"{self.seconds / 60:.1f} min",
-                    **{k: last[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in last}}
-        first = f"the first {opts.limit}: " if opts.limit else ""
-        data = f"{Path(opts.data).name} (split: {opts.split}, {first}{len(self.batches)} images)" if opts.data \
-            else "synthetic (dry run)"
-        card = model_card(self.model, data, recipe, training, quality)
-        (folder / "README.md").write_text(card)
-        return folder
-
-    # --- resumable checkpoints -------------------------------------------------------------
-    def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        path = Path(path) if path else self.out / CHECKPOINT_NAME
-        tensors = {}
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
-        opt_g, groups_g = _flatten_optimizer("opt_g", self.opt_g)
-        opt_d, groups_d = _flatten_optimizer("opt_d", self.opt_d)
-        tensors.update(opt_g)
-        tensors.update(opt_d)
-        tensors["rng"] = self.rng.get_state()
-        meta = {"step": self.step, "seconds": self.seconds, "model": self.model.to_dict(),
-                "train": dataclasses.asdict(self.opts), "opt_g_groups": groups_g, "opt_d_groups": groups_d}
-        save_tensors(path, tensors, meta)
-        self.checkpoint_step = self.step
-        return path
-
-    def init_from_release(self, folder: str | Path) -> None:
-        """Start from a release folder's weights (its EMA G for G and G_ema, its D for D), with
-        fresh optimizers: how a shipped model goes on training where only its release survives."""
-        from .checkpoints import DISCRIMINATOR_NAME, GENERATOR_NAME, load_weights, read_config
-
-        folder = Path(folder)
-        config = read_config(folder)
-        if {**config.to_dict(), "name": ""} != {**self.model.to_dict(), "name": ""}:
-            raise CheckpointError(f"{folder}: its config {config.to_dict()} differs from this run's")
-        load_weights(self.G, folder / GENERATOR_NAME)
-        load_weights(self.D, folder / DISCRIMINATOR_NAME)
-        self.G_ema.load_state_dict(self.G.state_dict())
-
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Continue from a checkpoint of save_checkpoint: weights, optimizers, RNG, step. Anything
-        missing, corrupt or saved for another model is a CheckpointError, raised before any change."""
-        tensors, meta = load_tensors(path)
-        meta = _training_meta(path, meta)
-        if meta["model"] != self.model.to_dict():
-            raise CheckpointError(f"{path}: saved for model {meta['model']}, not {self.model.to_dict()}")
-
-        def bad(what: str):
-            return CheckpointError(f"{path}: not a usable training checkpoint ({what})", "is not a training checkpoint")
-
-        states = {}
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-            expected = module.state_dict()
-            if state.keys() != expected.keys() or any(state[k].shape != v.shape for k, v in expected.items()):
-                raise bad(f"its {prefix} weights do not fit this model")
-            states[prefix] = state
-        optimizers = {}
-        for prefix, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            try:
-                optimizers[prefix] = _unflatten_optimizer(prefix, tensors, meta[f"{prefix}_groups"])
-            except ValueError:
-                raise bad(f"its {prefix} tensors have malformed names") from None
-            problem = _optimizer_problem(optimizers[prefix], optimizer)
-            if problem:
-                raise bad(f"{prefix}: {problem}")
-        rng = tensors.get("rng")
-        if rng is None or rng.dtype != torch.uint8 or rng.shape != self.rng.get_state().shape:
-            raise bad("its random-generator state is missing or for another kind of device")
-        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            module.load_state_dict(states[prefix])
-        for prefix, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            for group, own in zip(optimizers[prefix]["param_groups"], optimizer.param_groups):
-                group.update({k: own[k] for k in IMPLEMENTATION if k in own})  # this device's kernels, not the saver's
-            optimizer.load_state_dict(optimizers[prefix])
-        self.rng.set_state(rng)
-        self.step, self.seconds = meta["step"], float(meta.get("seconds", 0.0))
-
-
-def _training_meta(path, meta: dict) -> dict:
-    """A checkpoint's metadata once its keys and types are right; a CheckpointError otherwise."""
-    def bad(what: str):
-        return CheckpointError(f"{path}: not a training checkpoint ({what})", "is not a training checkpoint")
-
-    for key, kind in (("model", dict), ("train", dict), ("opt_g_groups", list), ("opt_d_groups", list)):
-        if key not in meta:
-            raise bad(f"no {key!r} in its metadata")
-        if not isinstance(meta[key], kind):
-            raise bad(f"{key!r} is not a {'JSON object' if kind is dict else 'list'}")
-    step, seconds = meta.get("step"), meta.get("seconds", 0.0)
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise bad("'step' is not a whole number of at least 0")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
-        raise bad("'seconds' is not a number of at least 0")
-    return meta
-
-
-def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> str:
-    """What keeps a saved optimizer state from fitting `optimizer` ("" if nothing)."""
-    ours = optimizer.state_dict()["param_groups"]  # params numbered 0..n-1, as they are saved
-    if len(saved["param_groups"]) != len(ours) or any(
-            not isinstance(group, dict) or group.get("params") != own["params"]
-            for group, own in zip(saved["param_groups"], ours)):
-        return "its parameter groups do not fit this model"
-    for group, own in zip(saved["param_groups"], ours):
-        for key, value in group.items():
-            if key != "params" and key not in IMPLEMENTATION and key in own and not _like(value, own[key]):
-                return f"its setting {key!r} is not valid"
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for index, slots in saved["state"].items():
-        if not 0 <= index < len(params):
-            return "its state does not fit this model"
-        for key, value in slots.items():
-            if (value.numel() != 1) if key == "step" else (value.shape != params[index].shape):
-                return f"its state {key!r} does not fit this model"
-    return ""
-
-
-def _like(value, own) -> bool:
-    """Whether a saved optimizer setting can stand for ours: the same flags, finite numbers."""
-    if own is None:
-        return value is None or isinstance(value, bool)
-    if isinstance(own, bool):
-        return value is own
-    if isinstance(own, (int, float)):
-        return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if isinstance(own, (tuple, list)):
-        return isinstance(value, list) and len(value) == len(own) and all(map(_like, value, own))
-    return True
-
-
-def read_checkpoint_configs(path: str | Path) -> tuple[GANConfig, dict]:
-    """The model config and the training options a checkpoint was saved with (CheckpointError
-    if the checkpoint or either of them is not valid)."""
-    _, meta = load_tensors(path)
-    meta = _training_meta(path, meta)
-    try:
-        model = GANConfig.from_dict(meta["model"])
-    except ValueError as err:
-        raise CheckpointError(f"{path}: not a training checkpoint (its model config: {err})") from None
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(meta["train"]) - known)
-    if unknown:
-        raise CheckpointError(f"{path}: not a training checkpoint (unknown training options {unknown[:5]})")
-    try:
-        TrainConfig(**meta["train"])
-    except ValueError as err:
-        raise CheckpointError(f"{path}: not a training checkpoint (its training options: {err})") from None
-    return model, dict(meta["train"])
 
 
 def read_log(path: str | Path) -> list[dict]:

@@ -18,6 +18,7 @@ from gan_core import distributed  # noqa: E402
 from gan_core.config import GANConfig  # noqa: E402
 from gan_core.data import synthetic_images  # noqa: E402
 from gan_core.distributed import Ranks  # noqa: E402
+from gan_core.export import export_release  # noqa: E402
 from gan_core.training import TrainConfig, Trainer  # noqa: E402
 
 TINY = GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
@@ -41,5 +42,5 @@ save_file({f"{name}.{k}": v.detach().contiguous() for name in ("G", "D", "G_ema"
            for k, v in getattr(trainer, name).state_dict().items()}, str(out / f"rank{ranks.rank}.safetensors"))
 (out / f"records{ranks.rank}.json").write_text(json.dumps(records))
 if ranks.main:
-    trainer.export(out / "export")  # the EMA generator with its BatchNorm statistics recalibrated
+    export_release(trainer, out / "export")  # the EMA generator with its BatchNorm statistics recalibrated
 distributed.stop(together=True)

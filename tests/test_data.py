@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.data import Batches, DataError, ImageSet, load_images, prepare_image, synthetic_images
+from gan_core.batches import Batches
+from gan_core.data import DataError, ImageSet, load_images, prepare_image, synthetic_images
 
 # --------------------------------------------------------------------------------------------
 # helpers: tiny images as encoded bytes, and data sets laid out like the real ones

@@ -6,6 +6,7 @@ import torch
 from gan_core.checkpoints import load_gan
 from gan_core.config import GANConfig
 from gan_core.data import synthetic_images
+from gan_core.export import export_release
 from gan_core.latent import z_from_seeds
 from gan_core.training import TrainConfig, Trainer
 
@@ -19,7 +20,7 @@ def test_training_steps_on_the_gpu(tmp_path):
                       synthetic_images(128, 64))
     stats = torch.stack([trainer.train_step() for _ in range(4)])
     assert stats.is_cuda and torch.isfinite(stats).all()
-    folder = trainer.export(tmp_path / "release")
+    folder = export_release(trainer, tmp_path / "release")
     on_gpu = load_gan(folder, "cuda")
     on_cpu = load_gan(folder, "cpu")
     z = z_from_seeds(range(8), config.nz)
@@ -30,7 +31,8 @@ def test_training_steps_on_the_gpu(tmp_path):
 def test_streamed_batches_on_the_gpu_equal_the_in_memory_ones(tmp_path):
     from PIL import Image
 
-    from gan_core.data import Batches, StreamedBatches, open_images
+    from gan_core.batches import Batches, StreamedBatches
+    from gan_core.data import open_images
 
     for i, image in enumerate(synthetic_images(24, 16)):
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / f"{i:03d}.png")

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from gan_core.config import GANConfig
-from gan_core.data import Batches, DataError, ImageFiles, StreamedBatches, load_images, open_images, synthetic_images
+from gan_core.batches import Batches, StreamedBatches
+from gan_core.data import DataError, ImageFiles, load_images, open_images, synthetic_images
 from gan_core.distributed import Ranks, SharedRandom
 from gan_core.training import TrainConfig, load_training_data
 

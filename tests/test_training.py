@@ -13,8 +13,9 @@ from gan_core.config import GANConfig
 from gan_core.data import synthetic_images
 from gan_core.latent import z_from_seeds
 from gan_core.models import Generator
-from gan_core.training import (TrainConfig, Trainer, d_loss, g_loss, read_checkpoint_configs, read_log,
-                               recalibrate_batchnorm)
+from gan_core.export import export_release
+from gan_core.resume import init_from_release, load_checkpoint, read_checkpoint_configs, save_checkpoint
+from gan_core.training import TrainConfig, Trainer, d_loss, g_loss, read_log, recalibrate_batchnorm
 
 TINY = GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
 
@@ -52,10 +53,10 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     first = make_trainer(tmp_path / "b", steps=5)
     for _ in range(3):
         first.train_step()
-    path = first.save_checkpoint()
+    path = save_checkpoint(first)
     del first
     resumed = make_trainer(tmp_path / "b", steps=5)
-    resumed.load_checkpoint(path)
+    load_checkpoint(resumed, path)
     assert resumed.step == 3
     for _ in range(2):
         resumed.train_step()
@@ -101,7 +102,7 @@ def test_train_writes_log_samples_checkpoint_and_export(tmp_path):
     model, opts = read_checkpoint_configs(run / "checkpoint.safetensors")
     assert model == TINY and opts["diffaugment"] == "color,translation,cutout"
 
-    folder = trainer.export(tmp_path / "release", half=True)
+    folder = export_release(trainer, tmp_path / "release", half=True)
     names = {p.name for p in folder.iterdir()}
     assert {"config.json", "model.safetensors", "discriminator.safetensors", "README.md", "samples.png",
             "training_log.jsonl", "history"} <= names
@@ -171,15 +172,15 @@ def test_train_py_can_start_from_a_release_folder(tmp_path):
     shipped = load_gan(release, "cpu")
     trainer = Trainer(shipped.config, TrainConfig(out=str(tmp_path / "b"), batch_size=16, device="cpu", seed=9),
                       synthetic_images(64, 32))
-    trainer.init_from_release(release)
+    init_from_release(trainer, release)
     for name, value in shipped.G.state_dict().items():
         assert torch.equal(trainer.G_ema.state_dict()[name], value)
         assert torch.equal(trainer.G.state_dict()[name], value)
     assert train.main(["--init-from", str(release), "--dry-run", "--out", str(tmp_path / "c"),
                        "--batch-size", "16"]) == 0
     with pytest.raises(Exception, match="differs"):
-        Trainer(TINY, TrainConfig(out=str(tmp_path / "d"), batch_size=16, device="cpu"),
-                synthetic_images(64, 32)).init_from_release(release)
+        init_from_release(Trainer(TINY, TrainConfig(out=str(tmp_path / "d"), batch_size=16, device="cpu"),
+                                  synthetic_images(64, 32)), release)
 
 
 def test_losses_live_in_their_own_module():
@@ -340,7 +341,7 @@ def test_crafted_checkpoints_are_clear_errors(saved_run, tmp_path, capsys, craft
         trainer = Trainer(model, TrainConfig(**{**opts, "out": str(tmp_path / "elsewhere")}), synthetic_images(64, 32))
         before = states(trainer)
         with pytest.raises(CheckpointError, match="not a usable training checkpoint"):
-            trainer.load_checkpoint(path)
+            load_checkpoint(trainer, path)
         after = states(trainer)
         assert all(torch.equal(before[k], after[k]) for k in before) and trainer.step == 0  # nothing half-loaded
     capsys.readouterr()
@@ -364,7 +365,7 @@ def test_checkpoint_for_another_model(saved_run, tmp_path):
     other = Trainer(GANConfig(image_size=32, channels=3, nz=16, g_width=4, d_width=4),
                     TrainConfig(out=str(tmp_path), batch_size=16, device="cpu"), synthetic_images(64, 32))
     with pytest.raises(CheckpointError, match="saved for model"):
-        other.load_checkpoint(saved_run / "checkpoint.safetensors")
+        load_checkpoint(other, saved_run / "checkpoint.safetensors")
 
 
 def test_init_from_a_bad_folder_or_file(saved_run, tmp_path, capsys):
