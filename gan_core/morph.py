@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .directions import Direction, walk
+from .errors import UserError
 from .face import MAX_LIST, Face, faces_text, latents, parse_faces
 from .latent import EASINGS, interpolation_path
 from .media import MAX_FRAMES, make_grid, upscale, write_gif, write_mp4
@@ -23,7 +24,7 @@ def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None =
     along named directions need `directions`; every seed's z is truncated by `psi`."""
     faces = parse_faces(text, MAX_KEYFRAMES)
     if len(faces) < 2:
-        raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
+        raise UserError("morph_two")
     return latents(faces, nz, directions, psi)
 
 
@@ -31,21 +32,20 @@ def add_keyframe(text, face: Face) -> str:
     """The keyframe text with one more face (a plain seed stays a number)."""
     faces = parse_faces(text, MAX_KEYFRAMES)
     if len(faces) >= MAX_KEYFRAMES:
-        raise ValueError(f"at most {MAX_KEYFRAMES} keyframes")
+        raise UserError("keyframes_max", max=MAX_KEYFRAMES)
     return faces_text(faces + [face])
 
 
 def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
     """How many frames a morph will have; a ValueError if it is out of bounds."""
     if not 2 <= n_keyframes <= MAX_KEYFRAMES:
-        raise ValueError(f"a morph needs 2 to {MAX_KEYFRAMES} keyframes, got {n_keyframes}")
+        raise UserError("keyframes_range", max=MAX_KEYFRAMES, got=n_keyframes)
     if frames_per_segment < 1:
-        raise ValueError("frames per segment must be at least 1")
+        raise UserError("frames_min")
     segments = n_keyframes if loop else n_keyframes - 1
     total = segments * frames_per_segment + (0 if loop else 1)
     if total > MAX_FRAMES:
-        raise ValueError(f"{total} frames is more than the {MAX_FRAMES} allowed; use fewer frames per "
-                         f"segment or fewer keyframes")
+        raise UserError("frames_max", total=total, max=MAX_FRAMES)
     return total
 
 
@@ -54,11 +54,11 @@ def check_settings(n_keyframes: int, frames_per_segment: int, loop: bool, size: 
     """The number of frames a morph with these settings will have; a ValueError for any bad one."""
     total = plan_frames(n_keyframes, frames_per_segment, loop)
     if not 16 <= size <= MAX_SIZE:
-        raise ValueError(f"the output size must be 16 to {MAX_SIZE} pixels, got {size}")
+        raise UserError("size", max=MAX_SIZE, got=size)
     if easing not in EASINGS:
-        raise ValueError(f"easing must be one of {', '.join(EASINGS)}")
+        raise UserError("easing", easings=list(EASINGS))
     if mode not in ("slerp", "lerp"):
-        raise ValueError(f"the path must be slerp or lerp, got {str(mode)[:20]!r}")
+        raise UserError("path", got=str(mode)[:20])
     return total
 
 
@@ -80,7 +80,7 @@ def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24
 def walk_keyframes(z: torch.Tensor, direction: Direction, span: float = 3.0) -> torch.Tensor:
     """[2, nz]: z moved to -span and +span along `direction`; a lerp between them walks the direction."""
     if not 0 < float(span) <= 5:
-        raise ValueError(f"walk -span to +span with a span of 0 to 5, got {span}")
+        raise UserError("span", got=span)
     return walk(z, direction, [-float(span), float(span)])
 
 
@@ -93,7 +93,7 @@ def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.
 
 def check_fps(fps) -> float:
     if not 1 <= float(fps) <= 60:
-        raise ValueError(f"fps must be 1 to 60, got {fps}")
+        raise UserError("fps", got=fps)
     return float(fps)
 
 
