@@ -158,6 +158,11 @@ class Face:
         return _summed(self.moves)
 
     @property
+    def moved(self) -> int:
+        """How many sliders are off 0: edited dimensions and moved directions."""
+        return len(self.nonzero_edits) + len(self.nonzero_moves)
+
+    @property
     def is_plain_seed(self) -> bool:
         return self.z is None and not self.nonzero_edits and not self.nonzero_moves and self.psi == 1.0
 
@@ -189,10 +194,10 @@ class Face:
         return replace(self, **{field: pairs})
 
     def describe(self) -> str:
-        """A few words for people: "seed 42, 2 sliders moved"."""
+        """A few words in English: "seed 42, 2 sliders moved" (the studio writes its own from seed,
+        z and moved)."""
         what = f"seed {self.seed}" if self.z is None else "your face"
-        moved = len(self.nonzero_edits) + len(self.nonzero_moves)
-        return what + (f", {moved} slider{'s' * (moved != 1)} moved" if moved else "")
+        return what + (f", {self.moved} slider{'s' * (self.moved != 1)} moved" if self.moved else "")
 
     # --- JSON -----------------------------------------------------------------------------
     def to_json(self) -> dict:

@@ -1,6 +1,7 @@
 """The Ask the discriminator tab: D's verdict, where it looks, and steps up its gradient."""
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 import torch
 
@@ -9,11 +10,19 @@ from gan_core.latent import check_seed
 from gan_core.media import upscale
 from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
 from gan_core.uploads import load_upload
-from studio.i18n import local, say, word
+from studio.i18n import say, word
 from studio.state import CONFIG, STORE, big, directions_of, friendly
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
+
+
+def face_words(face: Face) -> str:
+    """A few words about a face, in the page's language: "seed 42, 2 sliders moved"."""
+    what = say("seed_caption", seed=face.seed) if face.z is None else say("face_yours")
+    if not face.moved:
+        return what
+    return say("face_moved_one", what=what) if face.moved == 1 else say("face_moved", what=what, count=face.moved)
 
 
 def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) -> dict:
@@ -21,7 +30,7 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
     gan = STORE.get(model)
     if source == SOURCES[2]:
         if not upload:
-            raise ValueError(say("upload_first"))
+            raise gr.Error(say("upload_first"))
         image = load_upload(upload, gan.config.image_size, gan.config.channels)
         return {"image": image, "z": None, "what": say("your_picture")}
     if source == SOURCES[1]:
@@ -29,9 +38,9 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
         z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
     elif source == SOURCES[0]:
         z, what = face.latent(gan.config.nz, directions_of(model, mine)), say("the_current_face",
-                                                                               what=local(face.describe()))
+                                                                               what=face_words(face))
     else:
-        raise ValueError(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
+        raise gr.Error(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
 
 
@@ -67,7 +76,7 @@ def ask_discriminator(model: str, mine: dict, face: Face, source: str, d_seed, u
 @friendly
 def show_feature_maps(model: str, subject: dict, layer, top):
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     maps = feature_maps(STORE.get(model), subject["image"], int(layer), int(top), size=160)
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
@@ -85,9 +94,9 @@ def steps_outputs(subject: dict, steps: dict):
 @friendly
 def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
     if not subject or not steps:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
-        raise ValueError(say("steps_full", max=CONFIG.max_pixel_steps))
+        raise gr.Error(say("steps_full", max=CONFIG.max_pixel_steps))
     more = pixel_steps(STORE.get(model), steps["images"][-1], int(count), float(step_size))
     steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(subject, steps)
@@ -96,16 +105,16 @@ def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
 @friendly
 def reset_steps(model: str, subject: dict):
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     return steps_outputs(subject, {"images": [subject["image"]], "probs": [probability(STORE.get(model), subject["image"])]})
 
 
 @friendly
 def take_generator_steps(model: str, subject: dict, count, target: str, lr):
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     if subject.get("z") is None:
-        raise ValueError(say("g_steps_need_z"))
+        raise gr.Error(say("g_steps_need_z"))
     out = generator_steps(STORE.get(model), torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
     strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]

@@ -11,11 +11,12 @@ import gradio as gr
 from gan_core.directions import (GROUPS, MAX_MARKS, Direction, direction_from_json, direction_to_json,
                                  fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
+from gan_core.errors import UserError
 from gan_core.face import Face, check_dimension
 from gan_core.latent import check_seed
 from gan_core.media import make_grid, upscale
-from gan_core.teacher import layer_choices
-from studio.i18n import labelled, local, say, word
+from gan_core.teacher import layers
+from studio.i18n import labelled, say, word
 from studio.model_store import HUB
 from studio.session_files import session_folder
 from studio.state import (CONFIG, STORE, big, default_face, direction_choices, direction_label, directions_of,
@@ -61,16 +62,17 @@ def rendered(model: str, mine: dict, face: Face, readout_too: bool = True) -> tu
 
 def model_updates(key: str):
     gan = STORE.get(key)
-    layers = gr.update(choices=[(local(label), i) for label, i in layer_choices(gan)], value=0)
+    labels = [say("layer_label", number=n, maps=maps, size=size) for n, maps, size in layers(gan)]
+    layer_pick = gr.update(choices=[(label, i) for i, label in enumerate(labels)], value=0)
     step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
-    return (key, {}, model_info(key), *rendered(key, {}, default_face(key)), layers, step,
+    return (key, {}, model_info(key), *rendered(key, {}, default_face(key)), layer_pick, step,
             gr.update(visible=STORE.has_readout(key)))
 
 
 @friendly
 def choose_model(key: str):
     if key not in STORE.names:
-        raise ValueError(say("pick_model"))
+        raise gr.Error(say("pick_model"))
     return model_updates(key)
 
 
@@ -78,7 +80,7 @@ def choose_model(key: str):
 def load_hub(repo_id: str):
     repo_id = (repo_id or "").strip()
     if not repo_id:
-        raise ValueError(say("type_repo_id"))
+        raise gr.Error(say("type_repo_id"))
     return model_updates(HUB + repo_id)
 
 
@@ -88,12 +90,10 @@ def refresh_models(current: str):
     return gr.update(choices=labelled(names), value=current if current in names else None)
 
 
+@friendly
 def slider_ends(model: str, mine: dict, name):
     """A named slider's label, after its dropdown changed."""
-    try:
-        return gr.update(label=ends_label(directions_of(model, mine), name))
-    except ValueError:
-        return gr.update(label=say("move"))
+    return gr.update(label=ends_label(directions_of(model, mine), name))
 
 
 @friendly
@@ -125,7 +125,7 @@ pick_seed = friendly(reseeded)
 @friendly
 def pick_from_gallery(model: str, mine: dict, face: Face, seeds: list[int], event: gr.SelectData):
     if not seeds or event.index is None or not 0 <= event.index < len(seeds):
-        raise ValueError(say("click_gallery"))
+        raise gr.Error(say("click_gallery"))
     return reseeded(model, mine, face, seeds[event.index])
 
 
@@ -189,7 +189,7 @@ def scan_page(model: str, mine: dict, face: Face, page):
     except (TypeError, ValueError, OverflowError):
         first = -1
     if not 0 <= first < nz:
-        raise ValueError(say("pick_page", last=pages - 1))
+        raise gr.Error(say("pick_page", last=pages - 1))
     dims = list(range(first, min(first + CONFIG.scan_page, nz)))
     images = dimension_scan(gan, face.latent(nz, directions_of(model, mine)), dims)
     caption = say("scan_caption", first=dims[0], last=dims[-1])
@@ -217,11 +217,11 @@ def describe(d: Direction) -> str:
 @friendly
 def scan_directions(model: str, mine: dict, face: Face, group: str):
     if group not in GROUPS:
-        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, GROUPS))))
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, GROUPS))))
     directions = directions_of(model, mine)
     shown = in_group(directions.values(), group)[:12]
     if not shown:
-        raise ValueError(say("no_yours" if group == "Yours" else "no_group", group=word(group)))
+        raise gr.Error(say("no_yours" if group == "Yours" else "no_group", group=word(group)))
     z = face.latent(STORE.get(model).config.nz, directions)
     images = direction_scan(STORE.get(model), z, shown)
     caption = say("browser_caption") + "\n" + "\n".join(
@@ -233,20 +233,20 @@ def scan_directions(model: str, mine: dict, face: Face, group: str):
 def use_dimension(model: str, mine: dict, face: Face, dim):
     nz = STORE.get(model).config.nz
     if dim is None or dim == "":
-        raise ValueError(say("type_dimension"))
+        raise gr.Error(say("type_dimension"))
     try:
         dim = check_dimension(dim, nz)
-    except ValueError:
-        raise ValueError(say("pick_dimension", last=nz - 1)) from None
+    except UserError:
+        raise gr.Error(say("pick_dimension", last=nz - 1)) from None
     return rendered(model, mine, face.on_slot(dim, CONFIG.slots))
 
 
 @friendly
 def use_direction(model: str, mine: dict, face: Face, name):
     if not name:
-        raise ValueError(say("pick_direction_for_slider"))
+        raise gr.Error(say("pick_direction_for_slider"))
     if name not in directions_of(model, mine):
-        raise ValueError(say("pick_direction_from_list"))
+        raise gr.Error(say("pick_direction_from_list"))
     return rendered(model, mine, face.on_slot(name, CONFIG.named_slots))
 
 
@@ -261,7 +261,7 @@ def mark_face(answer: str, marks: dict, model: str, mine: dict, face: Face):
     z = face.latent(STORE.get(model).config.nz, directions_of(model, mine))
     marks = {"yes": list(marks.get("yes", [])), "no": list(marks.get("no", []))}
     if len(marks["yes"]) + len(marks["no"]) >= MAX_MARKS:
-        raise ValueError(say("marks_full", max=MAX_MARKS))
+        raise gr.Error(say("marks_full", max=MAX_MARKS))
     marks[answer].append([round(float(v), 5) for v in z])
     return marks, marks_text(marks)
 
@@ -293,16 +293,16 @@ def fit_mine(model: str, mine: dict, face: Face, concept: str, marks: dict, requ
 @friendly
 def upload_direction(model: str, mine: dict, face: Face, file):
     if file is None:
-        raise ValueError(say("choose_direction_file"))
+        raise gr.Error(say("choose_direction_file"))
     path = Path(file)
     if path.stat().st_size > MAX_DIRECTION_FILE:
-        raise ValueError(say("direction_file_big"))
+        raise gr.Error(say("direction_file_big"))
     try:
         obj = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(say("direction_not_json")) from None
+        raise gr.Error(say("direction_not_json")) from None
     direction = direction_from_json(obj, STORE.get(model).config.nz)
     if direction.name in directions_of(model, mine):
-        raise ValueError(say("direction_taken", name=direction.name))
+        raise gr.Error(say("direction_taken", name=direction.name))
     mine, *view = with_mine(model, mine, face, direction)
     return (mine, say("direction_loaded", name=md(direction.name)), *view)

@@ -16,7 +16,7 @@ def exemplars(model: str, mine: dict, text: str, name: str, psi: float):
     seed at truncation `psi`."""
     faces = parse_faces(text, MAX_EXEMPLARS)
     if not faces:
-        raise ValueError(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
+        raise gr.Error(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
     return latents(faces, STORE.get(model).config.nz, directions_of(model, mine), psi)
 
 
@@ -37,7 +37,7 @@ def do_face_math(model: str, mine: dict, face: Face, a: str, b: str, c: str):
 def add_current_to_concept(text: str, face: Face):
     faces = parse_faces(text, MAX_EXEMPLARS)
     if len(faces) >= MAX_EXEMPLARS:
-        raise ValueError(say("concept_full", max=MAX_EXEMPLARS))
+        raise gr.Error(say("concept_full", max=MAX_EXEMPLARS))
     return faces_text(faces + [face])
 
 
@@ -61,4 +61,4 @@ def use_preset(model: str, label: str):
     for preset in presets_of(model):
         if preset[0] == label:
             return tuple(preset[1:])
-    raise ValueError(say("pick_preset"))
+    raise gr.Error(say("pick_preset"))

@@ -37,7 +37,7 @@ def check_walk(model: str, mine: dict, face: Face, name, span, frames_per_segmen
     """Every setting of a walk checked before anything on the page changes."""
     directions = directions_of(model, mine)
     if name not in directions:
-        raise ValueError(say("pick_walk"))
+        raise gr.Error(say("pick_walk"))
     walk_keyframes(face.latent(STORE.get(model).config.nz, directions), directions[name], float(span))
     check_settings(2, int(frames_per_segment), bool(loop), int(size), easing, "lerp")
     check_fps(fps)
@@ -77,7 +77,7 @@ def make_walk(model: str, mine: dict, face: Face, name, span, frames_per_segment
     check_fps(fps)
     directions = directions_of(model, mine)
     if name not in directions:
-        raise ValueError(say("pick_walk"))
+        raise gr.Error(say("pick_walk"))
     gan = STORE.get(model)
     keys = walk_keyframes(face.latent(gan.config.nz, directions), directions[name], float(span))
     rendering = say("rendering_frames")

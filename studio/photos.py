@@ -16,7 +16,8 @@ from gan_core.face import Face
 from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
-from studio.i18n import local, say, word
+from gan_core.errors import UserError
+from studio.i18n import core, say, word
 from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
@@ -37,9 +38,9 @@ def _paths(files, camera) -> list[str]:
         paths.append(camera if isinstance(camera, str) else getattr(camera, "name", None))
     paths = [p for p in paths if p]
     if not paths:
-        raise ValueError(say("add_photo_first"))
+        raise gr.Error(say("add_photo_first"))
     if len(paths) > MAX_PHOTOS:
-        raise ValueError(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
+        raise gr.Error(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
     return paths
 
 
@@ -91,8 +92,8 @@ def read_photos(files, camera) -> list:
     for i, path in enumerate(_paths(files, camera)):
         try:
             kept.append(_read_once(path))
-        except ValueError as err:
-            raise ValueError(say("photo_error", number=i + 1, error=local(str(err)))) from None
+        except UserError as err:
+            raise gr.Error(say("photo_error", number=i + 1, error=core(err))) from None
     return kept
 
 
@@ -100,9 +101,9 @@ def read_photos(files, camera) -> list:
 def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Progress()):
     """The session's photos -> aligned crops -> z; (face, big face, readout, results, photos, info)."""
     if STORE.encoder(model) is None:
-        raise ValueError(say("no_encoder"))
+        raise gr.Error(say("no_encoder"))
     if not kept:
-        raise ValueError(say("add_photo_first"))
+        raise gr.Error(say("add_photo_first"))
     aligner = STORE.aligner(model)
     originals, crops, numbers, notes, missed = [], [], [], [], []
     for i, photo in enumerate(kept):
@@ -112,8 +113,8 @@ def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Prog
         except NoFace:
             missed.append(i + 1)
             continue
-        if found.notes:
-            notes.append(say("photo_note", number=i + 1, note=local(found.note)))
+        if found.faces > 1:
+            notes.append(say("photo_note", number=i + 1, note=say("faces_found", count=found.faces)))
         if not found.eyes:
             notes.append(say("photo_no_eyes", number=i + 1))
         originals.append(photo)
@@ -122,7 +123,7 @@ def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Prog
     if missed:
         notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
     if not crops:
-        raise ValueError(" ".join(notes))
+        raise gr.Error(" ".join(notes))
     return _found(model, mine, face, originals, crops, numbers, notes, progress)
 
 
@@ -141,13 +142,13 @@ def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
 
 def _which(kept: list, number) -> np.ndarray:
     if not kept:
-        raise ValueError(say("crop_upload_first"))
+        raise gr.Error(say("crop_upload_first"))
     try:
         index = int(number) - 1
     except (TypeError, ValueError, OverflowError):
         index = -1
     if not 0 <= index < len(kept):
-        raise ValueError(say("pick_photo", last=len(kept)))
+        raise gr.Error(say("pick_photo", last=len(kept)))
     return kept[index]
 
 
@@ -162,7 +163,7 @@ def preview_crop(model: str, kept: list, number, x, y, side):
 def find_cropped(model: str, mine: dict, face: Face, kept: list, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
     if STORE.encoder(model) is None:
-        raise ValueError(say("no_encoder"))
+        raise gr.Error(say("no_encoder"))
     photo = _which(kept, number)
     crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
     return _found(model, mine, face, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
@@ -173,7 +174,7 @@ def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.Selec
     """A picture of the results clicked: its photo becomes the current face."""
     row = event.index // 3 if isinstance(event.index, int) else -1
     if not photos or not 0 <= row < len(photos):
-        raise ValueError(say("click_photo_row"))
+        raise gr.Error(say("click_photo_row"))
     chosen = face.with_z(Face.from_json(photos[row]).z).reset()
     image = chosen.render(STORE.get(model), directions_of(model, mine))
     return chosen, big(image), readout(model, image)
@@ -185,5 +186,5 @@ def photos_to_keyframes(photos: list):
     from gan_core.face import faces_text
 
     if len(photos or []) < 2:
-        raise ValueError(say("two_photos_first"))
+        raise gr.Error(say("two_photos_first"))
     return faces_text([Face.from_json(p) for p in photos])

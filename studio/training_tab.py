@@ -5,9 +5,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, find_runs, grid_at, read_run, summary, timelapse
+from gan_core.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
+                                timelapse)
 from studio.session_files import session_folder
-from studio.i18n import LANGUAGES, WORDS, labelled, local, say, word
+from studio.i18n import LANGUAGES, WORDS, labelled, say, word
 from studio.state import CONFIG, LIVE, STORE, friendly
 
 
@@ -39,11 +40,11 @@ def run_of(which: str):
     if which == LIVE_RUN:
         status = LIVE.status()
         if status.folder is None:
-            raise ValueError(say("no_live_run"))
+            raise gr.Error(say("no_live_run"))
         return read_run(status.folder)
     folder = STORE.bundled.get(which) or local_runs().get(which)
     if folder is None:  # only listed folders: a path typed in could be anywhere on the server
-        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, run_choices()))))
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, run_choices()))))
     return read_run(folder)
 
 
@@ -55,16 +56,40 @@ def curves(records: list[dict]):
     return tables
 
 
+def run_summary(run) -> str:
+    """One line about a run in the page's language: how far it went and where it ended."""
+    s = summarise(run)
+    parts = [say("run_steps", steps=s.steps) if s.minutes is None else
+             say("run_steps_minutes", steps=s.steps, minutes=s.minutes)]
+    if s.last:
+        values = say("value_separator").join(f"{word(SHORT[key])} {value:.3f}" for key, value in s.last.items())
+        parts.append(say("run_last", values=values))
+    parts.append(say("run_grids_one") if s.grids == 1 else say("run_grids", grids=s.grids))
+    return say("part_separator").join(parts)
+
+
+def live_message(status) -> str:
+    """Where the live run is, or how it ended, in the page's language."""
+    if not status.started:
+        return say("live_none")
+    if status.running:
+        return say("live_step", step=status.step, total=status.total, seconds=status.seconds)
+    how = {"finished": say("live_finished"), "stopped": say("live_stopped"),
+           "out of time": say("live_out_of_time", minutes=status.minutes),
+           "failed": say("live_failed", error=status.error)}.get(status.ending) or say("live_ended_early")
+    return say("live_ended", how=how, step=status.step, total=status.total, seconds=status.seconds)
+
+
 @friendly
 def show_run(which: str):
     if which == LIVE_RUN and not (status := LIVE.status()).records:
-        return local(status.message), None, None, gr.update(), None, ""
+        return live_message(status), None, None, gr.update(), None, ""
     run = run_of(which)
     losses, outputs = curves(run.records)
     steps = run.grid_steps or [0]
     last = steps[-1]
     grid = grid_at(run, last)[1] if run.grids else None
-    return local(summary(run)), losses, outputs, step_slider(last), grid, say("grid_caption", step=last)
+    return run_summary(run), losses, outputs, step_slider(last), grid, say("grid_caption", step=last)
 
 
 @friendly
@@ -91,7 +116,7 @@ def owner_of(request: gr.Request | None) -> str:
 
 def live_line(status) -> str:
     """Where the live run is, how well D tells real from generated, how many grid digits read clearly."""
-    lines = [local(status.message)]
+    lines = [live_message(status)]
     recent = [r["d_accuracy"] for r in status.records[-10:] if "d_accuracy" in r]
     if recent:
         steps = status.records[-1]["step"] - (status.records[-len(recent) - 1]["step"]
@@ -117,7 +142,7 @@ def live_outputs():
     timer = gr.Timer(active=status.running)
     caption = say("grid_caption", step=status.grid_step) if status.grid_step is not None else ""
     slider = step_slider(status.grid_step) if status.grid_step is not None else gr.update()
-    return live_line(status), local(status.message), losses, outputs, slider, status.grid, caption, timer
+    return live_line(status), live_message(status), losses, outputs, slider, status.grid, caption, timer
 
 
 @friendly
