@@ -22,7 +22,7 @@ from gan_core.checkpoints import load_gan
 from gan_core.latent import z_from_seeds
 from gan_core.models import to_uint8
 from gan_core.real_or_fake import DETECTOR_NAME, accuracy as accuracy_of_detector, train_detector
-from gan_core.model_card import set_section
+from gan_core.model_card import CARD_NAME, write_sections
 
 
 def card_section(result: dict, epochs: int, outliers: float) -> str:
@@ -53,14 +53,13 @@ def ship_detector(out: Path, train_x: torch.Tensor, held_x: torch.Tensor, seed: 
     score = accuracy_of_detector(detector, held_x.permute(0, 2, 3, 1).numpy(), fresh)
     detector.save(out, {"trained_on": "4,000 training digits vs 4,000 samples", "held_out_accuracy": round(score, 4)})
     print(f"detector: {score:.1%} right on the 2,000 held-out digits against 2,000 fresh samples")
-    card = out / "README.md"
-    if card.is_file():
-        card.write_text(set_section(card.read_text(), "Real-or-fake detector", (
+    if (out / CARD_NAME).is_file():
+        write_sections(out, {"Real-or-fake detector": (
             f"`{DETECTOR_NAME}`: the \"Real or fake?\" game's detector, a small CNN (the attribute classifier's "
             f"network, width 16, one logit) trained only to tell this model's samples from real digits: 4,000 "
             f"training digits against 4,000 samples, 15 epochs, no augmentation (`python train_digit_classifier.py "
             f"--detector`). On the 2,000 held-out digits against 2,000 fresh samples it is right **{score:.1%}** of "
-            f"the time (50% would be a coin toss).")))
+            f"the time (50% would be a coin toss).")})
     return 0
 
 
@@ -97,9 +96,8 @@ def main(argv=None) -> int:
           f"non-digits: {result['noise_confident']:.1%}")
     classifier.save(out, {"held_out_accuracy": result["accuracy"], "trained_on": f"first {TRAIN_DIGITS} digits",
                           "outliers": args.outliers, "epochs": args.epochs})
-    card = out / "README.md"
-    if card.is_file():
-        card.write_text(set_section(card.read_text(), "Digit classifier", card_section(result, args.epochs, args.outliers)))
+    if (out / CARD_NAME).is_file():
+        write_sections(out, {"Digit classifier": card_section(result, args.epochs, args.outliers)})
     print(f"wrote {out / DIGITS_NAME}")
     return 0
 

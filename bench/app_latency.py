@@ -2,6 +2,7 @@
 
     $ python bench/app_latency.py                 # ~3 minutes on a 2-core CPU
     $ python bench/app_latency.py --repeats 30 --browser
+    $ python bench/app_latency.py --drag-only --fast-drag   # the drag as fast as each page takes it
 
 Both apps run as their own processes on loopback and are called through gradio_client. The bare
 app's endpoints return outputs of the same types and sizes as ours, precomputed, so their time
@@ -278,14 +279,17 @@ WATCH = """(sel) => {  // every picture the browser finishes loading into the el
 }"""
 
 
-def browser_drag(url: str, slider: str, image: str, drags: int = 10, moves: int = 41, seconds: float = 3.0) -> dict:
-    """Drag a slider for `seconds` with `moves` mouse moves, `drags` times (left to right, then back):
-    pictures shown during each drag (per second), and release to the final picture shown."""
+def browser_drag(url: str, slider: str, image: str, drags: int = 10, moves: int | None = 41,
+                 seconds: float = 3.0) -> dict:
+    """Drag a slider for `seconds` with `moves` mouse moves on a fixed schedule (None: as fast as the
+    page takes them, each move sent when the page has handled the last), `drags` times (left to right,
+    then back): the moves the page took, pictures shown during each drag (per second), and release to
+    the final picture shown."""
     from playwright.sync_api import sync_playwright
 
     flags = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run"]
-    rates, finals, counts = [], [], []
+    rates, finals, counts, taken = [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -306,9 +310,16 @@ def browser_drag(url: str, slider: str, image: str, drags: int = 10, moves: int 
             page.evaluate("window.__loads = []")
             page.mouse.down()
             down, start = page.evaluate("performance.now()"), time.perf_counter()
-            for k in range(1, moves + 1):  # on a fixed schedule; the last move, then the release at once
-                time.sleep(max(0.0, start + seconds * k / moves - time.perf_counter()))
-                page.mouse.move(box["x"] + box["width"] * (a + (b - a) * k / moves), y)
+            k = 0
+            while (k < moves) if moves else (time.perf_counter() - start < seconds):
+                k += 1
+                if moves:  # on a fixed schedule; the last move, then the release at once
+                    time.sleep(max(0.0, start + seconds * k / moves - time.perf_counter()))
+                    where = k / moves
+                else:  # as fast as the page takes them: back and forth, 50 positions a way
+                    where = 1 - abs((k / 50) % 2 - 1)
+                page.mouse.move(box["x"] + box["width"] * (a + (b - a) * where), y)
+            taken.append(k)
             page.mouse.up()
             up = page.evaluate("performance.now()")
             page.wait_for_timeout(1500)
@@ -324,22 +335,25 @@ def browser_drag(url: str, slider: str, image: str, drags: int = 10, moves: int 
                 k -= 1
             finals.append(max(0.0, loads[k][0] - up) / 1000)
         browser.close()
-    return {"page_open_s": opened, "drags": drags, "moves": moves, "seconds": seconds, "updates_per_drag": counts,
+    return {"page_open_s": opened, "drags": drags, "moves": moves, "moves_taken": taken, "seconds": seconds,
+            "updates_per_drag": counts,
             "updates_per_s": float(np.mean(rates)), "release_to_final_p50_ms": pct(finals, 50),
             "release_to_final_p95_ms": pct(finals, 95)}
 
 
-def drag_report(ours_url: str, floor_url: str) -> dict:
-    """The drag, in ours and in the two floors (the bare slider through the queue, and outside it)."""
-    out = {"ours": browser_drag(ours_url, "#direction-0", "#current-face")}
+def drag_report(ours_url: str, floor_url: str, moves: int | None = 41) -> dict:
+    """The drag, in ours and in the two floors (the bare slider through the queue, and outside it);
+    `moves` None: as fast as each page takes the mouse's moves."""
+    out = {"ours": browser_drag(ours_url, "#direction-0", "#current-face", moves=moves)}
     for name in ("queue", "direct"):
-        out[f"floor_{name}"] = browser_drag(floor_url, f"#slider-{name}", f"#face-{name}")
+        out[f"floor_{name}"] = browser_drag(floor_url, f"#slider-{name}", f"#face-{name}", moves=moves)
     best = max(out["floor_queue"]["updates_per_s"], out["floor_direct"]["updates_per_s"])
     out["ours_over_best_floor_rate"] = out["ours"]["updates_per_s"] / best
     for name, row in out.items():
         if isinstance(row, dict):
             print(f"drag, {name:12s}: {row['updates_per_s']:5.1f} pictures/s while dragging "
-                  f"({np.mean(row['updates_per_drag']):.0f} per {row['seconds']:.0f} s drag of {row['moves']} moves); "
+                  f"({np.mean(row['updates_per_drag']):.1f} per {row['seconds']:.0f} s drag of "
+                  f"{np.mean(row['moves_taken']):.1f} moves taken); "
                   f"release to final picture p50 {row['release_to_final_p50_ms']:.0f} ms, "
                   f"p95 {row['release_to_final_p95_ms']:.0f} ms", flush=True)
     print(f"page opened to the current face shown, in Chromium: {out['ours']['page_open_s']:.1f} s")
@@ -354,6 +368,8 @@ def main() -> int:
     p.add_argument("--browser", action="store_true", help="also time the slider in Chromium")
     p.add_argument("--json", help="write the figures here too")
     p.add_argument("--drag-only", action="store_true", help="only the slider drag in Chromium")
+    p.add_argument("--fast-drag", action="store_true",
+                   help="drag as fast as each page takes the mouse's moves (else 41 moves in 3 s)")
     p.add_argument("--load-only", action="store_true", help="only the concurrent clients")
     p.add_argument("--serve-noop", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -368,7 +384,8 @@ def main() -> int:
     try:
         print(f"cold start, `python app.py` to first answer: {cold:.1f} s (target <= 10 s)")
         if args.drag_only:
-            drag_report(f"http://127.0.0.1:{ours_port}/", f"http://127.0.0.1:{floor_port}/")
+            drag_report(f"http://127.0.0.1:{ours_port}/", f"http://127.0.0.1:{floor_port}/",
+                        moves=None if args.fast_drag else 41)
             return 0
         clients = {"ours": Client(f"http://127.0.0.1:{ours_port}/", verbose=False),
                    "floor": Client(f"http://127.0.0.1:{floor_port}/", verbose=False)}
@@ -378,7 +395,8 @@ def main() -> int:
         if args.load_only:
             return 0
         if args.browser:
-            results["drag"] = drag_report(f"http://127.0.0.1:{ours_port}/", f"http://127.0.0.1:{floor_port}/")
+            results["drag"] = drag_report(f"http://127.0.0.1:{ours_port}/", f"http://127.0.0.1:{floor_port}/",
+                                          moves=None if args.fast_drag else 41)
             results["browser_slider"] = browser_slider(f"http://127.0.0.1:{ours_port}/")
             if results["browser_slider"]:
                 b = results["browser_slider"]

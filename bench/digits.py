@@ -37,9 +37,9 @@ from gan_core.checkpoints import load_gan  # noqa: E402
 from gan_core.data import load_images  # noqa: E402
 from gan_core.digits import CONFIDENT, TRAIN_DIGITS, digit_fid, digit_report, load_digit_classifier  # noqa: E402
 from gan_core.latent import truncate, z_from_seeds  # noqa: E402
-from gan_core.live_training import DIGITS, MAX_STEPS, RECIPE, LiveRun  # noqa: E402
+from gan_core.live_training import DIGITS, LIVE_DIGITS, MAX_STEPS, RECIPE, LiveRun  # noqa: E402
 from gan_core.media import save_image  # noqa: E402
-from gan_core.model_card import set_section  # noqa: E402
+from gan_core.model_card import write_sections  # noqa: E402
 from gan_core.real_or_fake import two_sample_test  # noqa: E402
 from gan_core.teacher import probabilities  # noqa: E402
 
@@ -180,7 +180,7 @@ BASELINE_MODEL = dataclasses.replace(DIGITS, d_width=32)
 
 
 def live_run(recipe: dict, seed: int, seconds: float, classifier, model=DIGITS) -> tuple[dict, np.ndarray]:
-    run = LiveRun(recipe=recipe, reader=lambda: classifier, model=model)
+    run = LiveRun(CHECKPOINT / LIVE_DIGITS, recipe=recipe, reader=lambda: classifier, model=model)
     run.start(steps=MAX_STEPS, minutes=seconds / 60, seed=seed)
     first_legible = None
     while run.running:
@@ -328,18 +328,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    card = args.checkpoint / "README.md"
     if args.card:
-        text = card.read_text()
-        for name, heading, section in (("quality", "Quality", quality_section), ("live", "Live training", live_section),
-                                       ("directions", "Digit directions, measured", directions_section)):
-            if (RESULTS / f"{name}.json").is_file():
-                text = set_section(text, heading, section(json.loads((RESULTS / f"{name}.json").read_text())))
+        sections = {heading: section(json.loads((RESULTS / f"{name}.json").read_text()))
+                    for name, heading, section in (("quality", "Quality", quality_section),
+                                                   ("live", "Live training", live_section),
+                                                   ("directions", "Digit directions, measured", directions_section))
+                    if (RESULTS / f"{name}.json").is_file()}
         search = RESULTS / "live_recipe_search.jsonl"
         if search.is_file():
             rows = [json.loads(line) for line in search.read_text().splitlines() if line.strip()]
-            text = set_section(text, "Live training: the recipe search", search_section(rows))
-        card.write_text(text)
+            sections["Live training: the recipe search"] = search_section(rows)
+        write_sections(args.checkpoint, sections)
         return 0
     def record(name: str, heading: str | None, section, result: dict) -> None:
         """The results as RESULTS/{name}.json, and (with a heading) the card's section from them."""
@@ -347,7 +346,7 @@ def main(argv=None) -> int:
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
             if heading:
-                card.write_text(set_section(card.read_text(), heading, section(result)))
+                write_sections(args.checkpoint, {heading: section(result)})
 
     if args.quality:
         record("quality", "Quality", quality_section, quality(args))

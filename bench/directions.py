@@ -29,7 +29,7 @@ from gan_core.attributes import load_classifier  # noqa: E402
 from gan_core.checkpoints import load_gan  # noqa: E402
 from gan_core.directions import DIRECTIONS_INFO, LABEL_FREE, load_directions, read_info, save_directions, walk  # noqa: E402
 from gan_core.media import make_grid, save_image, upscale  # noqa: E402
-from gan_core.model_card import set_section  # noqa: E402
+from gan_core.model_card import write_sections  # noqa: E402
 
 SPAN = 3.0
 STRIP_VALUES = (-3, -2, -1, 0, 1, 2, 3)
@@ -158,7 +158,6 @@ def main(argv=None) -> int:
         extra = {k: v for k, v in info.items() if k != "directions"}
         extra["measured"] = {"faces": args.faces, "seed": args.seed, "span": SPAN, "raw": results["raw"]}
         save_directions(folder, directions, extra)
-        card = folder / "README.md"
         accuracy = info.get("classifier_test_accuracy", {})
         acc_text = ", ".join(f"{n} {a['accuracy']:.1%} (balanced {a['balanced_accuracy']:.1%})"
                              for n, a in accuracy.items())
@@ -178,7 +177,7 @@ Entanglement: the mean change of each attribute's predicted probability from -{S
 
 {entanglement}
 """
-        card.write_text(set_section(card.read_text(), "Directions", section))
+        card = write_sections(folder, {"Directions": section})
         print(f"recorded in {folder / DIRECTIONS_INFO} and {card}")
     return 0
 

@@ -40,7 +40,7 @@ from gan_core.encoder import load_encoder  # noqa: E402
 from gan_core.inversion import Settings, generate, invert  # noqa: E402
 from gan_core.latent import z_from_seeds  # noqa: E402
 from gan_core.metrics import inception_features, ssim  # noqa: E402
-from gan_core.model_card import set_section  # noqa: E402
+from gan_core.model_card import write_sections  # noqa: E402
 from gan_core.models import to_uint8  # noqa: E402
 
 MEAN_LR = 0.5  # Adam's step size from near the mean: the best of 0.05-0.8 at 15 and 30 steps
@@ -202,9 +202,8 @@ def main(argv=None) -> int:
     Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.json}")
     if args.record:
-        card = Path(args.checkpoint) / "README.md"
-        card.write_text(set_section(card.read_text(), "Photos: encoder and inversion",
-                                    card_section(results, encoder_notes(args.encoder or args.checkpoint), args)))
+        card = write_sections(args.checkpoint, {"Photos: encoder and inversion": card_section(
+            results, encoder_notes(args.encoder or args.checkpoint), args)})
         print(f"recorded in {card}")
     return 0
 

@@ -61,7 +61,7 @@ from gan_core.data import DataError, load_images  # noqa: E402
 from gan_core.device import pick_device  # noqa: E402
 from gan_core.latent import TRUNCATION, TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
 from gan_core.media import make_grid, save_image  # noqa: E402
-from gan_core.model_card import set_section  # noqa: E402
+from gan_core.model_card import write_sections  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_STATS = SHARED / "celeba64-inception.npz"
@@ -444,8 +444,7 @@ def main(argv=None) -> int:
             curve = truncation_curve(args, source, model, stats, device, train, out)
             write_json(out / "truncation.json", {**curve, **common})
             if args.record:
-                card = resolve(source) / "README.md"
-                card.write_text(set_section(card.read_text(), "Truncation", truncation_section(curve)))
+                card = write_sections(resolve(source), {"Truncation": truncation_section(curve)})
                 print(f"recorded in {card}")
         return 0
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from .checkpoints import CheckpointError, load_tensors, save_tensors
 from .errors import Phrase, UserError, phrase_of
-from .models import from_uint8
+from .models import from_levels, from_uint8
 
 CLASSIFIER_NAME = "attributes.safetensors"
 ATTRIBUTES = ("Male", "Young", "Eyeglasses", "Smiling", "Blond_Hair", "Black_Hair", "Bald", "Mustache",
@@ -104,6 +104,33 @@ def load_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu
     return AttributeClassifier(tuple(meta["names"]), net.to(device).eval(), meta["image_size"], meta["width"])
 
 
+def fit(net: nn.Module, count: int, batch_size: int, epochs: int, lr: float, batch_loss: Callable[[torch.Tensor], torch.Tensor],
+        generator: torch.Generator, pct_start: float = 0.15, log: Callable[[str], None] | None = None) -> nn.Module:
+    """The small networks' training loop (the attribute and digit classifiers, the real-or-fake
+    detector): `epochs` passes over `count` examples in a shuffled order (from `generator`), in
+    batches of `batch_size` (the rest of each pass dropped); `batch_loss(index)` is the loss of the
+    examples `index`. AdamW (weight decay 5e-4) with a one-cycle schedule; `log` gets a line per epoch."""
+    per_epoch = max(1, count // batch_size)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * per_epoch, pct_start=pct_start)
+    start = time.perf_counter()
+    with torch.inference_mode(False), torch.enable_grad():
+        for epoch in range(epochs):
+            net.train()
+            order = torch.randperm(count, generator=generator)
+            total = 0.0
+            for k in range(per_epoch):
+                loss = batch_loss(order[k * batch_size:(k + 1) * batch_size])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                total += loss.item()
+            if log is not None:
+                log(f"epoch {epoch + 1}/{epochs}: loss {total / per_epoch:.4f} ({time.perf_counter() - start:.0f} s)")
+    return net
+
+
 def labels_from_metadata(metadata: dict[str, list[str]], names) -> tuple[torch.Tensor, torch.Tensor]:
     """CelebA-style columns ("1" / "-1", empty where unlabelled) -> (labels 0/1 [N, K], known mask [N, K])."""
     missing = [n for n in names if n not in metadata]
@@ -132,30 +159,17 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, known: torch.Te
         torch.manual_seed(seed)
         net = AttributeNet(len(names), images.shape[1], width)
     net = net.to(memory_format=torch.channels_last)
-    steps = epochs * (len(images) // batch_size)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps, pct_start=0.15)
-    start, step = time.perf_counter(), 0
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for k in range(len(images) // batch_size):
-            index = order[k * batch_size:(k + 1) * batch_size]
-            x = images[index].float().div_(127.5).sub_(1)
-            x = torch.where(torch.rand(len(x), 1, 1, 1, generator=generator) < 0.5, x.flip(3), x)
-            dx, dy = torch.randint(-4, 5, (2,), generator=generator).tolist()
-            x = torch.roll(x, (dy, dx), (2, 3)).contiguous(memory_format=torch.channels_last)
-            loss = nn.functional.binary_cross_entropy_with_logits(
-                net(x), labels[index], weight=known[index], pos_weight=pos_weight, reduction="sum")
-            loss = loss / known[index].sum().clamp(min=1)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total, step = total + loss.item(), step + 1
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / (len(images) // batch_size):.4f} "
-            f"({time.perf_counter() - start:.0f} s)")
+
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        x = from_levels(images[index])
+        x = torch.where(torch.rand(len(x), 1, 1, 1, generator=generator) < 0.5, x.flip(3), x)
+        dx, dy = torch.randint(-4, 5, (2,), generator=generator).tolist()
+        x = torch.roll(x, (dy, dx), (2, 3)).contiguous(memory_format=torch.channels_last)
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            net(x), labels[index], weight=known[index], pos_weight=pos_weight, reduction="sum")
+        return loss / known[index].sum().clamp(min=1)
+
+    fit(net, len(images), batch_size, epochs, lr, batch_loss, generator, log=log)
     net = net.to(memory_format=torch.contiguous_format).eval()
     return AttributeClassifier(tuple(names), net, images.shape[-1], width)
 

@@ -13,6 +13,7 @@ import torch
 
 from .data import DataError, ImageFiles
 from .distributed import SINGLE, Ranks, shared
+from .models import from_levels
 
 
 def epoch_order(count: int, seed: int, epoch: int) -> torch.Tensor:
@@ -47,7 +48,7 @@ class _Batching:
     def _for_training(self, x: torch.Tensor, random) -> torch.Tensor:
         """uint8 images -> float in [-1, 1], each mirrored left-right by a coin toss with `flip`
         (`random`: a torch.Generator or a distributed.SharedRandom)."""
-        x = x.float().div_(127.5).sub_(1)
+        x = from_levels(x)
         if self.flip:
             x = torch.where(shared(random).rand(len(x), 1, 1, 1, device=x.device) < 0.5, x.flip(3), x)
         return x.contiguous(memory_format=self.memory_format)

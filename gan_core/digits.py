@@ -9,7 +9,6 @@ out for every evaluation (`split_digits`). Images go in as the generator makes t
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,10 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attributes import AttributeNet, classify, load_net
+from .attributes import AttributeNet, classify, fit, load_net
 from .checkpoints import save_tensors
+from .config import SUPPORTED_SIZES, GANConfig
 from .errors import UserError
 from .metrics import feature_stats, frechet_distance
+from .models import Generator, from_levels
 
 DIGITS_NAME = "digits.safetensors"
 TRAIN_DIGITS = 8000  # the first 8,000 digits train; the rest are held out
@@ -72,9 +73,6 @@ def not_digits(images: torch.Tensor, labels: torch.Tensor, count: int, generator
     an untrained generator's output (what a live run starts from), smooth random blobs, speckle
     noise, two different digits drawn over each other, and a faint digit under heavy noise (what
     a collapsing run makes). Without them the classifier calls noise "8" with confidence 1."""
-    from .config import SUPPORTED_SIZES, GANConfig
-    from .models import Generator
-
     size, quarter = images.shape[-1], -(-count // 5)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
@@ -90,7 +88,7 @@ def not_digits(images: torch.Tensor, labels: torch.Tensor, count: int, generator
     a, b = torch.randint(0, len(images), (2, 4 * quarter), generator=generator)
     differ = labels[a] != labels[b]
     a, b = a[differ][:quarter], b[differ][:quarter]
-    both = torch.maximum(images[a], images[b]).float().div(127.5).sub(1)
+    both = from_levels(torch.maximum(images[a], images[b]))
     faint = images[torch.randint(0, len(images), (quarter,), generator=generator)].float().div(255)
     noisy = (faint * 0.8 + 0.6 * torch.randn(faint.shape, generator=generator)).clamp(0, 1) * 2 - 1
     kinds = torch.cat([untrained, blobs, speckle, both, noisy])
@@ -112,33 +110,21 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: i
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = AttributeNet(10, images.shape[1], width)
-    steps = epochs * (len(images) // batch_size)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps, pct_start=0.15)
     extra = round(outliers * batch_size)
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for k in range(len(images) // batch_size):
-            index = order[k * batch_size:(k + 1) * batch_size]
-            x = images[index].float().div_(127.5).sub_(1)
-            dx, dy = torch.randint(-3, 4, (2,), generator=generator).tolist()
-            x = torch.roll(x, (dy, dx), (2, 3))
-            if extra:
-                x = torch.cat([x, not_digits(images, labels, extra, generator)])
-            logits = net(x)
-            loss = nn.functional.cross_entropy(logits[:batch_size], labels[index])
-            if extra:  # towards uniform: the mean of -log p over the ten classes
-                loss = loss + outliers * -torch.log_softmax(logits[batch_size:], dim=1).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item()
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / (len(images) // batch_size):.4f} "
-            f"({time.perf_counter() - start:.0f} s)")
+
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        x = from_levels(images[index])
+        dx, dy = torch.randint(-3, 4, (2,), generator=generator).tolist()
+        x = torch.roll(x, (dy, dx), (2, 3))
+        if extra:
+            x = torch.cat([x, not_digits(images, labels, extra, generator)])
+        logits = net(x)
+        loss = nn.functional.cross_entropy(logits[:batch_size], labels[index])
+        if extra:  # towards uniform: the mean of -log p over the ten classes
+            loss = loss + outliers * -torch.log_softmax(logits[batch_size:], dim=1).mean()
+        return loss
+
+    fit(net, len(images), batch_size, epochs, lr, batch_loss, generator, log=log)
     return DigitClassifier(net.eval(), images.shape[-1], width)
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from .checkpoints import CheckpointError, load_tensors, save_tensors
 from .errors import Phrase, UserError, phrase_of
 from .config import GANConfig
-from .models import GAN, from_uint8
+from .models import GAN, from_levels, from_uint8
 
 ENCODER_NAME = "encoder.safetensors"
 
@@ -119,7 +119,7 @@ def train_encoder(gan: GAN, real: torch.Tensor | None, opts: EncoderTraining, en
             losses = {"z": F.mse_loss(net(x), z)}
             if use_real:
                 pick = torch.randint(len(real), (opts.real,), generator=rng)
-                xr = real[pick].to(device).float().div(127.5).sub(1)
+                xr = from_levels(real[pick].to(device))
                 flip = torch.rand(opts.real, generator=rng) < 0.5
                 xr = torch.where(flip.to(device)[:, None, None, None], xr.flip(3), xr)
                 zr = net(xr)

@@ -11,7 +11,7 @@ import torch
 
 from .directions import Direction, walk
 from .errors import UserError
-from .latent import check_seed, truncate, z_from_seeds
+from .latent import MAX_SEED, check_seed, truncate, z_from_seeds
 from .models import GAN
 
 MAX_GALLERY = 64
@@ -20,11 +20,11 @@ SCAN_VALUES = (-3, -2, -1, 0, 1, 2, 3)
 
 
 def gallery(gan: GAN, start_seed: int, count: int = 16, psi: float = 1.0) -> tuple[list[int], np.ndarray]:
-    """Faces of `count` consecutive seeds from `start_seed` (wrapping below 2^32), truncated by psi."""
+    """Faces of `count` consecutive seeds from `start_seed` (wrapping past MAX_SEED to 0), truncated by psi."""
     start = check_seed(start_seed)
     if not 1 <= count <= MAX_GALLERY:
         raise UserError("gallery_count", max=MAX_GALLERY, got=count)
-    seeds = [(start + i) % 2**32 for i in range(count)]
+    seeds = [(start + i) % (MAX_SEED + 1) for i in range(count)]
     return seeds, gan.generate(truncate(z_from_seeds(seeds, gan.config.nz), psi))
 
 

@@ -17,7 +17,7 @@ import torch
 
 from .checkpoints import save_gan
 from .media import load_image, make_grid, save_image, to_pil
-from .model_card import model_card
+from .model_card import model_card, write_card
 from .models import to_uint8
 from .training import LOG_NAME, Trainer, read_log
 
@@ -46,7 +46,7 @@ def export_release(trainer: Trainer, folder: str | Path, half: bool = False, his
         picks = sorted({grids[round(i * (len(grids) - 1) / max(1, history - 1))] for i in range(history)})
         for grid in picks:
             to_pil(load_image(grid)).save(folder / "history" / f"{grid.stem}.jpg", quality=85)
-    (folder / "README.md").write_text(_card(trainer, records[-1] if records else {}, half, quality))
+    write_card(folder, _card(trainer, records[-1] if records else {}, half, quality))
     return folder
 
 

@@ -16,13 +16,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import UserError
-from .latent import truncate, z_from_seeds
+from .latent import MAX_SEED, truncate, z_from_seeds
 from .models import GAN
 from .real_or_fake import Detector
 from .teacher import probabilities
 
 ROUND = 8  # images per round
-MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class Deck:
         images[is_real] = self.real[rng.choice(len(self.real), int(is_real.sum()), replace=False)]
         fakes = int((~is_real).sum())
         if fakes:
-            seeds = rng.integers(0, MAX_SEED, fakes).tolist()
+            seeds = rng.integers(0, MAX_SEED, fakes, endpoint=True).tolist()  # any face of the model
             z = truncate(z_from_seeds(seeds, self.gan.config.nz), self.psi)
             images[~is_real] = self.gan.generate(z)
         d_says = tuple(round(float(p), 4) for p in probabilities(self.gan, images))

@@ -1,6 +1,6 @@
 """Train live, small: a short digits run in a background thread that a page can start, watch and stop.
 
-    live = LiveRun()                     # one run at a time per LiveRun (the app keeps one for every visitor)
+    live = LiveRun(data="checkpoints/mnist32/live_digits.npz")   # one run at a time (the app keeps one for all)
     live.start(steps=900, minutes=2, owner=token)   # UserError while its run is already going
     live.status()                        # LiveStatus: step, log records, the latest fixed-noise grid
     live.stop(owner=token)               # UserError for anyone but the starter while it runs
@@ -10,7 +10,8 @@ time-budget and record/grid hooks; no checkpoints) on one CPU thread (the app ke
 for at most MAX_STEPS steps and MAX_MINUTES minutes, and writes train.py's files (log.jsonl,
 samples/step_*.png) into a fresh temporary folder, so gan_core.dashboard reads it like any run.
 
-The data ships with the digits model, made once from the MNIST test set (no network at run time):
+The data ships with the digits model (LIVE_DIGITS in its folder), made once from the MNIST test
+set (no network at run time):
 
     $ python -m gan_core.live_training ../shared/data/mnist28.zip checkpoints/mnist32/live_digits.npz
 """
@@ -35,7 +36,7 @@ from .errors import Phrase, UserError
 from .media import load_image, split_grid
 from .training import TrainConfig, Trainer
 
-DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / "live_digits.npz"
+LIVE_DIGITS = "live_digits.npz"  # the live run's digits, in the digits model's folder
 # D half G's width: one of the two players kept from running away with the game (and 1.5x the steps)
 DIGITS = GANConfig(image_size=32, channels=1, nz=100, g_width=32, d_width=16, name="Live digits 32x32")
 MAX_STEPS = 3000
@@ -48,7 +49,7 @@ BALANCE = ("What keeps them balanced: D is half as wide as G, it sees every imag
            "noise (instance noise), so it can never be quite sure, and G learns 2.5 times faster than D.")
 
 
-def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: int = 2000, start: int = 0) -> Path:
+def make_live_digits(source: str | Path, out: str | Path, count: int = 2000, start: int = 0) -> Path:
     """Digits start to start + count of mnist28.zip at 32x32 (Lanczos-resized, as
     load_images(..., 32, channels=1) gives them to train.py), with their labels, as a compressed
     npz: images uint8 [count, 1, 32, 32], labels uint8 [count]. (The held-out digits of the
@@ -65,8 +66,8 @@ def make_live_digits(source: str | Path, out: str | Path = DIGITS_DATA, count: i
     return out
 
 
-def load_live_digits(path: str | Path = DIGITS_DATA) -> torch.Tensor:
-    """Digits saved by make_live_digits (the shipped live-training ones by default), uint8 [N, 1, 32, 32]."""
+def load_live_digits(path: str | Path) -> torch.Tensor:
+    """Digits saved by make_live_digits, uint8 [N, 1, 32, 32]."""
     path = Path(path)
     if not path.is_file():
         raise UserError("no_live_data", path=str(path))
@@ -124,14 +125,18 @@ class LiveRun:
     """Starts, watches and stops one short training run at a time. Only the page that started
     the run (its owner token) can stop it; the run ends by itself at its step count or time budget."""
 
-    def __init__(self, images: torch.Tensor | None = None, model: GANConfig = DIGITS, data: str | Path = DIGITS_DATA,
+    def __init__(self, data: str | Path | None = None, images: torch.Tensor | None = None, model: GANConfig = DIGITS,
                  device: str = "auto", threads: int = 1, recipe: dict | None = None, reader=None):
-        """`recipe`: TrainConfig settings for every run (default RECIPE); `reader`: a function that
-        loads a DigitClassifier (called once, when the first grid is drawn) to read each grid: how
-        many of its 64 digits are legible."""
-        self.model, self.data, self.device, self.threads = model, Path(data), device, threads
+        """`data`: an npz of make_live_digits (e.g. the digits model's LIVE_DIGITS), read at the first
+        start, or `images` (uint8 [N, C, H, W]) to train on instead; `recipe`: TrainConfig settings for
+        every run (default RECIPE); `reader`: a function that loads a DigitClassifier (called once,
+        when the first grid is drawn) to read each grid: how many of its 64 digits are legible."""
         self.recipe = dict(RECIPE if recipe is None else recipe)
         TrainConfig(**self.recipe)  # a bad recipe is an error now, not in the first run
+        if data is None and images is None:
+            raise ValueError("a LiveRun needs its data: an npz of make_live_digits, or images")
+        self.model, self.device, self.threads = model, device, threads
+        self.data = Path(data) if data is not None else None
         self._load_reader, self._reader = reader, None
         self._legible: tuple[int, int] | None = None  # (step, digits read with confidence >= 0.9)
         self._images = images
@@ -264,9 +269,9 @@ class LiveRun:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Make the live-training digits (checkpoints/mnist32/live_digits.npz).")
+    p = argparse.ArgumentParser(description=f"Make the live-training digits (the digits model's {LIVE_DIGITS}).")
     p.add_argument("source", help="mnist28.zip (the 10,000 MNIST test digits)")
-    p.add_argument("out", nargs="?", default=str(DIGITS_DATA), help=f"npz to write (default {DIGITS_DATA})")
+    p.add_argument("out", help=f"npz to write (e.g. checkpoints/mnist32/{LIVE_DIGITS})")
     p.add_argument("--count", type=int, default=2000, help="how many digits (default 2000)")
     p.add_argument("--start", type=int, default=0, help="the first digit's row (default 0; 8000 for the held-out ones)")
     args = p.parse_args(argv)

@@ -209,7 +209,12 @@ MESSAGES: dict[str, str] = {
     # --- the studio's models (studio/model_store.py) ---
     "model_not_listed": "pick a model from the list",
     "no_model_chosen": "no model chosen",
-    "repo_extras": "{repo}: its directions, classifier or encoder {reason}",
+    "repo_part": "{repo}: its {part} {reason}",
+    "part_directions": "directions",
+    "part_directions_info": "directions.json",
+    "part_classifier": "classifier",
+    "part_encoder": "encoder",
+    "part_digits": "digit classifier",
     # --- data: training images ---
     "image_unreadable": "cannot read image {name}: {error}",
     "not_tar": "{shard}: not an uncompressed tar file ({error})",

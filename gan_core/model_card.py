@@ -1,7 +1,18 @@
-"""The model card (README.md) written beside every exported model."""
+"""The model card (README.md) written beside every exported model, and the one place that writes
+one: the export writes it whole, the scripts that measure a model write their sections into it.
+
+    write_card(folder, model_card(config, data, recipe, training))      # gan_core.export
+    write_sections(folder, {"Directions": markdown})                    # bench/directions.py --record
+"""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from .checkpoints import atomic_write
 from .config import GANConfig
+
+CARD_NAME = "README.md"
 
 CELEBA_TERMS = """\
 Trained on CelebA (CelebFaces Attributes, MMLAB, The Chinese University of Hong Kong; Liu, Luo,
@@ -45,8 +56,19 @@ def set_section(card: str, heading: str, markdown: str) -> str:
     return f"{head}\n## {heading}\n{markdown.strip()}\n{after}"
 
 
-def set_quality(card: str, markdown: str) -> str:
-    return set_section(card, "Quality", markdown)
+def write_card(folder: str | os.PathLike, card: str) -> Path:
+    """The model card as `folder`'s README.md (written whole or not at all)."""
+    path = Path(folder) / CARD_NAME
+    atomic_write(path, lambda tmp: Path(tmp).write_text(card))
+    return path
+
+
+def write_sections(folder: str | os.PathLike, sections: dict[str, str]) -> Path:
+    """`folder`'s model card with each "## {heading}" section of `sections` replaced, or added."""
+    card = (Path(folder) / CARD_NAME).read_text()
+    for heading, markdown in sections.items():
+        card = set_section(card, heading, markdown)
+    return write_card(folder, card)
 
 
 def model_card(config: GANConfig, data: str, recipe: dict, training: dict, quality: dict | None = None,

@@ -90,12 +90,34 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.permute(0, 2, 3, 1).cpu().numpy()
 
 
+def from_levels(levels: torch.Tensor) -> torch.Tensor:
+    """Pixel levels 0-255 (uint8 or float, any shape, any device) -> float in [-1, 1], as G makes them."""
+    return levels.float().div(127.5).sub_(1)
+
+
 def from_uint8(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 [N, H, W, C] (or [H, W, C]) -> float [N, C, H, W] in [-1, 1] on `device`."""
     images = torch.as_tensor(np.asarray(images))
     if images.ndim == 3:
         images = images[None]
-    return images.to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+    return from_levels(images.to(device).permute(0, 3, 1, 2))
+
+
+@torch.no_grad()
+def reestimate_batchnorm(net: nn.Module, inputs) -> nn.Module:
+    """`net`'s BatchNorm running statistics re-estimated as the plain average over the batches
+    `inputs` (run in training mode), for its current weights; returned in eval mode."""
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+    net.train()
+    for x in inputs:
+        net(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return net.eval()
 
 
 @dataclass

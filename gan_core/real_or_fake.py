@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attributes import AttributeNet, classify, load_net
+from .attributes import AttributeNet, classify, fit, load_net
 from .checkpoints import save_tensors
 from .errors import UserError
-from .models import from_uint8
+from .models import from_uint8, reestimate_batchnorm
 
 DETECTOR_NAME = "real_or_fake.safetensors"
 
@@ -69,38 +69,13 @@ def train_detector(real, fake, epochs: int = 15, batch_size: int = 64, lr: float
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = AttributeNet(1, x.shape[1], width)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
-    per_epoch = max(1, len(x) // batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * per_epoch, pct_start=0.2)
-    net.train()
-    with torch.inference_mode(False), torch.enable_grad():
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=generator)
-            for k in range(per_epoch):
-                index = order[k * batch_size:(k + 1) * batch_size]
-                loss = nn.functional.binary_cross_entropy_with_logits(net(x[index])[:, 0], y[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-        _settle_batchnorm(net, x, batch_size)
-    return Detector(net.eval(), x.shape[-1], x.shape[1], width)
-
-
-@torch.no_grad()
-def _settle_batchnorm(net: nn.Module, x: torch.Tensor, batch_size: int) -> None:
-    """BatchNorm's running statistics set to the training images' own (a short training run leaves
-    them half-way from their initial values, and eval mode would be off)."""
-    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average
-    net.train()
-    for start in range(0, len(x), batch_size):
-        net(x[start:start + batch_size])
-    for m in norms:
-        m.momentum = 0.1
-    net.eval()
+    fit(net, len(x), batch_size, epochs, lr,
+        lambda index: nn.functional.binary_cross_entropy_with_logits(net(x[index])[:, 0], y[index]),
+        generator, pct_start=0.2)
+    # BatchNorm's running statistics set to the training images' own (a short training run leaves
+    # them half-way from their initial values, and eval mode would be off)
+    reestimate_batchnorm(net, x.split(batch_size))
+    return Detector(net, x.shape[-1], x.shape[1], width)
 
 
 def accuracy(detector: Detector, real, fake) -> float:

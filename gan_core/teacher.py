@@ -26,7 +26,7 @@ from .errors import Phrase, UserError
 from .latent import z_from_seed
 from .losses import g_loss
 from .media import BLUE_WHITE_RED, colormap, upscale
-from .models import GAN, Discriminator, from_uint8, to_uint8
+from .models import GAN, Discriminator, from_levels, from_uint8, to_uint8
 
 MAX_STEPS = 50
 MAX_STEP_SIZE = 16.0          # grey levels (root-mean-square) per pixel step
@@ -120,13 +120,6 @@ def _lay_over(grey: np.ndarray, weights: np.ndarray, alpha: float) -> np.ndarray
     w = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=False)[0, 0].clamp_(0, 1).numpy()
     a = (alpha * w)[..., None]
     return (grey * (1 - a) + colormap(w) * a + 0.5).astype(np.uint8)  # both terms in 0-255: no clip
-
-
-def overlay(image: np.ndarray, weights: np.ndarray, size: int | None = None, alpha: float = 0.75) -> np.ndarray:
-    """`weights` (any [h, w] grid, values in [0, 1]) coloured and laid over a dimmed, grey copy
-    of `image`: strong cells glow, weak ones let the image show through. uint8 RGB [size, size, 3]."""
-    image = np.asarray(image)
-    return _lay_over(_dimmed_grey(image, size or image.shape[0]), weights, alpha)
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -313,7 +306,7 @@ def pixel_steps(gan: GAN, image, steps: int = 5, step_size: float = 0.25) -> Ste
     with _autograd():
         levels = torch.as_tensor(image, device=gan.device).permute(2, 0, 1)[None].float().contiguous()  # 0-255
         for step in range(steps + 1):
-            x = (levels / 127.5 - 1).requires_grad_(True)
+            x = from_levels(levels).requires_grad_(True)
             logits = D(x)
             probabilities.append(float(torch.sigmoid(logits.detach())[0]))
             if step == steps:

@@ -32,7 +32,7 @@ from .errors import UserError
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
 from .media import make_grid, save_image
-from .models import Discriminator, Generator, to_uint8
+from .models import Discriminator, Generator, reestimate_batchnorm, to_uint8
 from .resume import save_checkpoint
 from .train_config import TrainConfig
 
@@ -45,18 +45,9 @@ def recalibrate_batchnorm(G: Generator, device: torch.device, batches: int = 16,
                           seed: int = 0) -> Generator:
     """Re-estimate G's BatchNorm running statistics for its current weights (e.g. the EMA's),
     so that eval mode, where each face depends on its own z alone, matches training mode."""
-    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches below
     generator = torch.Generator(device=device).manual_seed(seed)
-    G.train()
-    for _ in range(batches):
-        G(torch.randn(batch_size, G.config.nz, device=device, generator=generator))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    return G.eval()
+    return reestimate_batchnorm(G, (torch.randn(batch_size, G.config.nz, device=device, generator=generator)
+                                    for _ in range(batches)))
 
 
 def load_training_data(model: GANConfig, opts: TrainConfig, ranks: Ranks = SINGLE) -> torch.Tensor | ImageFiles:

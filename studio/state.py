@@ -59,7 +59,8 @@ class StudioConfig:
 CONFIG = StudioConfig()
 STORE = ModelStore(dict(CONFIG.bundled), roots=(CONFIG.checkpoints, CONFIG.runs))
 # the one live training run of this process, for every visitor; the digit classifier reads its grids
-LIVE = LiveRun(reader=lambda: load_digit_classifier(dict(CONFIG.bundled)[CONFIG.digits_model]))
+LIVE = LiveRun(dict(CONFIG.bundled)[CONFIG.digits_model] / "live_digits.npz",
+               reader=lambda: load_digit_classifier(dict(CONFIG.bundled)[CONFIG.digits_model]))
 DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 

@@ -18,13 +18,22 @@ FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "-
 
 
 @pytest.fixture(scope="module")
-def page(studio_url):
+def browser():
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(studio_url)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, studio_url):
+    """A fresh page (its own cookies, its own session) for each test: every test stands alone."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(studio_url)
+    page.locator("#current-face img").wait_for(timeout=60_000)
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +160,7 @@ def test_careless_input_leaves_the_session_working(page, shots):
     assert "pick a dimension from 0 to 99" in toast(page)
     page.screenshot(path=str(shots / "careless_dimension.png"), full_page=True)
     close_toasts(page)
+    page.locator("#raw-dimensions").get_by_text("Raw z dimensions").click()  # where it will show
     page.locator("#pick-dim input").fill("42")
     page.locator("#use-dim").click()  # a good dimension still goes on a slider
     page.wait_for_function("[...document.querySelectorAll('#raw-dimensions input')].some(i => i.value === '42')",
@@ -203,8 +213,11 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
 
 
 def test_morph(page, shots):
+    drag_slider(page, "truncation", 1.05)  # psi 1 on Explore ...
+    page.wait_for_function("document.querySelector('#truncation input[type=number]').value === '1'", timeout=10_000)
     page.get_by_role("tab", name="Morph video").click()
-    assert page.locator("#morph-truncation input[type=number]").input_value() == "1"  # as set on Explore
+    page.wait_for_function(  # ... is the session's truncation: the morph shows it too
+        "document.querySelector('#morph-truncation input[type=number]').value === '1'", timeout=10_000)
     page.locator("#frames-per-segment input[type=number]").fill("6")
     page.locator("#frames-per-segment input[type=number]").press("Enter")
     page.locator("#morph-button").click()

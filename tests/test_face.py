@@ -97,7 +97,10 @@ def test_check_against_the_model(directions):
         Face(seed=1, edits={16: 1.0}).latent(NZ, directions)
     with pytest.raises(ValueError, match="unknown direction 'Smile'"):
         Face(seed=1, moves={"Smile": 1.0}).latent(NZ, directions)
-    assert Face(seed=1, moves={"Smile": 0.0}).check(NZ, {"Smile": None}) is not None
+    face = Face(seed=1, edits={3: 1.5}, moves={"Smile": 0.0})
+    assert face.check(NZ, {"Smile": None}) is face  # a face that fits the model passes, unchanged
+    with pytest.raises(ValueError, match="this face's z has 3 numbers; this model's z has 16"):
+        Face(z=[0.0, 1.0, 2.0]).check(NZ, {})
 
 
 def test_slots_reset_and_describe():

@@ -74,3 +74,16 @@ def test_a_deck_refuses_real_images_that_do_not_fit(tiny_gan_folder):
 def test_chance_of_a_score():
     assert chance_of_at_least(0, 8) == 1 and chance_of_at_least(8, 8) == 1 / 256
     assert chance_of_at_least(6, 8) == pytest.approx(37 / 256)
+
+
+def test_the_fakes_come_from_any_seed_of_the_model(tiny_gan_folder, monkeypatch):
+    import gan_core.game as game
+    from gan_core.latent import MAX_SEED, z_from_seeds
+
+    seeds = []
+    monkeypatch.setattr(game, "z_from_seeds", lambda drawn, nz: seeds.extend(drawn) or z_from_seeds(drawn, nz))
+    deck = Deck(np.full((20, 32, 32, 3), 7, np.uint8), load_gan(tiny_gan_folder, device="cpu"))
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        deck.deal(rng)
+    assert len(seeds) > 20 and 2**31 <= max(seeds) <= MAX_SEED  # the face seeds' whole range, as the studio's

@@ -2,6 +2,7 @@
 import io
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +11,10 @@ from PIL import Image
 
 from gan_core import dashboard, live_training
 from gan_core.data import synthetic_images
-from gan_core.live_training import DIGITS_DATA, LiveRun, load_live_digits, make_live_digits
+from gan_core.live_training import LIVE_DIGITS, LiveRun, load_live_digits, make_live_digits
 from gan_core.training import Trainer
 
+DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / LIVE_DIGITS  # shipped
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -85,6 +87,8 @@ def test_bad_settings_are_clear(live, tmp_path, tiny_config):
             live.start(**kwargs)
     with pytest.raises(ValueError, match="fewer than one batch"):
         live.start(steps=2, batch_size=128)  # 64 images
+    with pytest.raises(ValueError, match="needs its data"):
+        LiveRun(model=tiny_config)  # the library knows no data folder: the caller names it
     missing = LiveRun(model=tiny_config, data=tmp_path / "none.npz")
     with pytest.raises(ValueError, match="no live-training data"):
         missing.start(steps=2)
@@ -112,7 +116,7 @@ def test_make_live_digits_from_an_imagefolder_zip(tmp_path):
 
 
 def test_the_shipped_live_digits():
-    images = load_live_digits()
+    images = load_live_digits(DIGITS_DATA)
     assert tuple(images.shape) == (2000, 1, 32, 32)
     assert DIGITS_DATA.stat().st_size < 2**20
     assert 0.05 < images.float().mean().item() / 255 < 0.3  # white digits on black, as MNIST
@@ -210,5 +214,5 @@ def test_the_shipped_held_out_digits_are_the_last_2000():
     held = np.load(folder / "heldout_digits.npz")
     assert held["images"].shape == (2000, 1, 32, 32) and held["labels"].shape == (2000,)
     assert set(held["labels"].tolist()) == set(range(10))
-    live = load_live_digits()
+    live = load_live_digits(DIGITS_DATA)
     assert not any((held["images"][:50, None] == live[None, :, :, :, :].numpy()).all(axis=(2, 3, 4)).any(1))

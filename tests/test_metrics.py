@@ -9,7 +9,6 @@ import torch
 from gan_core import metrics
 from gan_core.data import synthetic_images
 
-scipy = pytest.importorskip("scipy", reason="pip install --no-deps -r bench/requirements.txt")
 
 
 # --- Frechet distance -------------------------------------------------------------------------

@@ -81,3 +81,20 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             pick_device("cuda")
+
+
+def test_gen_images_py_writes_a_grid_or_one_file_a_seed(tiny_gan_folder, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    import gen_images
+    from gan_core.checkpoints import load_gan
+
+    common = ["--checkpoint", str(tiny_gan_folder), "--device", "cpu"]
+    assert gen_images.main(common + ["--seeds", "0-3", "--out", str(tmp_path / "grid.png")]) == 0
+    assert (tmp_path / "grid.png").is_file()
+    assert gen_images.main(common + ["--seeds", "1,5", "--out", str(tmp_path / "faces")]) == 0
+    face = load_gan(tiny_gan_folder, "cpu").generate(z_from_seeds([5], 16))[0]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "faces" / "seed0000000005.png")), face)
+    assert gen_images.main(common + ["--seeds", "x", "--out", str(tmp_path / "no.png")]) == 2
+    assert capsys.readouterr().err.startswith("gen_images.py: ")

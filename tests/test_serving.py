@@ -63,6 +63,28 @@ def test_broken_hub_extras_name_the_repo_not_the_cache(tmp_path, tiny_gan_folder
     assert "owner/broken" in str(err.value) and str(cache) not in str(err.value)
 
 
+def test_a_broken_encoder_breaks_only_the_encoder(tiny_gan_folder, monkeypatch):
+    import studio.model_store as model_store
+    from gan_core.attributes import AttributeClassifier, AttributeNet
+    from gan_core.encoder import ENCODER_NAME
+
+    torch.manual_seed(0)
+    save_directions(tiny_gan_folder, sefa(load_tiny(tiny_gan_folder).G, 2), {"sliders": ["SeFa 1"]})
+    AttributeClassifier(("Smiling",), AttributeNet(1, width=4), image_size=32, width=4).save(tiny_gan_folder)
+    (tiny_gan_folder / ENCODER_NAME).write_bytes(b"not a safetensors file")
+    opened = []
+    load_encoder = model_store.load_encoder
+    monkeypatch.setattr(model_store, "load_encoder", lambda *args: opened.append(args) or load_encoder(*args))
+    store = ModelStore({"tiny": tiny_gan_folder}, device="cpu")
+    assert list(store.directions("tiny")) == ["SeFa 1", "SeFa 2"] and store.sliders("tiny") == ["SeFa 1"]
+    assert store.classifier("tiny").names == ("Smiling",)
+    assert opened == []  # the directions and the classifier never open the encoder
+    with pytest.raises(CheckpointError):
+        store.encoder("tiny")
+    assert len(opened) == 1
+    assert list(store.directions("tiny")) == ["SeFa 1", "SeFa 2"] and store.classifier("tiny") is not None
+
+
 def load_tiny(folder):
     from gan_core.checkpoints import load_gan
     return load_gan(folder, "cpu")

@@ -14,6 +14,7 @@ from gan_core.data import synthetic_images
 from gan_core.latent import z_from_seeds
 from gan_core.models import Generator
 from gan_core.export import export_release
+from gan_core.model_card import write_sections
 from gan_core.resume import init_from_release, load_checkpoint, read_checkpoint_configs, save_checkpoint
 from gan_core.training import TrainConfig, Trainer, d_loss, g_loss, read_log, recalibrate_batchnorm
 
@@ -112,6 +113,11 @@ def test_train_writes_log_samples_checkpoint_and_export(tmp_path):
     assert gan.generate(z_from_seeds([0, 1], TINY.nz)).shape == (2, 32, 32, 3)
     card = (folder / "README.md").read_text()
     assert "float16" in card and "Recipe" in card
+    write_sections(folder, {"Quality": "FID 12.3", "Directions": "SeFa 1, SeFa 2"})  # what bench/ records
+    measured = (folder / "README.md").read_text()
+    assert "Not measured yet" not in measured and measured.count("## Quality\nFID 12.3\n") == 1
+    assert measured.index("## Recipe") < measured.index("## Quality") < measured.index("## Directions")
+    assert measured.startswith(card.split("## Quality")[0])  # the sections before it are kept as they were
 
 
 def test_max_minutes_stops_early(tmp_path):

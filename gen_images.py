@@ -1,7 +1,7 @@
 """Faces (or digits) from seeds, as a grid or one image per seed.
 
-    $ python -m gan_core.sample --checkpoint checkpoints/celeba64 --seeds 0-63 --out grid.png
-    $ python -m gan_core.sample --checkpoint owner/repo --seeds 1,5,42 --out faces/ --size 256 --smooth
+    $ python gen_images.py --checkpoint checkpoints/celeba64 --seeds 0-63 --out grid.png
+    $ python gen_images.py --checkpoint owner/repo --seeds 1,5,42 --out faces/ --size 256 --smooth
 """
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .checkpoints import load_gan
-from .errors import UserError
-from .latent import parse_seeds, z_from_seeds
-from .media import make_grid, save_image, upscale
+from gan_core.checkpoints import load_gan
+from gan_core.errors import UserError
+from gan_core.latent import parse_seeds, z_from_seeds
+from gan_core.media import make_grid, save_image, upscale
 
 
 def main(argv=None) -> int:
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
         seeds = parse_seeds(args.seeds)
         gan = load_gan(args.checkpoint, args.device)
     except (UserError, RuntimeError) as err:  # a user's mistake, or a device this machine lacks
-        print(f"sample: {err}", file=sys.stderr)
+        print(f"gen_images.py: {err}", file=sys.stderr)
         return 2
     images = gan.generate(z_from_seeds(seeds, gan.config.nz))
     if args.size:
