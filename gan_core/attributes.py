@@ -89,8 +89,8 @@ def load_net(path: Path, build: Callable[[dict], nn.Module], what: str) -> tuple
         net = build(meta)
         net.load_state_dict(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError("not_net", path=str(path), what=Phrase(what),
-                              error=phrase_of(err) if isinstance(err, UserError) else str(err).splitlines()[0]) from None
+        error = phrase_of(err) if isinstance(err, UserError) else str(err).splitlines()[0]
+        raise CheckpointError("not_net", path=str(path), what=Phrase(what), error=error) from None
     return net, meta
 
 

@@ -144,7 +144,8 @@ def read_config(folder: str | os.PathLike) -> GANConfig:
     try:
         return GANConfig.from_dict(json.loads(path.read_text()))
     except (FileNotFoundError, NotADirectoryError):
-        raise CheckpointError("no_config", Phrase("reason_missing"), folder=str(path.parent), name=CONFIG_NAME) from None
+        raise CheckpointError("no_config", Phrase("reason_missing"), folder=str(path.parent),
+                              name=CONFIG_NAME) from None
     except ConfigError as err:
         raise CheckpointError("bad_config", Phrase("reason_bad_config", brief=err.brief), path=str(path),
                               error=phrase_of(err)) from None

@@ -225,7 +225,8 @@ def scan_directions(model: str, mine: dict, face: Face, group: str):
     z = face.latent(STORE.get(model).config.nz, directions)
     images = direction_scan(STORE.get(model), z, shown)
     caption = say("browser_caption") + "\n" + "\n".join(
-        f"{i + 1}. **{md(direction_label(d))}**: {md(describe(d))}" for i, d in enumerate(shown))
+        say("browser_line", number=i + 1, name=md(direction_label(d)), what=md(describe(d)))
+        for i, d in enumerate(shown))
     return make_grid(upscale_all(images, 80), nrow=7), caption
 
 

@@ -95,6 +95,19 @@ def say(key: str, **values) -> str:
     return UI[lang].get(key, UI[DEFAULT][key]).format(**values)
 
 
+def sentences(*parts: str) -> str:
+    """Sentences in a row: a space between them, none after Chinese full-width punctuation
+    (。 ！ ？ ） ...), which carries its own; empty parts left out."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if part:
+            out += ("" if not out or out[-1] in FULL_WIDTH_ENDS else " ") + part
+    return out
+
+
+FULL_WIDTH_ENDS = "。！？；：）」”"  # 。！？；：）」”
+
+
 def word(text) -> str:
     """Model vocabulary (a direction's name or ends, an attribute, a model's name) in the page's
     language; a word the catalogue does not know (a direction you taught) is shown as it is."""

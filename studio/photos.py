@@ -17,7 +17,7 @@ from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
 from gan_core.errors import UserError
-from studio.i18n import core, say, word
+from studio.i18n import core, say, sentences, word
 from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
@@ -74,13 +74,13 @@ def _found(model: str, mine: dict, face: Face, originals: list, crops: list, num
     for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
         shown += [(_square(original, SHOWN), say("photo_caption", number=n)),
                   (upscale(crop, SHOWN, smooth=True), say("aligned")),
-                  (upscale(made, SHOWN, smooth=True), f"{word(describe(p))} ({p:.1f} dB)")]
+                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
     first = face.with_z(result.z[0].tolist()).reset()
     image = result.reconstructions[0]  # G(first): a reset face has no offsets
     words = say("list_separator").join(say("photo_how_close", number=n, how=word(describe(p)))
                                        for n, p in zip(numbers, result.psnr))
-    info = (say("photos_found", words=words) + (" ".join(notes) + " " if notes else "")
-            + say("photo_current", number=numbers[0]) + (say("photo_click_row") if len(numbers) > 1 else ""))
+    info = sentences(say("photos_found", words=words), *notes, say("photo_current", number=numbers[0]),
+                     say("photo_click_row") if len(numbers) > 1 else "")
     return first, big(image), readout(model, image), shown, photos, info
 
 
@@ -123,7 +123,7 @@ def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Prog
     if missed:
         notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
     if not crops:
-        raise gr.Error(" ".join(notes))
+        raise gr.Error(sentences(*notes))
     return _found(model, mine, face, originals, crops, numbers, notes, progress)
 
 

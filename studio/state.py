@@ -110,7 +110,7 @@ def direction_label(d: Direction) -> str:
     """A direction as a picker lists it, in the page's language: its name, and its two ends."""
     if (d.negative, d.positive) == ("-", "+"):
         return word(d.name)
-    return f"{word(d.name)} ({word(d.negative)} \u2194 {word(d.positive)})"
+    return say("direction_ends", name=word(d.name), negative=word(d.negative), positive=word(d.positive))
 
 
 def direction_choices(directions: dict[str, Direction], short: bool = False) -> list[tuple[str, str]]:

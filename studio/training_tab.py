@@ -16,6 +16,7 @@ LIVE_RUN = "Live run (digits, trained here)"
 COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
            OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
            CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
+SERIES = ([*LOSSES.values()], [*OUTPUTS.values(), CHANCE])  # each plot's series, as gan_core names them
 # the plots' colours by series name, in every language (a plot colours only the series it shows)
 CURVE_COLOURS = {name: colour for lang in LANGUAGES for series, colour in COLOURS.items()
                  for name in (series, WORDS[lang].get(series, series))}
@@ -49,10 +50,21 @@ def run_of(which: str):
 
 
 def curves(records: list[dict]):
-    """The losses and D's outputs for the two plots, their series named in the page's language."""
-    tables = curve_tables(records)
-    for table in tables:
+    """The losses and D's outputs for the two plots, their series named in the page's language.
+    Every series of a plot is in its table, one the run did not log (the faces model's D's
+    accuracy) as a single empty point: Gradio 6.31's LinePlot keeps the colour domain of the first
+    table it draws, so a series missing then would never be drawn later (D's accuracy of the
+    digits model, shown after the faces model)."""
+    import pandas as pd  # comes with gradio
+
+    tables = []
+    for table, names in zip(curve_tables(records), SERIES):
+        missing = [name for name in names if name not in set(table["series"])]
+        if missing and len(table):
+            empty = pd.DataFrame({"step": table["step"].iloc[0], "value": float("nan"), "series": missing})
+            table = pd.concat([table, empty], ignore_index=True)
         table["series"] = table["series"].map(word)
+        tables.append(table)
     return tables
 
 

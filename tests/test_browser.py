@@ -258,6 +258,30 @@ def test_training_dashboard(page, shots):
     page.screenshot(path=str(shots / "training.png"), full_page=True)
 
 
+GREY_LINE = """() => [...document.querySelectorAll('#output-plot svg path')]
+    .some(p => p.getAttribute('stroke') === '#7f7f7f' && (p.getAttribute('d') || '').length > 200)"""
+
+
+def test_ds_accuracy_is_drawn_after_a_run_that_did_not_log_it_in_chinese(browser, studio_url, shots):
+    """The faces run logs no accuracy; the digits run shown after it does: its grey line is drawn
+    (Gradio keeps the colour domain of a plot's first table), with the page in Chinese."""
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(studio_url)
+        page.locator("#current-face img").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="训练", exact=True).click()
+        page.wait_for_function("() => document.querySelector('#run-summary').innerText.includes('38,242')",
+                               timeout=30_000)  # the faces run first
+        assert not page.evaluate(GREY_LINE)
+        page.locator("#which-run input").click()
+        page.get_by_role("option", name="手写数字（MNIST 32x32）").click()
+        page.wait_for_function(GREY_LINE, timeout=30_000)
+        assert "D 的准确率 0.866" in page.locator("#run-summary").inner_text()
+        page.locator("#output-plot").screenshot(path=str(shots / "accuracy_zh.png"))
+    finally:
+        page.close()
+
+
 def test_live_training_in_the_page(page, shots):
     page.get_by_role("tab", name="Training").click()
     page.locator("#live-start").click()

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "studio").glob("*.py"))]
 CJK = re.compile(r"[\u3400-\u9fff]")
 SAME_IN_BOTH = {"page_language"}  # the probe's text is the language's own code
-NO_CHINESE = {"list_separator", "part_separator", "value_separator", "card_caption",
-              "card_detector"}  # punctuation, numbers and names only
+NO_CHINESE = {"list_separator", "part_separator", "value_separator", "card_caption", "card_detector", "photo_quality",
+              "direction_ends", "browser_line"}  # punctuation, numbers and names only
 
 
 def placeholders(text: str) -> set[str]:
@@ -255,3 +255,37 @@ def test_every_launch_serves_both_languages():
     assert "studio-lang" in demo.launch.keywords["head"]
     with pytest.raises(KeyError):
         i18n.T("no_such_text")
+
+
+def test_sentences_and_numbers_read_as_chinese_in_chinese():
+    assert i18n.sentences("照片 1：没有找到眼睛。", "", " 照片 2 现在是当前人脸。") == "照片 1：没有找到眼睛。照片 2 现在是当前人脸。"
+    assert i18n.sentences("Original: close. ", "Photo 1 is the current face now.", " Click another row.") == \
+        "Original: close. Photo 1 is the current face now. Click another row."
+    zh = functools.partial(in_language, "zh-CN")
+    assert zh(i18n.say, "verdict_fake", p=0.29) == "假（0.29）"
+    assert zh(i18n.say, "photo_quality", how=zh(i18n.word, "close"), psnr=31.24) == "很接近（31.2 dB）"
+    assert "数字约" not in UI["zh-CN"]["step_size"]
+    for key, text in UI["zh-CN"].items():  # full-width punctuation in Chinese sentences, no space after 。
+        assert "。 " not in text and not re.search(r"[\u3400-\u9fff] ?[,(]", text), (key, text)
+
+
+def test_every_curve_of_a_plot_is_in_its_table_in_every_language():
+    """The plot keeps the colour domain of the first table it draws (Gradio 6.31): every table
+    names every series of its plot (D's accuracy too, for runs that did not log it), each with its
+    colour in the page's language."""
+    import math
+
+    from gan_core.dashboard import read_run
+    from studio.state import CONFIG
+    from studio.training_tab import CURVE_COLOURS, curves
+
+    faces, digits = (read_run(folder) for _, folder in CONFIG.bundled)
+    for lang in LANGUAGES:
+        for run in (faces, digits):
+            losses, outputs = in_language(lang, curves, run.records)
+            accuracy = WORDS[lang]["D's accuracy: real and generated told apart"]
+            assert set(outputs["series"]) == {WORDS[lang][s] for s in ("D(x): real images", "D(G(z)): generated images",
+                                                                       "0.5: D cannot tell")} | {accuracy}
+            assert set(outputs["series"]) | set(losses["series"]) <= set(CURVE_COLOURS)
+            drawn = outputs[outputs["series"] == accuracy]["value"]
+            assert all(map(math.isnan, drawn)) if run is faces else len(drawn) == len(run.records) > 100
