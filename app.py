@@ -54,7 +54,7 @@ from studio.photos import (MAX_PHOTOS, find_cropped, find_photos, photo_updates,
                            preview_crop, read_photos)
 from studio.morph_tab import add_current_to_keyframes, check_morph, check_walk, make_morph, make_walk, morph_file
 from studio.session_files import clear_all, end_session
-from studio.i18n import OPEN_SETTINGS, T, choices, in_both_languages
+from studio.i18n import SWITCH, T, choices, in_both_languages
 from studio.state import (CONFIG, DEFAULT_MODEL, STORE, default_face, direction_choices, ends_label, widgets_of)
 from studio.training_tab import (CURVE_COLOURS, LIVE_RUN, live_outputs, make_timelapse, refresh_runs, run_choices,
                                  show_grid, show_run, start_live, stop_live)
@@ -419,7 +419,7 @@ with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradi
     after_model(model_pick.input(choose_model, model_pick, model_outputs, api_name="choose_model", **quiet))
     after_model(hub_btn.click(load_hub, hub_id, model_outputs, api_name="load_hub", **quiet))
     after_model(demo.load(choose_model, model_pick, model_outputs, **private))
-    language_btn.click(None, js=OPEN_SETTINGS)  # Gradio's own switch: Settings -> Language
+    language_btn.click(None, js=SWITCH)  # the whole page in the other language, kept across reloads
     model_pick.focus(refresh_models, model_pick, model_pick, **private, show_progress="hidden")
 
     start_seed.submit(show_gallery, [model, start_seed, face], gallery_outputs, api_name="gallery")

@@ -6,9 +6,10 @@
     word("Age")                           # model vocabulary (directions, their ends, attributes)
 
 Static text goes through Gradio's own gr.I18n: the page follows the browser's language, and the
-footer's Settings -> Language switches it. Text made at run time cannot be translated by the
-browser, so the page tells the server its language: a small script (HEAD) copies the language the
-page shows into the cookie `studio-lang`, and `language()` reads it from the request being served.
+header's switch changes it for the whole page, kept across reloads (see "the page" below). Text
+made at run time cannot be translated by the browser, so the page tells the server its language:
+a small script (HEAD) copies the language the page shows into the cookie `studio-lang`, and
+`language()` reads it from the request being served.
 A request without that cookie (gradio_client, curl) gets English: API messages stay as they were.
 """
 from __future__ import annotations
@@ -151,9 +152,24 @@ def error(err: UserError) -> gr.Error:
 
 
 # --- the page ---------------------------------------------------------------------------------------
-# The page's language, as Gradio shows it (browser, or Settings -> Language), copied into a cookie
-# so that what the server writes follows it: read at once from the browser's language (as Gradio
-# picks it), then from a hidden probe whose text Gradio translates ("en", "zh-CN").
+# Gradio 6.31 picks the page's language once, from navigator.language, when the page starts (its
+# Settings -> Language changes only what is drawn again, and is forgotten on reload). The page's
+# own switch (SWITCH) stores the choice in localStorage and reloads; EARLY, the first script of the
+# page Gradio serves (EarlyScript), lets the browser report that choice as its language, so Gradio
+# starts in it and the whole page is drawn in it at once. HEAD then copies the page's language
+# into the cookie `studio-lang`, so that what the server writes follows it: at once, and later
+# from a hidden probe whose text Gradio translates ("en", "zh-CN"), for Settings -> Language.
+STORE_KEY = "studio-lang"  # localStorage: the language the switch chose
+EARLY = """<script>
+(() => {
+  let chosen = null;
+  try { chosen = localStorage.getItem(%s); } catch (e) {}
+  if (!%s.includes(chosen)) return;  // no choice made: the browser's language, as Gradio picks it
+  Object.defineProperty(navigator, 'language', {get: () => chosen, configurable: true});
+  Object.defineProperty(navigator, 'languages', {get: () => [chosen], configurable: true});
+})();
+</script>""" % (json.dumps(STORE_KEY), json.dumps(list(LANGUAGES)))
+
 HEAD = """<script>
 (() => {
   const supported = %s, cookie = %s;
@@ -175,11 +191,55 @@ CSS = """
 #language-switch { flex-grow: 0; min-width: max-content; align-self: flex-start; }
 """
 
-OPEN_SETTINGS = "() => { document.querySelector('footer button.settings')?.click(); }"
+# the header's button: the other language, for the whole page at once, kept across reloads
+SWITCH = """() => {
+  const shown = (document.querySelector('#studio-language')?.textContent || '').trim();
+  const next = shown === 'zh-CN' ? 'en' : 'zh-CN';
+  try { localStorage.setItem(%s, next); } catch (e) {}
+  document.cookie = %s + '=' + next + '; path=/; SameSite=Lax';
+  window.location.reload();
+}""" % (json.dumps(STORE_KEY), json.dumps(COOKIE))
+
+
+class EarlyScript:
+    """ASGI middleware: `script` first in the <head> of every HTML page the app serves (Gradio's
+    page has no other way in before its own scripts start)."""
+
+    def __init__(self, app, script: str = EARLY):
+        self.app, self.script = app, script.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        held: dict = {}
+
+        async def send_page(message):
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                if headers.get(b"content-type", b"").startswith(b"text/html") \
+                        and b"content-encoding" not in headers:
+                    held.update(start=message, body=b"")
+                    return
+            elif message["type"] == "http.response.body" and held:
+                held["body"] += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                body = held["body"].replace(b"<head>", b"<head>" + self.script, 1)
+                headers = [(k, v) for k, v in held["start"].get("headers", []) if k != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**held["start"], "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_page)
 
 
 def in_both_languages(demo: gr.Blocks, **values) -> gr.Blocks:
     """`demo` whose every launch (python app.py, Spaces, the tests' fixture) serves the catalogue
-    (`values`: see catalogue), the language script and its CSS, unless the caller passes its own."""
-    demo.launch = functools.partial(demo.launch, i18n=catalogue(**values), head=HEAD, css=CSS)
+    (`values`: see catalogue), the language scripts and their CSS, unless the caller passes its own."""
+    from starlette.middleware import Middleware
+
+    demo.launch = functools.partial(demo.launch, i18n=catalogue(**values), head=HEAD, css=CSS,
+                                    app_kwargs={"middleware": [Middleware(EarlyScript)]})
     return demo

@@ -406,3 +406,36 @@ def test_every_tab_in_the_browsers_language(page, studio_url, locale):
             assert "这不是一张脸" in message, message
     finally:
         page.close()
+
+
+def test_one_click_switches_the_whole_page_and_the_choice_survives_a_reload(browser, studio_url):
+    """The header's switch: every tab (visited or not), the text the server writes (the model line,
+    the gallery's captions) and the answer to a careless input in the other language at once; a
+    reload keeps the choice; the switch back does too."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})  # an English browser
+
+    def shown(lang: str) -> None:
+        page.wait_for_function("lang => document.querySelector('#studio-language')?.textContent.trim() === lang",
+                               arg=lang, timeout=60_000)
+        page.locator("#faces img").nth(15).wait_for(timeout=60_000)
+        assert page.get_by_role("tab").all_inner_texts() == TABS[lang]
+        page.get_by_text("生成人脸" if lang == "zh-CN" else "makes faces").first.wait_for(timeout=30_000)
+        page.get_by_text("种子 10" if lang == "zh-CN" else "seed 10", exact=True).first.wait_for(timeout=30_000)
+        assert page.evaluate("document.cookie").count(f"studio-lang={lang}") == 1  # what the server reads
+
+    try:
+        page.goto(studio_url)
+        shown("en")
+        page.locator("#language-switch").click()
+        shown("zh-CN")
+        page.locator("#state-text textarea").fill("hello")
+        page.locator("#apply-face").click()
+        assert "这不是一张脸" in toast(page)
+        page.reload()
+        shown("zh-CN")
+        page.locator("#language-switch").click()
+        shown("en")
+        page.reload()
+        shown("en")
+    finally:
+        page.close()

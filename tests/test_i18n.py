@@ -253,6 +253,7 @@ def test_every_launch_serves_both_languages():
     assert catalogue["en"]["studio:live_intro"].count("Balanced.") == 1
     assert catalogue["zh-CN"]["studio-word:Real"] == "真"
     assert "studio-lang" in demo.launch.keywords["head"]
+    assert [m.cls for m in demo.launch.keywords["app_kwargs"]["middleware"]] == [i18n.EarlyScript]
     with pytest.raises(KeyError):
         i18n.T("no_such_text")
 
@@ -289,3 +290,22 @@ def test_every_curve_of_a_plot_is_in_its_table_in_every_language():
             assert set(outputs["series"]) | set(losses["series"]) <= set(CURVE_COLOURS)
             drawn = outputs[outputs["series"] == accuracy]["value"]
             assert all(map(math.isnan, drawn)) if run is faces else len(drawn) == len(run.records) > 100
+
+
+def test_the_page_gradio_serves_starts_with_the_switchs_choice():
+    """EarlyScript puts EARLY first in the <head> of HTML pages (before Gradio picks its language
+    from navigator.language) and leaves everything else as it was."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    page = Starlette(routes=[Route("/", lambda r: HTMLResponse("<html><head><title>x</title></head></html>")),
+                             Route("/config", lambda r: JSONResponse({"head": "<head>"}))],
+                     middleware=[Middleware(i18n.EarlyScript)])
+    with TestClient(page) as client:
+        html = client.get("/").text
+        assert html.startswith("<html><head>" + i18n.EARLY + "<title>") and html.count("<head>") == 1
+        assert client.get("/config").json() == {"head": "<head>"}
+    assert "localStorage" in i18n.EARLY and "navigator" in i18n.EARLY and "reload" in i18n.SWITCH
