@@ -73,7 +73,11 @@ def catalogue(**values) -> gr.I18n:
                       for lang in LANGUAGES})
 
 
-GRADIO = {"zh-CN": {"common.complete": "完成"}}  # Gradio 6.31's own zh-CN lacks it (its status tracker says it)
+# what Gradio 6.31's own zh-CN lacks: its status tracker's "complete", the footer's "Runs" (run history), ...
+GRADIO = {"zh-CN": {"common.complete": "完成", "common.runs": "运行记录",
+                    "common.runs_description": "查看保存在此浏览器中的运行记录", "common.back_to_app": "应用",
+                    "common.back_to_app_description": "返回应用", "common.download_all": "全部下载",
+                    "common.progress": "进度", "common.run": "运行"}}
 
 
 # --- the language of the request being served --------------------------------------------------
@@ -120,7 +124,7 @@ def word(text) -> str:
 # --- gan_core's messages, by key -----------------------------------------------------------------
 # gan_core raises UserError(key, **params) and renders its English from gan_core.messages.MESSAGES;
 # the page shows the same key in its own language (studio/locales/<lang>.json, section "core").
-CORE = {DEFAULT: MESSAGES, **{lang: CATALOGUE[lang]["core"] for lang in LANGUAGES if lang != DEFAULT}}
+CORE_TEXT = {DEFAULT: MESSAGES, **{lang: CATALOGUE[lang]["core"] for lang in LANGUAGES if lang != DEFAULT}}
 
 
 def _param(value, lang: str):
@@ -136,7 +140,7 @@ def _param(value, lang: str):
 
 
 def _core(key: str, params: dict, lang: str) -> str:
-    text = CORE[lang].get(key, MESSAGES[key])  # tests/test_messages.py: every key is in every language
+    text = CORE_TEXT[lang].get(key, MESSAGES[key])  # tests/test_messages.py: every key is in every language
     return text.format(**{name: _param(value, lang) for name, value in params.items()})
 
 

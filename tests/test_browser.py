@@ -433,6 +433,10 @@ def test_one_click_switches_the_whole_page_and_the_choice_survives_a_reload(brow
         assert "这不是一张脸" in toast(page)
         page.reload()
         shown("zh-CN")
+        page.get_by_role("tab", name="训练", exact=True).click()  # the run picker's names too
+        page.wait_for_function("() => document.querySelector('#which-run input')?.value === '人脸（CelebA 64x64）'",
+                               timeout=30_000)
+        page.get_by_role("tab", name="探索", exact=True).click()
         page.locator("#language-switch").click()
         shown("en")
         page.reload()

@@ -56,7 +56,7 @@ def test_both_languages_have_every_key_and_every_word():
         assert all(isinstance(t, str) and t.strip() for t in UI[lang].values()), lang
     assert len(UI["zh-CN"]) > 250
     from gan_core.messages import MESSAGES
-    assert set(i18n.CORE["zh-CN"]) == set(MESSAGES) and len(MESSAGES) > 200  # gan_core's, by key
+    assert set(i18n.CORE_TEXT["zh-CN"]) == set(MESSAGES) and len(MESSAGES) > 200  # gan_core's, by key
 
 
 def test_no_key_is_unused_and_none_is_missing():
@@ -252,6 +252,7 @@ def test_every_launch_serves_both_languages():
     assert catalogue["zh-CN"]["studio:photo_files"] == "照片（最多 8 张，每张不超过 10 MB）"
     assert catalogue["en"]["studio:live_intro"].count("Balanced.") == 1
     assert catalogue["zh-CN"]["studio-word:Real"] == "真"
+    assert catalogue["zh-CN"]["common.runs"] == "运行记录"  # the footer's link, which Gradio's own zh-CN lacks
     assert "studio-lang" in demo.launch.keywords["head"]
     assert [m.cls for m in demo.launch.keywords["app_kwargs"]["middleware"]] == [i18n.EarlyScript]
     with pytest.raises(KeyError):
