@@ -1,6 +1,7 @@
 """Morph videos: faces along a path through keyframe latents, as frames, MP4 and GIF."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -37,7 +38,7 @@ def add_keyframe(text, face: Face) -> str:
 
 
 def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
-    """How many frames a morph will have; a ValueError if it is out of bounds."""
+    """How many frames a morph will have; a UserError if it is out of bounds."""
     if not 2 <= n_keyframes <= MAX_KEYFRAMES:
         raise UserError("keyframes_range", max=MAX_KEYFRAMES, got=n_keyframes)
     if frames_per_segment < 1:
@@ -49,26 +50,52 @@ def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
     return total
 
 
-def check_settings(n_keyframes: int, frames_per_segment: int, loop: bool, size: int, easing: str,
-                   mode: str = "slerp") -> int:
-    """The number of frames a morph with these settings will have; a ValueError for any bad one."""
-    total = plan_frames(n_keyframes, frames_per_segment, loop)
-    if not 16 <= size <= MAX_SIZE:
-        raise UserError("size", max=MAX_SIZE, got=size)
-    if easing not in EASINGS:
-        raise UserError("easing", easings=list(EASINGS))
-    if mode not in ("slerp", "lerp"):
-        raise UserError("path", got=str(mode)[:20])
-    return total
+@dataclass(frozen=True)
+class MorphSettings:
+    """How a morph (or a walk) is drawn and written, checked once, when made: a UserError names
+    the first bad setting. The number of frames also depends on the keyframes: frame_count.
+
+        settings = MorphSettings(frames_per_segment=12, fps=24, size=128)
+        frames = morph_frames(gan, keyframes, settings)
+        mp4, gif = write_morph(frames, folder, settings)
+    """
+    frames_per_segment: int = 24    # frames from one keyframe to the next
+    fps: float = 24.0               # frames per second of the MP4 and the GIF (1 to 60)
+    mode: str = "slerp"             # the path between keyframes: slerp or lerp
+    easing: str = "ease-in-out"     # how the pace changes along a segment (one of EASINGS)
+    loop: bool = True               # back from the last keyframe to the first
+    size: int = 256                 # side of a frame, pixels (16 to MAX_SIZE)
+    smooth: bool = True             # upscaled smoothly (else each pixel a block)
+
+    def __post_init__(self):
+        for name, kind in (("frames_per_segment", int), ("fps", float), ("loop", bool), ("size", int),
+                           ("smooth", bool)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+        fps, size, easing, mode = self.fps, self.size, self.easing, self.mode
+        if self.frames_per_segment < 1:
+            raise UserError("frames_min")
+        if not 1 <= fps <= 60:
+            raise UserError("fps", got=fps)
+        if not 16 <= size <= MAX_SIZE:
+            raise UserError("size", max=MAX_SIZE, got=size)
+        if easing not in EASINGS:
+            raise UserError("easing", easings=list(EASINGS))
+        if mode not in ("slerp", "lerp"):
+            raise UserError("path", got=str(mode)[:20])
+
+    def frame_count(self, n_keyframes: int) -> int:
+        """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds."""
+        return plan_frames(n_keyframes, self.frames_per_segment, self.loop)
 
 
-def morph_frames(gan: GAN, keyframes: torch.Tensor, frames_per_segment: int = 24, mode: str = "slerp",
-                 easing: str = "ease-in-out", loop: bool = True, size: int = 256, smooth: bool = True,
+def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = MorphSettings(),
                  progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
     """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
-    check_settings(len(keyframes), frames_per_segment, loop, size, easing, mode)
-    path = interpolation_path(keyframes.cpu(), frames_per_segment, mode, easing, loop)
+    settings.frame_count(len(keyframes))
+    path = interpolation_path(keyframes.cpu(), settings.frames_per_segment, settings.mode, settings.easing,
+                              settings.loop)
     frames: list[np.ndarray] = []
+    size, smooth = settings.size, settings.smooth
     for start in range(0, len(path), batch_size):
         images = gan.generate(path[start:start + batch_size])
         frames.extend(image if size == image.shape[0] else upscale(image, size, smooth) for image in images)
@@ -91,13 +118,9 @@ def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.
     return make_grid(small, nrow=len(picks), padding=2)
 
 
-def check_fps(fps) -> float:
-    if not 1 <= float(fps) <= 60:
-        raise UserError("fps", got=fps)
-    return float(fps)
-
-
-def write_morph(frames: list[np.ndarray], folder: str | Path, fps: float = 24, name: str = "morph") -> tuple[Path, Path]:
-    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`."""
-    fps, folder = check_fps(fps), Path(folder)
-    return write_mp4(frames, folder / f"{name}.mp4", fps), write_gif(frames, folder / f"{name}.gif", fps)
+def write_morph(frames: list[np.ndarray], folder: str | Path, settings: MorphSettings = MorphSettings(),
+                name: str = "morph") -> tuple[Path, Path]:
+    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`, at settings.fps."""
+    folder = Path(folder)
+    return (write_mp4(frames, folder / f"{name}.mp4", settings.fps),
+            write_gif(frames, folder / f"{name}.gif", settings.fps))

@@ -6,12 +6,16 @@ import numpy as np
 import torch
 
 from gan_core.face import Face
-from gan_core.latent import check_seed
+from gan_core.latent import MAX_SEED, check_seed
 from gan_core.media import upscale
-from gan_core.teacher import ask, difference_map, feature_maps, generator_steps, pixel_steps, probability
+from gan_core.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
+                              pixel_steps, probability)
+from gan_core.teacher import layers as layers_of
 from gan_core.uploads import load_upload
-from studio.i18n import say, word
-from studio.state import CONFIG, STORE, big, directions_of, friendly
+from studio.i18n import T, choices, say, word
+from studio.page import PRIVATE, Page, reveal
+from studio.session import Session
+from studio.state import CONFIG, STORE, big, friendly
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
@@ -25,9 +29,9 @@ def face_words(face: Face) -> str:
     return say("face_moved_one", what=what) if face.moved == 1 else say("face_moved", what=what, count=face.moved)
 
 
-def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) -> dict:
+def subject_of(session: Session, source: str, d_seed, upload) -> dict:
     """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
-    gan = STORE.get(model)
+    gan, face = session.gan, session.face
     if source == SOURCES[2]:
         if not upload:
             raise gr.Error(say("upload_first"))
@@ -37,20 +41,18 @@ def subject_of(model: str, mine: dict, face: Face, source: str, d_seed, upload) 
         seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
         z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
     elif source == SOURCES[0]:
-        z, what = face.latent(gan.config.nz, directions_of(model, mine)), say("the_current_face",
-                                                                               what=face_words(face))
+        z, what = face.latent(gan.config.nz, session.directions), say("the_current_face", what=face_words(face))
     else:
         raise gr.Error(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
 
 
 @friendly
-def first_look(model: str, mine: dict, face: Face, layer, top):
+def first_look(session: Session, layer, top):
     """The tab opened for the first time: D asked about the current face, its step panel and its
     feature maps filled in (pictures, not empty boxes)."""
-    asked = ask_discriminator(model, mine, face, SOURCES[0], 0, None)
-    subject, steps = asked[0], asked[1]
-    return (*asked, *steps_outputs(subject, steps)[1:], show_feature_maps(model, subject, layer, top))
+    asked = ask_discriminator(session, SOURCES[0], 0, None)
+    return (*asked, *steps_outputs(session)[1:], show_feature_maps(session, layer, top))
 
 
 def verdict_text(p: float, what: str) -> str:
@@ -63,61 +65,162 @@ def probability_table(probs: list[float]):
 
 
 @friendly
-def ask_discriminator(model: str, mine: dict, face: Face, source: str, d_seed, upload):
-    gan = STORE.get(model)
-    subject = subject_of(model, mine, face, source, d_seed, upload)
-    verdict = ask(gan, subject["image"])
+def ask_discriminator(session: Session, source: str, d_seed, upload):
+    subject = subject_of(session, source, d_seed, upload)
+    verdict = ask(session.gan, subject["image"])
     side = CONFIG.display
-    steps = {"images": [subject["image"]], "probs": [verdict.probability]}
-    return (subject, steps, big(subject["image"], smooth=False), verdict_text(verdict.probability, subject["what"]),
-            verdict.heat_map(side), verdict.signed_map(side))
+    shown = (big(subject["image"], smooth=False), verdict_text(verdict.probability, subject["what"]),
+             verdict.heat_map(side), verdict.signed_map(side))
+    session.subject, session.steps = subject, {"images": [subject["image"]], "probs": [verdict.probability]}
+    return (session, *shown)
 
 
 @friendly
-def show_feature_maps(model: str, subject: dict, layer, top):
+def show_feature_maps(session: Session, layer, top):
+    subject = session.subject
     if not subject:
         raise gr.Error(say("ask_first"))
-    maps = feature_maps(STORE.get(model), subject["image"], int(layer), int(top), size=160)
+    maps = feature_maps(session.gan, subject["image"], int(layer), int(top), size=160)
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
 
-def steps_outputs(subject: dict, steps: dict):
-    images, probs = steps["images"], steps["probs"]
+def steps_outputs(session: Session):
+    """(the session, the last step's image, its difference from the first, D's outputs, a note)."""
+    images, probs = session.steps["images"], session.steps["probs"]
     change = f"{probs[0]:.3f} \u2192 {probs[-1]:.3f}" if len(probs) > 1 else f"{probs[0]:.3f}"
     rms = float(np.sqrt(np.mean((images[-1].astype(np.float32) - images[0].astype(np.float32)) ** 2)))
     how = say("steps_none" if len(probs) == 1 else "steps_tiny" if rms < 3 else "steps_changed", rms=rms)
     note = say("steps_note", count=len(probs) - 1, change=change, how=how)
-    return (steps, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
+    return (session, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
             probability_table(probs), note)
 
 
 @friendly
-def take_pixel_steps(model: str, subject: dict, steps: dict, count, step_size):
+def take_pixel_steps(session: Session, count, step_size):
+    subject, steps = session.subject, session.steps
     if not subject or not steps:
         raise gr.Error(say("ask_first"))
     if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
         raise gr.Error(say("steps_full", max=CONFIG.max_pixel_steps))
-    more = pixel_steps(STORE.get(model), steps["images"][-1], int(count), float(step_size))
-    steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
-    return steps_outputs(subject, steps)
+    more = pixel_steps(session.gan, steps["images"][-1], int(count), float(step_size))
+    session.steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
+    return steps_outputs(session)
 
 
 @friendly
-def reset_steps(model: str, subject: dict):
+def reset_steps(session: Session):
+    subject = session.subject
     if not subject:
         raise gr.Error(say("ask_first"))
-    return steps_outputs(subject, {"images": [subject["image"]], "probs": [probability(STORE.get(model), subject["image"])]})
+    session.steps = {"images": [subject["image"]], "probs": [probability(session.gan, subject["image"])]}
+    return steps_outputs(session)
 
 
 @friendly
-def take_generator_steps(model: str, subject: dict, count, target: str, lr):
+def take_generator_steps(session: Session, count, target: str, lr):
+    subject = session.subject
     if not subject:
         raise gr.Error(say("ask_first"))
     if subject.get("z") is None:
         raise gr.Error(say("g_steps_need_z"))
-    out = generator_steps(STORE.get(model), torch.tensor(subject["z"]), int(count), float(lr), target)
+    out = generator_steps(session.gan, torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
     strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
     note = say("g_steps_weights" if target == "weights" else "g_steps_z", count=len(out.images) - 1,
                before=out.probabilities[0], after=out.probabilities[-1])
     return strip, probability_table(out.probabilities), note
+
+
+def model_settings(session: Session) -> tuple:
+    """The layer picker and the pixel step size for the session's model."""
+    gan = session.gan
+    labels = [say("layer_label", number=n, maps=maps, size=size) for n, maps, size in layers_of(gan)]
+    layer_pick = gr.update(choices=[(label, i) for i, label in enumerate(labels)], value=0)
+    step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
+    return layer_pick, step
+
+
+def follow_model(session: Session, top):
+    """The tab on a new model: its layers and step size; if the tab showed a picture, D asked again
+    about the (new) current face, the generator's steps cleared (they were the other model's)."""
+    settings = model_settings(session)
+    if "ask" not in session.drawn:
+        return (*settings, *[gr.skip()] * 13)
+    return (*settings, SOURCES[0], gr.update(visible=False), "", *first_look(session, 0, top))
+
+
+def default_lr(target: str) -> float:
+    return DEFAULT_LR.get(target, DEFAULT_LR["weights"])
+
+
+# --- the tab -----------------------------------------------------------------------------------
+class AskTab:
+    def __init__(self, page: Page):
+        self.page = page
+        first = page.first.model
+        with gr.Tab(T("tab_ask"), id="ask") as self.tab:
+            gr.Markdown(T("ask_intro"), elem_classes="tab-intro")
+            with gr.Row(equal_height=True):
+                self.source = gr.Radio(choices(SOURCES), value=SOURCES[0], label=T("source"), scale=3)
+                self.seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=T("seed"), scale=1)
+                self.upload = gr.File(label=T("upload_face"), file_types=["image"], type="filepath", scale=2)
+                self.ask_btn = gr.Button(T("ask"), variant="primary", scale=1, elem_id="ask-button")
+            with gr.Row():
+                self.image = gr.Image(label=T("d_image"), interactive=False, elem_id="d-image")
+                self.heat = gr.Image(label=T("d_heat"), interactive=False, elem_id="d-heat")
+                self.signed = gr.Image(label=T("d_signed"), interactive=False)
+            self.verdict = gr.Markdown(elem_id="d-verdict")
+            with gr.Accordion(T("steps"), open=True):
+                with gr.Row(equal_height=True):
+                    self.step_count = gr.Slider(1, 20, 1, step=1, label=T("step_count"))
+                    self.step_size = gr.Slider(0.1, 4, 0.1, step=0.05, label=T("step_size"))
+                    self.step_btn = gr.Button(T("take_steps"), elem_id="step-button")
+                    self.reset_steps_btn = gr.Button(T("reset_steps"), size="sm")
+                self.step_note = gr.Markdown(elem_id="step-note")
+                with gr.Row():
+                    self.stepped = gr.Image(label=T("stepped"), interactive=False, elem_id="stepped")
+                    self.difference = gr.Image(label=T("difference"), interactive=False)
+                    self.step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"),
+                                                 height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
+                                                 elem_id="step-plot")
+            with gr.Accordion(T("g_steps"), open=False):
+                gr.Markdown(T("g_steps_intro"))
+                with gr.Row(equal_height=True):
+                    self.g_count = gr.Slider(1, 20, 5, step=1, label=T("g_count"))
+                    self.g_target = gr.Radio(choices(["weights", "z"]), value="weights", label=T("g_target"))
+                    self.g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0, label=T("g_lr"))
+                    self.g_btn = gr.Button(T("g_train"), elem_id="g-step-button")
+                self.g_note = gr.Markdown()
+                with gr.Row(visible=False) as self.g_box:  # shown once the copy is trained
+                    self.g_strip = gr.Gallery(label=T("g_strip"), columns=3, height="fit-content", allow_preview=False)
+                    self.g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("g_plot"), height=220,
+                                              x_title=T("axis_step"), y_title=T("axis_d_image"))
+            with gr.Accordion(T("maps"), open=True):
+                with gr.Row(equal_height=True):
+                    layers = layer_choices(STORE.get(first)) if first else []
+                    self.layer = gr.Dropdown(layers, value=0, label=T("d_layer"), scale=2)
+                    self.top = gr.Slider(1, 12, 6, step=1, label=T("d_top"), scale=2, min_width=200)
+                    self.maps_btn = gr.Button(T("show_maps"), scale=1)
+                self.maps = gr.Gallery(label=T("d_maps"), columns=6, height=220, allow_preview=False, elem_id="d-maps")
+
+    def wire(self):
+        page, session = self.page, self.page.session
+        asked = [session, self.image, self.verdict, self.heat, self.signed]
+        steps = [session, self.stepped, self.difference, self.step_plot, self.step_note]
+        maps = dict(fn=show_feature_maps, inputs=[session, self.layer, self.top], outputs=self.maps)
+        self.ask_btn.click(ask_discriminator, [session, self.source, self.seed, self.upload], asked,
+                           api_name="ask").success(**maps, **PRIVATE).success(
+            reset_steps, session, steps, **PRIVATE)  # the step panel starts from the new face
+        first_look_outputs = [*asked, *steps[1:], self.maps]
+        page.first_visit(self.tab, first_look, [self.layer, self.top], first_look_outputs)
+        page.follow_model(follow_model, [session, self.top],
+                          [self.layer, self.step_size, self.source, self.g_box, self.g_note, *first_look_outputs])
+        self.step_btn.click(take_pixel_steps, [session, self.step_count, self.step_size], steps,
+                            api_name="pixel_steps")
+        self.reset_steps_btn.click(reset_steps, session, steps, **PRIVATE)
+        self.g_target.change(default_lr, self.g_target, self.g_lr, **PRIVATE)
+        self.g_btn.click(take_generator_steps, [session, self.g_count, self.g_target, self.g_lr],
+                         [self.g_strip, self.g_plot, self.g_note], api_name="generator_steps").success(
+            reveal, None, self.g_box, **PRIVATE)
+        self.maps_btn.click(**maps, api_name="feature_maps")
+        self.layer.input(**maps, **PRIVATE)

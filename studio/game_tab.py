@@ -1,10 +1,11 @@
 """The "Real or fake?" tab: rounds of 8 images, real (held out from training) and generated mixed;
 the player marks each, then sees the truth, their score against chance, and D's and the
 detector's verdicts. Digits always; faces only when CelebA test faces are on this machine
-(--real-faces PATH or STUDIO_REAL_FACES): they are read from there, never shipped or uploaded.
-Nothing about a player is kept beyond the page's own tally."""
+(app.py --real-faces PATH, or STUDIO_REAL_FACES): they are read from there, never shipped or
+uploaded. Nothing about a player is kept beyond the page's own tally."""
 from __future__ import annotations
 
+import functools
 import threading
 
 import gradio as gr
@@ -14,41 +15,44 @@ from gan_core.data import load_images
 from gan_core.game import ROUND, Deck, Round, Tally, chance_of_at_least
 from gan_core.live_training import load_live_digits
 from gan_core.real_or_fake import load_detector
-from studio.i18n import T, say, word
+from studio.i18n import T, choices, say, word
+from studio.page import PRIVATE, QUIET, Page
+from studio.session import Session
 from studio.state import CONFIG, STORE, friendly, log, upscale_all
 
 DIGITS, FACES = "Digits (MNIST)", "Faces (CelebA)"
 REAL, FAKE = "Real", "Fake"
 SHOWN = 112  # pixels per image on the page
-_decks: dict[str, Deck] = {}
+_decks: dict[tuple[str, str], Deck] = {}
 _lock = threading.Lock()
 
 
-def kinds() -> list[str]:
+def kinds(real_faces: str = "") -> list[str]:
     """What can be played here: digits always, faces when real test faces were given at start."""
-    return [DIGITS, FACES] if CONFIG.real_faces else [DIGITS]
+    return [DIGITS, FACES] if real_faces else [DIGITS]
 
 
 def _model_of(kind: str) -> str:
     return CONFIG.digits_model if kind == DIGITS else CONFIG.faces_model
 
 
-def deck(kind: str) -> Deck:
-    """The deck of a kind, made once per process (its real images read from disk)."""
-    if kind not in kinds():
-        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, kinds()))))
+def deck(kind: str, real_faces: str = "") -> Deck:
+    """The deck of a kind, made once per process (its real images read from disk; the faces' from
+    `real_faces`, a CelebA zip or folder)."""
+    if kind not in kinds(real_faces):
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, kinds(real_faces)))))
     with _lock:
-        if kind not in _decks:
+        if (kind, real_faces) not in _decks:
             gan = STORE.get(_model_of(kind))
             if kind == DIGITS:
                 real = load_live_digits(gan.folder / CONFIG.heldout_digits).permute(0, 2, 3, 1).numpy()
             else:
-                faces = load_images(CONFIG.real_faces, gan.config.image_size, gan.config.channels, split="test",
+                faces = load_images(real_faces, gan.config.image_size, gan.config.channels, split="test",
                                     limit=CONFIG.max_real_faces)
                 real = faces.images.permute(0, 2, 3, 1).numpy()
-                log.info("Real or fake?: %d test faces from %s", len(real), CONFIG.real_faces)
-            _decks[kind] = Deck(real, gan, load_detector(gan.folder, gan.device))
-        return _decks[kind]
+                log.info("Real or fake?: %d test faces from %s", len(real), real_faces)
+            _decks[kind, real_faces] = Deck(real, gan, load_detector(gan.folder, gan.device))
+        return _decks[kind, real_faces]
 
 
 def _shown(round_: Round) -> list[np.ndarray]:
@@ -56,13 +60,15 @@ def _shown(round_: Round) -> list[np.ndarray]:
 
 
 @friendly
-def new_round(kind: str):
-    """(the round, its 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix, nothing told."""
-    round_ = deck(kind).deal(np.random.default_rng())
+def new_round(session: Session, kind: str, real_faces: str = ""):
+    """(the session, the round's 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix,
+    nothing told."""
+    round_ = deck(kind, real_faces).deal(np.random.default_rng())
     pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
     cleared = [gr.update(value=None, interactive=True)] * ROUND
     note = say("game_note", count=ROUND)
-    return {"kind": kind, "round": round_, "checked": False}, *pictures, *cleared, note, ""
+    session.game = {"kind": kind, "round": round_, "checked": False}
+    return session, *pictures, *cleared, note, ""
 
 
 def _verdict(p: float) -> str:
@@ -70,8 +76,9 @@ def _verdict(p: float) -> str:
 
 
 @friendly
-def check_round(game: dict, tally: Tally, *marks):
-    """(the game, the tally, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
+def check_round(session: Session, *marks):
+    """(the session, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
+    game = session.game
     if not game or "round" not in game:
         raise gr.Error(say("new_round_first"))
     if game["checked"]:
@@ -82,7 +89,7 @@ def check_round(game: dict, tally: Tally, *marks):
                              which=say("list_separator").join(missing)))
     round_: Round = game["round"]
     result = round_.score([m == REAL for m in marks])
-    tally = (tally or Tally()).add(result)
+    tally = (session.tally or Tally()).add(result)
     captions = []
     for i, (truth, mark, d) in enumerate(zip(round_.real, marks, round_.d_says)):
         tick = "\u2713" if (mark == REAL) == truth else "\u2717"
@@ -90,7 +97,8 @@ def check_round(game: dict, tally: Tally, *marks):
         captions.append(gr.update(label=say("card_caption", number=i + 1, truth=word(REAL if truth else FAKE),
                                             tick=tick, verdict=_verdict(d)) + extra))
     locked = [gr.update(interactive=False)] * ROUND
-    return ({**game, "checked": True}, tally, *captions, *locked, result_text(result), tally_text(tally))
+    session.game, session.tally = {**game, "checked": True}, tally
+    return (session, *captions, *locked, result_text(result), tally_text(tally))
 
 
 def result_text(result) -> str:
@@ -114,6 +122,46 @@ def tally_text(tally: Tally) -> str:
     return line + say("tally_end")
 
 
-def faces_note():
+def faces_note(real_faces: str = ""):
     """Where the game's faces come from (shown under the tab, translated by the browser)."""
-    return T("faces_note_local" if CONFIG.real_faces else "faces_note_none")
+    return T("faces_note_local" if real_faces else "faces_note_none")
+
+
+# --- the tab -----------------------------------------------------------------------------------
+class GameTab:
+    def __init__(self, page: Page):
+        self.page = page
+        kinds_here = kinds(page.real_faces)
+        with gr.Tab(T("tab_game"), id="game") as self.tab:
+            gr.Markdown(T("game_intro"), elem_classes="tab-intro")
+            with gr.Row(equal_height=True):
+                self.kind = gr.Radio(choices(kinds_here), value=kinds_here[0], label=T("game_kind"), scale=2,
+                                     elem_id="game-kind")
+                self.deal_btn = gr.Button(T("new_round"), scale=1, elem_id="game-deal")
+                self.check_btn = gr.Button(T("check"), variant="primary", scale=1, elem_id="game-check")
+            self.note = gr.Markdown(elem_id="game-note")
+            self.cards, self.guesses = [], []
+            for row in range(2):
+                with gr.Row():
+                    for col in range(ROUND // 2):
+                        with gr.Column(min_width=120):
+                            i = row * ROUND // 2 + col
+                            self.cards.append(gr.Image(label=f"{i + 1}", interactive=False, height=150, format="png",
+                                                       buttons=[], elem_id=f"game-card-{i}"))
+                            self.guesses.append(gr.Radio(choices([REAL, FAKE]), value=None, show_label=False,
+                                                         container=False, elem_id=f"game-guess-{i}"))
+            self.result = gr.Markdown(elem_id="game-result")
+            self.tally = gr.Markdown(elem_id="game-tally")
+            gr.Markdown(faces_note(page.real_faces), elem_classes="tab-intro")
+            gr.Markdown(T("game_credits"), elem_classes="tab-intro")
+
+    def wire(self):
+        session = self.page.session
+        deal = functools.partial(new_round, real_faces=self.page.real_faces)
+        dealt = [session, *self.cards, *self.guesses, self.note, self.result]
+        self.deal_btn.click(deal, [session, self.kind], dealt, api_name="game_round")
+        self.kind.input(deal, [session, self.kind], dealt, **PRIVATE)
+        self.page.first_visit(self.tab, deal, [self.kind], dealt)
+        self.check_btn.click(check_round, [session, *self.guesses],
+                             [session, *self.cards, *self.guesses, self.result, self.tally], api_name="game_check",
+                             **QUIET)

@@ -2,7 +2,7 @@
 model (encoder guess + refinement), and make it the current face (a Face whose base is its z).
 
 Photos stay in the session: uploaded files are read once and deleted, the (shrunk) pictures are
-kept in the session's state for a crop by hand, and nothing about them is logged.
+kept in the session (Session.photos) for a crop by hand, and nothing about them is logged.
 """
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
 from gan_core.errors import UserError
-from studio.i18n import core, say, sentences, word
-from studio.state import CONFIG, STORE, big, directions_of, friendly, readout
+from studio.i18n import T, core, say, sentences, word
+from studio.page import PRIVATE, QUIET, reveal
+from studio.session import Session
+from studio.state import CONFIG, STORE, big, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
 SHOWN = 160             # side of each picture in the results, pixels
 KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in the session's memory
 
 
-def photo_updates(key: str):
-    """The photo panel for a model: shown when it ships an encoder (faces), else a note why not."""
-    has = STORE.encoder(key) is not None
+def photo_updates(session: Session):
+    """The photo panel for the session's model: shown when it ships an encoder (faces), else a note why not."""
+    has = STORE.encoder(session.model) is not None
     note = "" if has else say("no_encoder_note")
     return gr.update(visible=has), note
 
@@ -61,31 +63,31 @@ def _square(image: np.ndarray, side: int) -> np.ndarray:
     return upscale(canvas, side, smooth=True)
 
 
-def _found(model: str, mine: dict, face: Face, originals: list, crops: list, numbers: list[int], notes: list[str],
-           progress):
+def _found(session: Session, originals: list, crops: list, numbers: list[int], notes: list[str], progress):
     """Invert the aligned crops; the first becomes the current face. Outputs for the page."""
-    gan = STORE.get(model)
+    gan = session.gan
     progress(0.2, desc=say("finding_in_model"))
     refining = say("refining")
-    result = invert(gan, np.stack(crops), STORE.encoder(model), Settings(),
+    result = invert(gan, np.stack(crops), STORE.encoder(session.model), Settings(),
                     progress=lambda f: progress(0.2 + 0.8 * f, desc=refining))
-    photos = [Face(z=z.tolist()).to_json() for z in result.z]
+    found = [Face(z=z.tolist()) for z in result.z]
     shown = []  # three pictures a photo: what was uploaded, the aligned crop, the model's version
     for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
         shown += [(_square(original, SHOWN), say("photo_caption", number=n)),
                   (upscale(crop, SHOWN, smooth=True), say("aligned")),
                   (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
-    first = face.with_z(result.z[0].tolist()).reset()
+    first = session.face.with_z(result.z[0].tolist()).reset()
     image = result.reconstructions[0]  # G(first): a reset face has no offsets
     words = say("list_separator").join(say("photo_how_close", number=n, how=word(describe(p)))
                                        for n, p in zip(numbers, result.psnr))
     info = sentences(say("photos_found", words=words), *notes, say("photo_current", number=numbers[0]),
                      say("photo_click_row") if len(numbers) > 1 else "")
-    return first, big(image), readout(model, image), shown, photos, info
+    session.face, session.found = first, found
+    return session, big(image), readout(session.model, image), shown, info
 
 
 @friendly
-def read_photos(files, camera) -> list:
+def read_photos(session: Session, files, camera) -> Session:
     """The uploaded photos (files and/or the camera's), checked, shrunk and kept in the session;
     the uploaded files themselves are deleted."""
     kept = []
@@ -94,17 +96,19 @@ def read_photos(files, camera) -> list:
             kept.append(_read_once(path))
         except UserError as err:
             raise gr.Error(say("photo_error", number=i + 1, error=core(err))) from None
-    return kept
+    session.photos = kept
+    return session
 
 
 @friendly
-def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Progress()):
-    """The session's photos -> aligned crops -> z; (face, big face, readout, results, photos, info)."""
-    if STORE.encoder(model) is None:
+def find_photos(session: Session, progress=gr.Progress()):
+    """The session's photos -> aligned crops -> z; (session, big face, readout, results, info)."""
+    if STORE.encoder(session.model) is None:
         raise gr.Error(say("no_encoder"))
+    kept = session.photos
     if not kept:
         raise gr.Error(say("add_photo_first"))
-    aligner = STORE.aligner(model)
+    aligner = STORE.aligner(session.model)
     originals, crops, numbers, notes, missed = [], [], [], [], []
     for i, photo in enumerate(kept):
         progress(0.2 * i / len(kept), desc=say("finding_faces"))
@@ -124,7 +128,7 @@ def find_photos(model: str, mine: dict, face: Face, kept: list, progress=gr.Prog
         notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
     if not crops:
         raise gr.Error(sentences(*notes))
-    return _found(model, mine, face, originals, crops, numbers, notes, progress)
+    return _found(session, originals, crops, numbers, notes, progress)
 
 
 def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
@@ -153,38 +157,96 @@ def _which(kept: list, number) -> np.ndarray:
 
 
 @friendly
-def preview_crop(model: str, kept: list, number, x, y, side):
-    photo = _which(kept, number)
-    crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
+def preview_crop(session: Session, number, x, y, side):
+    photo = _which(session.photos, number)
+    crop = hand_crop(photo, x, y, side, session.gan.config.image_size)
     return upscale(crop, CONFIG.display // 2, smooth=True)
 
 
 @friendly
-def find_cropped(model: str, mine: dict, face: Face, kept: list, number, x, y, side, progress=gr.Progress()):
+def find_cropped(session: Session, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
-    if STORE.encoder(model) is None:
+    if STORE.encoder(session.model) is None:
         raise gr.Error(say("no_encoder"))
-    photo = _which(kept, number)
-    crop = hand_crop(photo, x, y, side, STORE.get(model).config.image_size)
-    return _found(model, mine, face, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
+    photo = _which(session.photos, number)
+    crop = hand_crop(photo, x, y, side, session.gan.config.image_size)
+    return _found(session, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
 
 
 @friendly
-def pick_photo(model: str, mine: dict, face: Face, photos: list, event: gr.SelectData):
+def pick_photo(session: Session, event: gr.SelectData):
     """A picture of the results clicked: its photo becomes the current face."""
     row = event.index // 3 if isinstance(event.index, int) else -1
-    if not photos or not 0 <= row < len(photos):
+    found = session.found
+    if not found or not 0 <= row < len(found):
         raise gr.Error(say("click_photo_row"))
-    chosen = face.with_z(Face.from_json(photos[row]).z).reset()
-    image = chosen.render(STORE.get(model), directions_of(model, mine))
-    return chosen, big(image), readout(model, image)
+    chosen = session.face.with_z(found[row].z).reset()
+    image = chosen.render(session.gan, session.directions)
+    session.face = chosen
+    return session, big(image), readout(session.model, image)
 
 
 @friendly
-def photos_to_keyframes(photos: list):
+def photos_to_keyframes(session: Session):
     """The found photos as a morph's keyframes (from the first to the last, and back)."""
     from gan_core.face import faces_text
 
-    if len(photos or []) < 2:
+    if len(session.found) < 2:
         raise gr.Error(say("two_photos_first"))
-    return faces_text([Face.from_json(p) for p in photos])
+    return faces_text(session.found)
+
+
+class PhotoPanel:
+    """The Explore tab's panel for the session's photos (hidden for a model without an encoder,
+    with a note why), laid out where it is made; wired by the Explore tab, whose face it changes."""
+
+    def __init__(self):
+        with gr.Accordion(T("photo_panel"), open=False, elem_id="photo-panel") as self.panel:
+            gr.Markdown(T("photo_intro"))
+            with gr.Row(equal_height=True):
+                self.files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                                     label=T("photo_files"), elem_id="photo-files", height=140)
+                self.camera = gr.Image(sources=["webcam", "clipboard"], type="filepath", height=140,
+                                       label=T("camera"), elem_id="camera")
+            with gr.Row():
+                self.find_btn = gr.Button(T("find_photos"), variant="primary", elem_id="find-photos", scale=2)
+                self.to_morph_btn = gr.Button(T("photos_to_morph"), elem_id="photos-to-morph", scale=1)
+            self.info = gr.Markdown(elem_id="photo-info")
+            with gr.Column(visible=False) as self.results_box:  # shown once a photo is found
+                self.results = gr.Gallery(label=T("photo_results"), columns=3, height="fit-content",
+                                          allow_preview=False, object_fit="contain", elem_id="photo-results")
+            with gr.Accordion(T("hand_crop"), open=False, elem_id="hand-crop"):
+                with gr.Row(equal_height=True):
+                    self.crop_which = gr.Number(1, precision=0, minimum=1, maximum=MAX_PHOTOS, label=T("crop_which"),
+                                                min_width=80)
+                    self.crop_x = gr.Slider(0, 100, 50, step=1, label=T("crop_x"), min_width=160)
+                    self.crop_y = gr.Slider(0, 100, 45, step=1, label=T("crop_y"), min_width=160)
+                    self.crop_side = gr.Slider(10, 100, 60, step=1, label=T("crop_side"), min_width=160)
+                with gr.Row(equal_height=True):
+                    self.crop_preview = gr.Image(label=T("crop_preview"), placeholder=T("crop_preview_empty"),
+                                                 interactive=False, height=160)
+                    self.crop_btn = gr.Button(T("find_cropped"), elem_id="find-cropped")
+        self.note = gr.Markdown()
+
+    def wire(self, explore) -> None:
+        """The panel's events; `explore`: the Explore tab (its face view, its sliders)."""
+        page = explore.page
+        session = page.session
+        found_outputs = [session, explore.current, explore.attributes, self.results, self.info]
+        found = self.find_btn.click(read_photos, [session, self.files, self.camera], session, api_name="add_photos",
+                                    **QUIET).success(find_photos, session, found_outputs, api_name="find_photos")
+        explore.after_face(found).then(reveal, None, self.results_box, **PRIVATE)
+        crop = [self.crop_which, self.crop_x, self.crop_y, self.crop_side]
+        for control in (self.crop_x, self.crop_y, self.crop_side):
+            control.release(preview_crop, [session, *crop], self.crop_preview, **PRIVATE, **QUIET)
+        cropped = self.crop_btn.click(find_cropped, [session, *crop], found_outputs, api_name="find_cropped")
+        explore.after_face(cropped).then(reveal, None, self.results_box, **PRIVATE)
+        explore.after_face(self.results.select(pick_photo, session, [session, explore.current, explore.attributes],
+                                               **PRIVATE, **QUIET))
+        self.to_morph_btn.click(photos_to_keyframes, session, page.keyframes, **PRIVATE, **QUIET).success(
+            show_morph, None, page.tabs, **PRIVATE)
+
+
+def show_morph():
+    """The Morph video tab, selected."""
+    return gr.Tabs(selected="morph")

@@ -1,18 +1,17 @@
-"""What every tab shares: the studio's config, the models it serves, the live run, the one adapter
-from the sliders to the current face, and how errors reach the page."""
+"""What every tab shares: the studio's config, the models it serves, the live run, a model's first
+face, and how errors reach the page (a session's own state: studio/session.py)."""
 from __future__ import annotations
 
 import functools
 import html
 import logging
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from gan_core.directions import Direction, direction_from_json, ranked
+from gan_core.directions import Direction, ranked
 from gan_core.face import Face
 from gan_core.latent import MAX_SEED, check_psi
 from gan_core.digits import load_digit_classifier
@@ -46,9 +45,7 @@ class StudioConfig:
     faces_model: str = "Faces (CelebA 64x64)"  # the bundled models "Real or fake?" plays with
     digits_model: str = "Digits (MNIST 32x32)"
     heldout_digits: str = "heldout_digits.npz"  # in the digits model's folder: MNIST digits it never saw
-    # CelebA test faces on this machine for "Real or fake?" (app.py --real-faces); never shipped
-    real_faces: str = field(default_factory=lambda: os.environ.get("STUDIO_REAL_FACES", ""))
-    max_real_faces: int = 2000
+    max_real_faces: int = 2000   # CelebA test faces "Real or fake?" reads (app.py --real-faces); never shipped
     face_math_presets: tuple = (
         # (label, A, B, C) for a faces model whose directions.json has none: seeds chosen by looking
         ("man with glasses - man + woman", "47, 71, 83", "16, 18, 21", "3, 19, 33"),
@@ -100,12 +97,6 @@ def upscale_all(images, size):
 
 
 # --- directions --------------------------------------------------------------------------------
-def directions_of(model: str, mine: dict) -> dict[str, Direction]:
-    """The model's directions and the session's own (taught or uploaded), by name."""
-    nz = STORE.get(model).config.nz
-    return {**STORE.directions(model), **{name: direction_from_json(d, nz) for name, d in (mine or {}).items()}}
-
-
 def direction_label(d: Direction) -> str:
     """A direction as a picker lists it, in the page's language: its name, and its two ends."""
     if (d.negative, d.positive) == ("-", "+"):
@@ -157,38 +148,11 @@ def default_face(key: str, seed: int | None = None) -> Face:
                 moves=[(n, 0.0) for n in default_sliders(key) if n], psi=default_psi(key))
 
 
-def face_of(face: Face, *slots) -> Face:
-    """The one adapter from the sliders to the face: `face`'s base, with the raw slots (dimensions,
-    then values) and the named slots (names, then values) as its edits and moves."""
-    n, m = CONFIG.slots, CONFIG.named_slots
-    dims, values = slots[:n], slots[n:2 * n]
-    names, offsets = slots[2 * n:2 * n + m], slots[2 * n + m:2 * n + 2 * m]
-    base = face if isinstance(face, Face) else Face()
-    return Face(seed=base.seed, z=base.z, edits=[(d, v or 0.0) for d, v in zip(dims, values) if d is not None],
-                moves=[(name, v or 0.0) for name, v in zip(names, offsets) if name], psi=base.psi)
-
-
 def fits_the_sliders(face: Face) -> Face:
     """`face` if the sliders can show it (at most CONFIG.slots edits, CONFIG.named_slots moves)."""
     if len(face.nonzero_edits) > CONFIG.slots or len(face.nonzero_moves) > CONFIG.named_slots:
         raise gr.Error(say("too_many_on_sliders", slots=CONFIG.slots, named=CONFIG.named_slots))
     return face
-
-
-def widgets_of(model: str, face: Face) -> tuple:
-    """The slider widgets showing `face`: the seed box, dims, values, direction names, their values
-    (slots the face leaves free keep other dimensions / the model's directions, at 0)."""
-    nz = STORE.get(model).config.nz
-    edits = [(d, v) for d, v in face.edits][:CONFIG.slots]
-    spare = [d for d in range(nz) if d not in {d for d, _ in edits}]
-    edits += [(d, 0.0) for d in spare[:CONFIG.slots - len(edits)]]
-    edits += [(None, 0.0)] * (CONFIG.slots - len(edits))  # a model with fewer dimensions than sliders
-    moves = [(n, v) for n, v in face.moves][:CONFIG.named_slots]
-    spare_names = [n for n in default_sliders(model) if n and n not in {n for n, _ in moves}]
-    moves += [(n, 0.0) for n in spare_names[:CONFIG.named_slots - len(moves)]]
-    moves += [(None, 0.0)] * (CONFIG.named_slots - len(moves))
-    seed = face.seed if face.z is None else None
-    return (seed, *[d for d, _ in edits], *[v for _, v in edits], *[n for n, _ in moves], *[v for _, v in moves])
 
 
 def readout(model: str, image) -> dict | None:

@@ -7,8 +7,11 @@ import gradio as gr
 
 from gan_core.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
                                 timelapse)
+from gan_core.live_training import MAX_MINUTES, MAX_STEPS
+from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
+from studio.page import PRIVATE, QUIET, Page, reveal
+from studio.session import Session
 from studio.session_files import session_folder
-from studio.i18n import LANGUAGES, WORDS, labelled, say, word
 from studio.state import CONFIG, LIVE, STORE, friendly
 
 
@@ -160,3 +163,82 @@ def live_outputs():
 @friendly
 def stop_live(request: gr.Request):
     return live_line(LIVE.stop(owner=owner_of(request)))
+
+
+def run_of_model(model: str) -> str | None:
+    """The run that trained `model`, if the tab lists it: a shipped model's own history, or the
+    local run folder its release folder is (or was exported into)."""
+    if model in STORE.bundled:
+        return model
+    folder = STORE.folders().get(model)
+    if folder is None:  # a Hub model: its history is not here
+        return None
+    folder = folder.resolve()
+    return next((label for label, run in local_runs().items() if run.resolve() in (folder, *folder.parents)), None)
+
+
+def follow_model(session: Session, which: str):
+    """The run picker on the session's model's run (which then shows), when the tab lists one."""
+    run = run_of_model(session.model)
+    return gr.update(value=run) if run and run != which else gr.skip()
+
+
+def live_picked():
+    return gr.update(choices=run_choices(), value=LIVE_RUN)
+
+
+# --- the tab -----------------------------------------------------------------------------------
+class TrainingTab:
+    def __init__(self, page: Page):
+        self.page = page
+        with gr.Tab(T("tab_training"), id="training") as self.tab:
+            gr.Markdown(T("training_intro"), elem_classes="tab-intro")
+            with gr.Row(equal_height=True):
+                self.which = gr.Dropdown(choices(run_choices()), value=run_of_model(page.first.model),
+                                         label=T("which_run"), scale=3, elem_id="which-run")
+                self.show_btn = gr.Button(T("show"), scale=1)
+            self.summary = gr.Markdown(elem_id="run-summary")
+            with gr.Row():
+                self.losses = gr.LinePlot(x="step", y="value", color="series", height=340, color_map=CURVE_COLOURS,
+                                          color_title="", x_title=T("axis_step"), y_title=T("axis_loss"),
+                                          label=T("loss_plot"), elem_id="loss-plot")
+                self.outputs = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1], height=340,
+                                           color_map=CURVE_COLOURS, color_title="", x_title=T("axis_step"),
+                                           y_title=T("axis_output"), label=T("output_plot"), elem_id="output-plot")
+            with gr.Row():
+                with gr.Column():
+                    self.grid_step = gr.Slider(0, 1, 0, step=1, label=T("grid_step"), elem_id="grid-step")
+                    self.grid_caption = gr.Markdown()
+                    self.grid = gr.Image(label=T("grid_image"), interactive=False, elem_id="grid-image")
+                with gr.Column():
+                    with gr.Row(equal_height=True):
+                        self.lapse_fps = gr.Slider(1, 12, 3, step=1, label=T("lapse_fps"))
+                        self.lapse_btn = gr.Button(T("make_timelapse"))
+                    gr.Markdown(T("timelapse_intro"))
+                    self.lapse = gr.Video(label=T("timelapse"), autoplay=True, loop=True, height=320, visible=False)
+            with gr.Group():
+                gr.Markdown(T("live_intro"))
+                with gr.Row(equal_height=True):
+                    self.live_steps = gr.Slider(50, MAX_STEPS, 1100, step=50, label=T("live_steps"), min_width=200)
+                    self.live_minutes = gr.Slider(0.5, MAX_MINUTES, 2, step=0.5, label=T("live_minutes"),
+                                                  min_width=200)
+                    self.live_start = gr.Button(T("live_start"), variant="primary", elem_id="live-start")
+                    self.live_stop = gr.Button(T("live_stop"), elem_id="live-stop")
+                self.live_message = gr.Markdown(elem_id="live-message")
+                self.timer = gr.Timer(1.0, active=False)
+
+    def wire(self):
+        which = self.which
+        run = [self.summary, self.losses, self.outputs, self.grid_step, self.grid, self.grid_caption]
+        self.show_btn.click(show_run, which, run, api_name="training_run")
+        which.change(show_run, which, run, **PRIVATE)
+        self.grid_step.release(show_grid, [which, self.grid_step], [self.grid, self.grid_caption],
+                               api_name="training_grid", trigger_mode="always_last")
+        self.lapse_btn.click(make_timelapse, [which, self.lapse_fps], self.lapse, api_name="timelapse").success(
+            reveal, None, self.lapse, **PRIVATE)
+        self.live_start.click(start_live, [self.live_steps, self.live_minutes], [self.live_message, self.timer],
+                              api_name="live_start").success(live_picked, None, which, **PRIVATE)
+        self.live_stop.click(stop_live, None, self.live_message, api_name="live_stop")
+        self.timer.tick(live_outputs, None, [self.live_message, *run, self.timer], **PRIVATE, **QUIET)
+        self.tab.select(refresh_runs, which, which, **PRIVATE).then(show_run, which, run, **PRIVATE)
+        self.page.follow_model(follow_model, [self.page.session, which], which)

@@ -110,6 +110,23 @@ def test_digits_model(client):
     client.predict(FACES, api_name="/choose_model")
 
 
+def test_each_model_keeps_the_sessions_face(studio_url):
+    """A photo's face (an explicit z) on the faces model survives a visit to the digits model."""
+    fresh = gradio_client.Client(studio_url, verbose=False)  # a session of its own
+    try:
+        photo = {"z": [round(0.01 * i - 0.5, 3) for i in range(100)], "moves": {AGE: 1.5}}
+        face(fresh, photo)
+        info = fresh.predict(DIGITS, api_name="/choose_model")[0]
+        assert "makes digits" in info and json.loads(fresh.predict(api_name="/share")) == {"seed": 1}
+        face(fresh, 4)
+        fresh.predict(FACES, api_name="/choose_model")
+        assert json.loads(fresh.predict(api_name="/share")) == photo  # back: the photo, edits and all
+        fresh.predict(DIGITS, api_name="/choose_model")
+        assert json.loads(fresh.predict(api_name="/share")) == {"seed": 4}
+    finally:
+        fresh.close()  # its heartbeat would outlive the server
+
+
 def test_real_or_fake_rounds(client, studio_url):
     fresh = gradio_client.Client(studio_url, verbose=False)
     try:
@@ -241,10 +258,13 @@ def test_direction_browser_and_use_direction(client):
 
 
 def test_teaching_a_direction(client):
+    from gan_core.directions import MIN_MARKS
+
     for seed in range(3):
         face(client, seed)
-        client.predict(api_name="/mark_yes")
-    assert "mark at least 10 faces" in error_of(client, "freckles", api_name="/fit_direction")
+        marks = client.predict(api_name="/mark_yes")
+    assert marks == f"**3** marked yes, **0** marked no (about {MIN_MARKS - 3} more to go)"
+    assert f"mark at least {MIN_MARKS} faces" in error_of(client, "freckles", api_name="/fit_direction")
     for seed in range(3, 6):
         face(client, seed)
         client.predict(api_name="/mark_yes")

@@ -408,6 +408,42 @@ def test_every_tab_in_the_browsers_language(page, studio_url, locale):
         page.close()
 
 
+def test_the_views_follow_a_model_switch(page, studio_url, shots):
+    """Switched to the digits model, D's view and the Training tab show the digits model, not the
+    faces model they showed before; switched back, the faces model's face is back."""
+    page = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})  # a new visitor
+    try:
+        page.goto(studio_url)
+        page.locator("#faces img").nth(15).wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Ask the discriminator").click()
+        page.wait_for_function("document.querySelector('#d-verdict').innerText.includes('(seed 9)')",
+                               timeout=30_000)  # the first visit asks about the faces model's first face
+        faces_image = image_src(page, "d-image")
+        page.locator("#model-pick input").click()
+        page.get_by_role("option", name="Digits (MNIST 32x32)").click()
+        start = time.perf_counter()
+        page.wait_for_function("document.querySelector('#d-verdict').innerText.includes('(seed 1)')",
+                               timeout=30_000)  # the digits model's first face, asked again on the switch
+        print(f"D's view followed the switch in {time.perf_counter() - start:.1f} s")
+        wait_for_new_src(page, "d-image", faces_image)
+        page.screenshot(path=str(shots / "digits_ask.png"), full_page=True)
+        page.get_by_role("tab", name="Training").click()
+        page.wait_for_function("document.querySelector('#which-run input').value === 'Digits (MNIST 32x32)'",
+                               timeout=30_000)
+        page.locator("#grid-image img").wait_for(timeout=30_000)
+        page.wait_for_function("!document.querySelector('#run-summary').innerText.includes('38,242 steps')",
+                               timeout=30_000)  # not the faces model's run
+        page.locator("#model-pick input").click()
+        page.get_by_role("option", name="Faces (CelebA 64x64)").click()
+        page.wait_for_function("document.querySelector('#which-run input').value === 'Faces (CelebA 64x64)'",
+                               timeout=30_000)
+        page.get_by_role("tab", name="Ask the discriminator").click()
+        page.wait_for_function("document.querySelector('#d-verdict').innerText.includes('(seed 9)')",
+                               timeout=30_000)
+    finally:
+        page.close()
+
+
 def test_one_click_switches_the_whole_page_and_the_choice_survives_a_reload(browser, studio_url):
     """The header's switch: every tab (visited or not), the text the server writes (the model line,
     the gallery's captions) and the answer to a careless input in the other language at once; a

@@ -142,7 +142,7 @@ def user_errors() -> list:
     from gan_core.errors import UserError
     from gan_core.face import Face
     from gan_core.latent import check_psi, check_seed, parse_seeds
-    from gan_core.morph import check_fps, check_settings, keyframes_from_text
+    from gan_core.morph import MorphSettings, keyframes_from_text
     from gan_core.uploads import load_upload
 
     attempts = [lambda: Face.parse("hello"), lambda: Face.parse('{"seed": 1e400}'), lambda: Face.parse(""),
@@ -153,8 +153,8 @@ def user_errors() -> list:
                 lambda: Face.parse({"z": [0.1] * 7}).check(100, {}),
                 lambda: check_seed("x"), lambda: check_psi(2), lambda: parse_seeds("-4, 7"),
                 lambda: keyframes_from_text("7", 100), lambda: keyframes_from_text("0, x", 100),
-                lambda: check_settings(16, 120, True, 256, "linear", "slerp"), lambda: check_fps(0),
-                lambda: check_settings(2, 24, True, 4096, "linear", "slerp"),
+                lambda: MorphSettings(120, easing="linear").frame_count(16), lambda: MorphSettings(fps=0),
+                lambda: MorphSettings(24, size=4096, easing="linear"),
                 lambda: check_name(check_text("**bold** <b>")), lambda: check_name(" "),
                 lambda: fit_user_direction("freckles", [[0.0] * 100] * 3, [], 100),
                 lambda: direction_from_json({"name": "tiny", "method": "user", "vector": [1, 2, 3]}, 100),
@@ -234,9 +234,10 @@ def test_status_data_is_written_in_the_page_language():
 
 
 def test_the_layer_picker_is_labelled_in_the_page_language():
-    from studio import explore_tab
+    from studio.discriminator_tab import model_settings
+    from studio.session import Session
 
-    update = in_language("zh-CN", explore_tab.model_updates, "Digits (MNIST 32x32)")[6]
+    update, _ = in_language("zh-CN", model_settings, Session.opening("Digits (MNIST 32x32)"))
     assert update["choices"][0] == ("第 1 层：32 张 16x16 的特征图", 0)
 
 

@@ -107,15 +107,16 @@ def test_session_files_are_private_bounded_and_deleted(tmp_path):
 
 
 def test_the_slider_adapter_builds_the_face(monkeypatch):
-    from studio.state import CONFIG, face_of
+    from studio.session import Sliders
+    from studio.state import CONFIG
 
     dims, values = list(range(CONFIG.slots)), [0.0] * CONFIG.slots
     values[2] = 1.5
     names, offsets = ["Age", None, None, None][:CONFIG.named_slots], [2.0, 0.0, 0.0, 0.0][:CONFIG.named_slots]
-    face = face_of(Face(z=[0.0] * 100), *dims, *values, *names, *offsets)
+    face = Sliders.read([*dims, *values, *names, *offsets]).face(Face(z=[0.0] * 100))
     assert face.z == (0.0,) * 100 and face.nonzero_edits == {2: 1.5} and face.nonzero_moves == {"Age": 2.0}
     with pytest.raises(ValueError, match="between -5 and 5"):
-        face_of(Face(seed=1), *dims, *[9.0] * CONFIG.slots, *names, *offsets)
+        Sliders.read([*dims, *[9.0] * CONFIG.slots, *names, *offsets]).face(Face(seed=1))
 
 
 def test_user_text_is_escaped_for_markdown():
@@ -170,23 +171,27 @@ def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
     import numpy as np
 
     from studio.discriminator_tab import steps_outputs
+    from studio.session import Session
 
     face = np.full((8, 8, 3), 100, np.uint8)
-    note = steps_outputs({"image": face}, {"images": [face, face + 1], "probs": [0.2, 0.3]})[-1]
+    session = Session(subject={"image": face}, steps={"images": [face, face + 1], "probs": [0.2, 0.3]})
+    note = steps_outputs(session)[-1]
     assert "tiny" in note and "0.200 \u2192 0.300" in note
-    note = steps_outputs({"image": face}, {"images": [face, face + 20], "probs": [0.2, 0.9]})[-1]
+    session.steps = {"images": [face, face + 20], "probs": [0.2, 0.9]}
+    note = steps_outputs(session)[-1]
     assert "tiny" not in note and "changed by 20.0 grey levels" in note
 
 
 def test_found_photos_become_morph_keyframes():
     from gan_core.face import parse_faces
     from studio.photos import photos_to_keyframes
+    from studio.session import Session
 
-    photos = [Face(z=[0.1] * 100).to_json(), Face(z=[-0.2] * 100).to_json()]
-    faces = parse_faces(photos_to_keyframes(photos))
+    found = [Face(z=[0.1] * 100), Face(z=[-0.2] * 100)]
+    faces = parse_faces(photos_to_keyframes(Session(found=found)))
     assert [f.z[0] for f in faces] == [0.1, -0.2]
     with pytest.raises(gr.Error, match="at least two photos"):
-        photos_to_keyframes(photos[:1])
+        photos_to_keyframes(Session(found=found[:1]))
 
 
 def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
@@ -194,13 +199,14 @@ def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
     from PIL import Image
 
     from studio.photos import read_photos
+    from studio.session import Session
 
     paths = []
     for name in ("a.png", "b.jpg"):
         Image.fromarray(np.full((120, 90, 3), 200, np.uint8)).save(tmp_path / name)
         paths.append(str(tmp_path / name))
-    kept = read_photos(paths, None)
+    kept = read_photos(Session(), paths, None).photos
     assert [p.shape for p in kept] == [(120, 90, 3)] * 2
     assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
     with pytest.raises(gr.Error, match="at most 8 photos"):
-        read_photos([str(tmp_path / "x.png")] * 9, None)
+        read_photos(Session(), [str(tmp_path / "x.png")] * 9, None)

@@ -8,7 +8,7 @@ from gan_core.face import Face
 from gan_core.face_math import face_math
 from gan_core.latent import z_from_seed, z_from_seeds
 from gan_core.models import GAN, Generator
-from gan_core.morph import filmstrip, morph_frames, plan_frames, write_morph
+from gan_core.morph import MorphSettings, filmstrip, morph_frames, plan_frames, write_morph
 
 
 @pytest.fixture
@@ -41,20 +41,35 @@ def test_dimension_scan_rows(gan):
 def test_morph_frames_bounds_and_files(gan, tmp_path):
     keys = z_from_seeds([1, 2, 3], gan.config.nz)
     seen = []
-    frames = morph_frames(gan, keys, 5, loop=False, size=48, progress=seen.append)
+    frames = morph_frames(gan, keys, MorphSettings(frames_per_segment=5, loop=False, size=48), progress=seen.append)
     assert len(frames) == 11 and frames[0].shape == (48, 48, 3)
     assert seen[-1] == 1.0
     first = face(gan, 1)
-    assert np.array_equal(morph_frames(gan, keys, 5, loop=False, size=32)[0], first)
+    assert np.array_equal(morph_frames(gan, keys, MorphSettings(frames_per_segment=5, loop=False, size=32))[0], first)
     assert plan_frames(3, 5, loop=True) == 15
     for args in ((1, 5, False), (3, 0, False), (2, 601, False)):
         with pytest.raises(ValueError):
             plan_frames(*args)
     with pytest.raises(ValueError, match="size"):
-        morph_frames(gan, keys, 5, size=4096)
-    mp4, gif = write_morph(frames, tmp_path, fps=12)
+        MorphSettings(frames_per_segment=5, size=4096)
+    mp4, gif = write_morph(frames, tmp_path, MorphSettings(fps=12))
     assert mp4.stat().st_size > 0 and gif.stat().st_size > 0
     assert filmstrip(frames, count=4, height=24).shape[0] == 24 + 4
+
+
+def test_morph_settings_are_checked_once_when_made(gan):
+    settings = MorphSettings(frames_per_segment=24.0, fps=12, loop=1, size=64.0)  # as a page's sliders send them
+    assert (settings.frames_per_segment, settings.fps, settings.loop, settings.size) == (24, 12.0, True, 64)
+    assert settings.frame_count(3) == 72 and MorphSettings(loop=False).frame_count(3) == 49
+    for bad, match in (({"fps": 0}, "fps"), ({"fps": 61}, "fps"), ({"size": 8}, "size"),
+                       ({"easing": "wobbly"}, "easing"), ({"mode": "zigzag"}, "slerp or lerp"),
+                       ({"frames_per_segment": 0}, "at least 1")):
+        with pytest.raises(ValueError, match=match):
+            MorphSettings(**bad)
+    with pytest.raises(ValueError, match="600 allowed"):
+        MorphSettings(frames_per_segment=120).frame_count(16)
+    with pytest.raises(ValueError, match="keyframes"):
+        morph_frames(gan, z_from_seeds([1], gan.config.nz), settings)
 
 
 def test_face_math_is_mean_arithmetic(gan):
