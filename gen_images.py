@@ -9,7 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_core.checkpoints import CheckpointError, load_gan
+from gan_core.checkpoints import load_gan
+from gan_core.errors import UserError
 from gan_core.latent import parse_seeds, z_from_seeds
 from gan_core.media import make_grid, save_image, upscale
 
@@ -28,7 +29,7 @@ def main(argv=None) -> int:
     try:
         seeds = parse_seeds(args.seeds)
         gan = load_gan(args.checkpoint, args.device)
-    except (ValueError, CheckpointError, RuntimeError) as err:
+    except (UserError, RuntimeError) as err:  # a user's mistake, or a device this machine lacks
         print(f"gen_images.py: {err}", file=sys.stderr)
         return 2
     images = gan.generate(z_from_seeds(seeds, gan.config.nz))

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import UserError
+
 EYES_64 = ((20.3, 33.3), (43.1, 33.3))  # left and right eye centres in the 64x64 training crop
 # Where the centres of OpenCV's eye boxes fall in the true crop: a little off the landmarks
 # (medians over 311 `train` faces pasted into photos, eyes found; see bench/inversion.py)
@@ -34,7 +36,7 @@ MIN_FACE = 32           # pixels: a smaller face holds too little to find in the
 ROTATIONS = (0, -12, 12, -25, 25)  # degrees the photo is turned to look for upright faces
 
 
-class NoFace(ValueError):
+class NoFace(UserError):
     """No face in the photo (or one too small): the manual crop is the way on."""
 
 
@@ -166,8 +168,7 @@ class Aligner:
         photo = np.ascontiguousarray(photo[..., :3] if photo.ndim == 3 else np.repeat(photo[..., None], 3, 2))
         candidates = self.detect(photo)
         if not candidates:
-            raise NoFace(f"no face found (at least {MIN_FACE} pixels wide, roughly upright and facing the camera); "
-                         f"crop the face by hand below")
+            raise NoFace("no_face_found", min=MIN_FACE)
         turned, with_eyes = {}, []
         for turn, box, _ in candidates[:MAX_CANDIDATES]:
             key = turn.tobytes()

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError, load_tensors, save_tensors
+from .errors import Phrase, UserError, phrase_of
 from .models import from_levels, from_uint8
 
 CLASSIFIER_NAME = "attributes.safetensors"
@@ -88,14 +89,15 @@ def load_net(path: Path, build: Callable[[dict], nn.Module], what: str) -> tuple
         net = build(meta)
         net.load_state_dict(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not {what} ({str(err).splitlines()[0]})") from None
+        error = phrase_of(err) if isinstance(err, UserError) else str(err).splitlines()[0]
+        raise CheckpointError("not_net", path=str(path), what=Phrase(what), error=error) from None
     return net, meta
 
 
 def load_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> AttributeClassifier | None:
     """The classifier shipped in a model folder, or None if it has none."""
     found = load_net(Path(folder) / CLASSIFIER_NAME, lambda m: AttributeNet(len(tuple(m["names"])), width=m["width"]),
-                     "an attribute classifier")
+                     "what_attribute_classifier")
     if found is None:
         return None
     net, meta = found
@@ -133,7 +135,7 @@ def labels_from_metadata(metadata: dict[str, list[str]], names) -> tuple[torch.T
     """CelebA-style columns ("1" / "-1", empty where unlabelled) -> (labels 0/1 [N, K], known mask [N, K])."""
     missing = [n for n in names if n not in metadata]
     if missing:
-        raise ValueError(f"the data has no labels for {', '.join(missing)}")
+        raise UserError("no_labels", names=missing)
     values = torch.tensor([[{"1": 1.0, "-1": 0.0}.get(v.strip(), math.nan) for v in metadata[n]] for n in names]).T
     known = ~values.isnan()
     return values.nan_to_num(0.0), known
@@ -149,7 +151,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, known: torch.Te
     rows = known.any(1)
     images, labels, known = images[rows], labels[rows].float(), known[rows].float()
     if len(images) < batch_size:
-        raise ValueError(f"{len(images)} labelled images are too few to train on")
+        raise UserError("too_few_labelled", got=len(images))
     positives = (labels * known).sum(0) / known.sum(0).clamp(min=1)
     pos_weight = ((1 - positives) / positives.clamp(min=1e-3)).clamp(1e-2, 1e2).sqrt()
     generator = torch.Generator().manual_seed(seed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from .distributed import shared
+from .errors import UserError
 
 POLICIES = ("color", "translation", "cutout")
 
@@ -14,7 +15,7 @@ def check_policy(policy: str) -> list[str]:
     parts = [p for p in policy.replace(" ", "").split(",") if p]
     unknown = [p for p in parts if p not in POLICIES]
     if unknown:
-        raise ValueError(f"unknown DiffAugment policy {unknown}; choose from {POLICIES}")
+        raise UserError("diffaugment", unknown=str(unknown), policies=str(POLICIES))
     return parts
 
 

@@ -28,7 +28,7 @@ class _Batching:
     def __init__(self, count: int, batch_size: int, device: torch.device, seed: int, flip: bool,
                  channels_last: bool, ranks: Ranks, order_device: torch.device):
         if count < batch_size:
-            raise DataError(f"{count} images are fewer than one batch of {batch_size}")
+            raise DataError("fewer_than_batch", count=count, batch=batch_size)
         self.count, self.batch_size, self.device, self.seed, self.flip = count, batch_size, device, seed, flip
         self.ranks, self.order_device = ranks, order_device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -34,6 +34,7 @@ from safetensors.torch import save_file
 
 from .config import ConfigError, GANConfig
 from .device import pick_device
+from .errors import Phrase, UserError, phrase_of
 from .models import GAN, Discriminator, Generator
 
 CONFIG_NAME = "config.json"
@@ -51,13 +52,14 @@ REVISION_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,126}[A-Za-z0-9])
 TEMP_PATTERN = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # what atomic_write's mkstemp names look like
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint that cannot be loaded: missing, corrupt, mismatched or in a refused format.
-    `reason` says what is wrong without naming a path or a value ("is not a valid safetensors file")."""
+    `reason` (a Phrase, also the parameter {reason}) says what is wrong without naming a path or a
+    value ("is not a valid safetensors file")."""
 
-    def __init__(self, message: str, reason: str = "cannot be loaded"):
-        super().__init__(message)
-        self.reason = reason
+    def __init__(self, key: str, /, reason: Phrase | None = None, **params):
+        self.reason = reason or Phrase("reason_cannot_load")
+        super().__init__(key, reason=self.reason, **params)
 
 
 def atomic_write(path: Path, write) -> None:
@@ -110,9 +112,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta
 
 def _refuse_pickle(path: Path) -> None:
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(f"{path}: pickle-based checkpoints ({path.suffix}) are refused, since "
-                              f"loading one can run arbitrary code; use safetensors",
-                              "is a pickle-based checkpoint, which is refused")
+        raise CheckpointError("pickle_refused", Phrase("reason_pickle"), path=str(path), suffix=path.suffix)
 
 
 def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
@@ -121,21 +121,20 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
     path = Path(path)
     _refuse_pickle(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file", "is missing")
-    invalid = "is not a valid safetensors file"
+        raise CheckpointError("no_such_file", Phrase("reason_missing"), path=str(path))
+    invalid = Phrase("reason_not_safetensors")
     try:
         with safe_open(str(path), framework="pt") as f:  # one read for tensors and metadata
             tensors = {key: f.get_tensor(key) for key in f.keys()}
             metadata = f.metadata() or {}
         meta = json.loads(metadata.get("json", "{}"))
     except (SafetensorError, json.JSONDecodeError, OSError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({err})", invalid) from None
+        raise CheckpointError("not_safetensors", invalid, path=str(path), error=str(err)) from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: not a valid safetensors file (its metadata is not a JSON object)", invalid)
+        raise CheckpointError("safetensors_metadata", invalid, path=str(path))
     expected = metadata.get(DIGEST_KEY)
     if expected is not None and expected != tensors_digest(tensors):
-        corrupt = "is corrupt: its tensors do not match their digest"
-        raise CheckpointError(f"{path} {corrupt}", corrupt)
+        raise CheckpointError("corrupt", Phrase("reason_corrupt"), path=str(path))
     return tensors, meta
 
 
@@ -145,13 +144,14 @@ def read_config(folder: str | os.PathLike) -> GANConfig:
     try:
         return GANConfig.from_dict(json.loads(path.read_text()))
     except (FileNotFoundError, NotADirectoryError):
-        raise CheckpointError(f"{path.parent}: no {CONFIG_NAME}, so this is not a model folder", "is missing") from None
+        raise CheckpointError("no_config", Phrase("reason_missing"), folder=str(path.parent),
+                              name=CONFIG_NAME) from None
     except ConfigError as err:
-        raise CheckpointError(f"{path}: not a valid model config ({err})",
-                              f"is not a valid DCGAN config ({err.brief})") from None
+        raise CheckpointError("bad_config", Phrase("reason_bad_config", brief=err.brief), path=str(path),
+                              error=phrase_of(err)) from None
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, OSError) as err:
-        raise CheckpointError(f"{path}: not a valid model config ({err})",
-                              "is not a valid DCGAN config (not JSON)") from None
+        raise CheckpointError("bad_config", Phrase("reason_bad_config", brief=Phrase("brief_not_json")),
+                              path=str(path), error=str(err)) from None
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> None:
@@ -167,8 +167,7 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
             f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}" if missing else "",
             f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}" if unexpected else "",
             f"shape {wrong[:3]}" if wrong else ""]))
-        raise CheckpointError(f"{path}: weights do not match the config ({details})",
-                              "does not match its config")
+        raise CheckpointError("weights_mismatch", Phrase("reason_mismatch"), path=str(path), details=details)
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 
 
@@ -205,8 +204,7 @@ def is_repo_id(text: str) -> bool:
 def _check_revision(repo_id: str, revision: str | None) -> None:
     if revision is not None and (not isinstance(revision, str) or not REVISION_PATTERN.fullmatch(revision)
                                  or ".." in revision or "//" in revision):
-        raise CheckpointError(f"{repo_id}: not a valid revision (a branch, tag or commit hash)",
-                              "not a valid revision")
+        raise CheckpointError("bad_revision", Phrase("reason_revision"), repo=repo_id)
 
 
 def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
@@ -214,7 +212,7 @@ def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
     local cache, e.g. with HF_HUB_OFFLINE=1) into a folder. Clear errors otherwise."""
     text = str(source).strip()
     if not text:
-        raise CheckpointError("no checkpoint given: name a model folder or a Hub repo id (owner/name)")
+        raise CheckpointError("no_checkpoint")
     path = Path(text).expanduser()
     _refuse_pickle(path)
     if path.is_file():
@@ -222,7 +220,7 @@ def resolve(source: str | os.PathLike, revision: str | None = None) -> Path:
     if path.is_dir():
         return path
     if not is_repo_id(text):
-        raise CheckpointError(f"{text}: no such model folder, and not a Hub repo id of the form owner/name")
+        raise CheckpointError("no_model_folder", text=text)
     return _download(text, revision)
 
 
@@ -255,25 +253,22 @@ def _download(repo_id: str, revision: str | None) -> Path:
         folder = Path(snapshot_download(repo_id, revision=revision, local_files_only=not hub_reachable(),
                                         allow_patterns=[CONFIG_NAME, GENERATOR_NAME, *OPTIONAL_FILES]))
     except LocalEntryNotFoundError:
-        raise CheckpointError(f"{repo_id}: not in the local Hugging Face cache and the Hub cannot be "
-                              f"reached (offline?)", "is not cached and the Hub cannot be reached") from None
+        raise CheckpointError("hub_offline", Phrase("reason_offline"), repo=repo_id) from None
     except RevisionNotFoundError:
-        raise CheckpointError(f"{repo_id}: the Hub has no such revision", "has no such revision") from None
+        raise CheckpointError("hub_no_revision", Phrase("reason_no_revision"), repo=repo_id) from None
     except RepositoryNotFoundError:
-        raise CheckpointError(f"{repo_id}: no such repo on the Hugging Face Hub (or it is private or gated)",
-                              "is not on the Hub") from None
+        raise CheckpointError("hub_no_repo", Phrase("reason_not_on_hub"), repo=repo_id) from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
-        raise CheckpointError(f"{repo_id}: the Hugging Face Hub refused the download"
-                              f"{f' (HTTP {status})' if status else ''}", "cannot be downloaded") from None
+        raise CheckpointError("hub_refused_status" if status else "hub_refused", Phrase("reason_no_download"),
+                              repo=repo_id, status=status) from None
     except (OSError, ValueError):
         logging.getLogger(__name__).warning("downloading %s failed", repo_id, exc_info=True)
-        raise CheckpointError(f"{repo_id}: cannot download from the Hugging Face Hub",
-                              "cannot be downloaded") from None
+        raise CheckpointError("hub_download", Phrase("reason_no_download"), repo=repo_id) from None
     missing = [name for name in (CONFIG_NAME, GENERATOR_NAME) if not (folder / name).is_file()]
     if missing:
-        raise CheckpointError(f"{repo_id}: the repo has no model files ({CONFIG_NAME} and {GENERATOR_NAME} are "
-                              f"needed; {' and '.join(missing)} not found)", "has no model files")
+        raise CheckpointError("hub_no_files", Phrase("reason_no_files"), repo=repo_id, config=CONFIG_NAME,
+                              generator=GENERATOR_NAME, missing=" and ".join(missing))
     return folder
 
 
@@ -285,12 +280,13 @@ def _load_folder(folder: Path, device: str | torch.device, repo_id: str | None =
         except CheckpointError as err:
             if repo_id is None:
                 raise
-            raise CheckpointError(f"{repo_id}: its {name} {err.reason}", err.reason) from None
+            raise CheckpointError("repo_file", err.reason, repo=repo_id, name=name) from None
 
     config = step(CONFIG_NAME, lambda: read_config(folder))  # within the bounds before any network is built
     device = pick_device(device) if isinstance(device, str) else device
     if not (folder / GENERATOR_NAME).is_file():
-        raise CheckpointError(f"{repo_id or folder}: no {GENERATOR_NAME}", "is missing")
+        raise CheckpointError("no_generator", Phrase("reason_missing"), where=repo_id or str(folder),
+                              name=GENERATOR_NAME)
     G = Generator(config)
     step(GENERATOR_NAME, lambda: load_weights(G, folder / GENERATOR_NAME))
     D = None
@@ -317,6 +313,5 @@ def load_hub_gan(repo_id: str, device: str | torch.device = "auto", revision: st
     this machine or a value from the files."""
     text = repo_id.strip() if isinstance(repo_id, str) else ""
     if not is_repo_id(text):
-        raise CheckpointError("not a Hugging Face repo id: give one of the form owner/name (letters, digits, "
-                              "'-', '_' and '.'; no paths)", "is not a Hub repo id")
+        raise CheckpointError("repo_id", Phrase("reason_not_repo_id"))
     return _load_folder(_download(text, revision), device, repo_id=text)

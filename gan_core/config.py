@@ -12,6 +12,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from .errors import Phrase, UserError
+
 SUPPORTED_SIZES = (32, 64, 128)  # image sides the networks are built for
 MAX_NZ = 1024                    # longest latent vector z
 MAX_WIDTH = 512                  # largest g_width and d_width
@@ -19,12 +21,12 @@ MAX_CHANNELS = 2048              # widest layer of G or D: width * 2 ** (n_upsam
 MAX_NAME = 200                   # longest name, in characters
 
 
-class ConfigError(ValueError):
-    """A config that cannot describe a DCGAN. `brief` names the setting and the problem but
-    no value (for messages that must not echo a file's contents), e.g. "g_width is out of range"."""
+class ConfigError(UserError):
+    """A config that cannot describe a DCGAN. `brief` (a Phrase) names the setting and the problem
+    but no value (for messages that must not echo a file's contents), e.g. "g_width is out of range"."""
 
-    def __init__(self, message: str, brief: str):
-        super().__init__(message)
+    def __init__(self, key: str, /, brief: Phrase, **params):
+        super().__init__(key, **params)
         self.brief = brief
 
 
@@ -48,28 +50,26 @@ class GANConfig:
         for key in ("image_size", "channels", "nz", "g_width", "d_width"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{key} must be a whole number, got {_shown(value)}", f"{key} is not a whole number")
+                raise ConfigError("config_whole", Phrase("brief_not_whole", key=key), key=key, got=_shown(value))
         if self.image_size not in SUPPORTED_SIZES:
-            raise ConfigError(f"image_size must be one of {SUPPORTED_SIZES}, got {self.image_size}",
-                              "image_size is not supported")
+            raise ConfigError("config_size", Phrase("brief_size"), sizes=str(SUPPORTED_SIZES), got=self.image_size)
         if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}", "channels is not 1 or 3")
+            raise ConfigError("config_channels", Phrase("brief_channels"), got=self.channels)
         for key, high in (("nz", MAX_NZ), ("g_width", MAX_WIDTH), ("d_width", MAX_WIDTH)):
             if not 1 <= getattr(self, key) <= high:
-                raise ConfigError(f"{key} must be a positive integer of at most {high}, got {getattr(self, key)}",
-                                  f"{key} is out of range")
+                raise ConfigError("config_range", Phrase("brief_range", key=key), key=key, max=high,
+                                  got=getattr(self, key))
         for key in ("g_width", "d_width"):
             widest = getattr(self, key) * 2 ** (self.n_upsamples - 1)
             if widest > MAX_CHANNELS:
-                raise ConfigError(f"{key} {getattr(self, key)} at image_size {self.image_size} makes a layer of "
-                                  f"{widest} channels; at most {MAX_CHANNELS}", f"{key} is out of range")
+                raise ConfigError("config_widest", Phrase("brief_range", key=key), key=key, width=getattr(self, key),
+                                  size=self.image_size, widest=widest, max=MAX_CHANNELS)
         if not isinstance(self.d_spectral_norm, bool):
-            raise ConfigError(f"d_spectral_norm must be true or false, got {_shown(self.d_spectral_norm)}",
-                              "d_spectral_norm is not true or false")
+            raise ConfigError("config_spectral", Phrase("brief_spectral"), got=_shown(self.d_spectral_norm))
         if not isinstance(self.name, str) or len(self.name) > MAX_NAME:
-            raise ConfigError(f"name must be a string of at most {MAX_NAME} characters", "name is not a short string")
+            raise ConfigError("config_name", Phrase("brief_name"), max=MAX_NAME)
         if not isinstance(self.extra, dict):
-            raise ConfigError("extra must be a dictionary", "extra is not a dictionary")
+            raise ConfigError("config_extra", Phrase("brief_extra"))
 
     @property
     def n_upsamples(self) -> int:
@@ -82,12 +82,12 @@ class GANConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "GANConfig":
         if not isinstance(data, dict):
-            raise ConfigError(f"a config is a JSON object, not {type(data).__name__}", "it is not a JSON object")
+            raise ConfigError("config_object", Phrase("brief_object"), type=type(data).__name__)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config keys {unknown[:5]}{'...' if len(unknown) > 5 else ''}; "
-                              f"expected some of {sorted(known)}", "it has unknown keys")
+            raise ConfigError("config_unknown", Phrase("brief_unknown"),
+                              keys=f"{unknown[:5]}{'...' if len(unknown) > 5 else ''}", known=str(sorted(known)))
         return cls(**data)
 
     def to_json(self) -> str:

@@ -21,6 +21,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .errors import UserError
 from .media import MAX_FRAMES, load_image, write_mp4
 
 LOG_NAMES = ("log.jsonl", "training_log.jsonl")   # run folder, release folder
@@ -31,6 +32,7 @@ LOSSES = {"loss_d": "D loss", "loss_g": "G loss"}
 OUTPUTS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated images",
            "d_accuracy": "D's accuracy: real and generated told apart"}  # (runs since it was logged)
 CHANCE = "0.5: D cannot tell"
+SHORT = {key: label.split(":")[0] for key, label in {**LOSSES, **OUTPUTS}.items()}  # "D(x)", "D's accuracy", ...
 
 
 @dataclass
@@ -59,7 +61,7 @@ def read_records(path: str | os.PathLike) -> list[dict]:
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the training log ({err})") from None
+        raise UserError("log_unreadable", path=str(path), error=str(err)) from None
     by_step: dict[int, dict] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -70,7 +72,7 @@ def read_records(path: str | os.PathLike) -> list[dict]:
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             if number == len(lines):
                 continue  # being written right now
-            raise ValueError(f"{path}, line {number}: not a training record (JSON with a step)") from None
+            raise UserError("log_record", path=str(path), line=number) from None
         by_step[step] = {**record, "step": step}
     return [by_step[step] for step in sorted(by_step)]
 
@@ -93,14 +95,13 @@ def read_run(folder: str | os.PathLike) -> Run:
     if folder.is_file() and folder.suffix == ".jsonl":
         folder = folder.parent
     if not folder.is_dir():
-        raise ValueError(f"no such run folder: {folder}")
+        raise UserError("no_run_folder", folder=str(folder))
     log = next((folder / name for name in LOG_NAMES if (folder / name).is_file()), None)
     if log is None:
-        raise ValueError(f"{folder}: no training log here (train.py writes log.jsonl into its run folder; "
-                         f"a release folder carries training_log.jsonl)")
+        raise UserError("no_training_log", folder=str(folder))
     records = read_records(log)
     if not records:
-        raise ValueError(f"{log}: the log has no records yet (train.py writes one every --log-every steps)")
+        raise UserError("no_records", log=str(log))
     return Run(folder, log, records, _grids(folder))
 
 
@@ -139,16 +140,28 @@ def curve_tables(records: list[dict]):
     return losses, outputs
 
 
-def summary(run: Run) -> str:
-    """One line about the run: how far it went and where it ended."""
+@dataclass(frozen=True)
+class Summary:
+    steps: int                 # how far the run went
+    minutes: float | None      # in how long (None where the log does not say)
+    last: dict[str, float]     # the last interval's losses and D's outputs, by log field (names: SHORT)
+    grids: int                 # sample grids saved
+
+
+def summarise(run: Run) -> Summary:
+    """How far the run went and where it ended, as numbers."""
     last = run.records[-1]
-    parts = [f"{last['step']:,} steps"]
-    if "seconds" in last:
-        parts[0] += f" in {last['seconds'] / 60:.1f} min"
-    values = [f"{label.split(':')[0]} {last[key]:.3f}" for key, label in {**LOSSES, **OUTPUTS}.items() if key in last]
-    if values:
-        parts.append("last interval: " + ", ".join(values))
-    parts.append(f"{len(run.grids)} sample grid{'s' * (len(run.grids) != 1)}")
+    minutes = last["seconds"] / 60 if "seconds" in last else None
+    return Summary(last["step"], minutes, {key: last[key] for key in SHORT if key in last}, len(run.grids))
+
+
+def summary(run: Run) -> str:
+    """One line about the run, in English: how far it went and where it ended."""
+    s = summarise(run)
+    parts = [f"{s.steps:,} steps" + (f" in {s.minutes:.1f} min" if s.minutes is not None else "")]
+    if s.last:
+        parts.append("last interval: " + ", ".join(f"{SHORT[key]} {value:.3f}" for key, value in s.last.items()))
+    parts.append(f"{s.grids} sample grid{'s' * (s.grids != 1)}")
     return "; ".join(parts)
 
 
@@ -156,13 +169,13 @@ def summary(run: Run) -> str:
 def nearest_grid(run: Run, step) -> tuple[int, Path]:
     """The (step, path) of the grid nearest to `step` (the earlier one on a tie)."""
     if not run.grids:
-        raise ValueError(f"{run.folder}: this run has no sample grids yet")
+        raise UserError("no_grids", folder=str(run.folder))
     try:
         step = float(step)
     except (TypeError, ValueError):
-        raise ValueError(f"a step is a number, got {step!r}") from None
+        raise UserError("grid_step", got=step) from None
     if not math.isfinite(step):
-        raise ValueError(f"a step is a number, got {step!r}")
+        raise UserError("grid_step", got=step)
     return min(run.grids, key=lambda item: (abs(item[0] - step), item[0]))
 
 
@@ -189,7 +202,7 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 def timelapse_frames(run: Run, labelled: bool = True) -> Iterator[np.ndarray]:
     """Each grid in turn (at most MAX_FRAMES, evenly picked), at the first grid's size."""
     if not run.grids:
-        raise ValueError(f"{run.folder}: this run has no sample grids to make a time-lapse of")
+        raise UserError("no_grids_timelapse", folder=str(run.folder))
     picks = sorted({round(i) for i in np.linspace(0, len(run.grids) - 1, min(MAX_FRAMES, len(run.grids)))})
 
     def frames():
@@ -209,7 +222,7 @@ def timelapse(run: Run, path: str | os.PathLike, fps: float = 4, labelled: bool 
     """An MP4 of the fixed-noise grids along the run, each labelled with its step; the last
     grid is held for `hold` seconds."""
     if not 0.5 <= float(fps) <= 60:
-        raise ValueError(f"fps must be 0.5 to 60, got {fps}")
+        raise UserError("timelapse_fps", got=fps)
 
     grids = timelapse_frames(run, labelled)
 

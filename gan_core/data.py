@@ -30,13 +30,15 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .errors import UserError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 TORCHVISION_SETS = ("mnist", "cifar10", "celeba")
 MAX_BYTES = 8 * 2**30  # decoded data larger than this is refused in memory (stream it, or use `limit`)
 SHARD_SUFFIX = ".tar"
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Bad training data: a wrong path, an empty source or an unreadable file (named)."""
 
 
@@ -74,7 +76,7 @@ def _decode(data: bytes, name: str, size: int, channels: int) -> np.ndarray:
             image.load()
             return prepare_image(image, size, channels)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"cannot read image {name}: {err}") from None
+        raise DataError("image_unreadable", name=name, error=str(err)) from None
 
 
 class _Files:
@@ -106,7 +108,7 @@ class _Files:
                             self._where[name] = (number, member.offset_data, member.size)
                         archive.members.clear()  # the index above is all we keep
             except (tarfile.TarError, OSError) as err:
-                raise DataError(f"{shard}: not an uncompressed tar file ({err})") from None
+                raise DataError("not_tar", shard=str(shard), error=str(err)) from None
 
     def _handle(self, key):
         if self._pid != os.getpid():  # a fresh process (a DataLoader worker): its own handles
@@ -141,9 +143,9 @@ class _Files:
                 return self._handle("zip").read(self.prefix + name)
             return (self.path / name).read_bytes()
         except (KeyError, FileNotFoundError):
-            raise DataError(f"{self.path}: file {name!r} named in metadata.csv is missing") from None
+            raise DataError("metadata_file_missing", path=str(self.path), name=name) from None
         except (OSError, zipfile.BadZipFile) as err:
-            raise DataError(f"{self.path}: cannot read {name!r}: {err}") from None
+            raise DataError("file_unreadable", path=str(self.path), name=name, error=str(err)) from None
 
     def images(self) -> list[str]:
         return [n[len(self.prefix):] for n in self.names
@@ -155,9 +157,9 @@ def _read_metadata(files: _Files) -> dict[str, list[str]]:
     text = files.read("metadata.csv").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     if not rows:
-        raise DataError(f"{files.path}: metadata.csv has no rows")
+        raise DataError("metadata_empty", path=str(files.path))
     if "file_name" not in rows[0]:
-        raise DataError(f"{files.path}: metadata.csv has no 'file_name' column (columns: {list(rows[0])})")
+        raise DataError("metadata_no_file_name", path=str(files.path), columns=str(list(rows[0])))
     return {key: [row[key] or "" for row in rows] for key in rows[0]}
 
 
@@ -167,18 +169,17 @@ def _select(metadata: dict[str, list[str]], split: str | None, source: str) -> d
     if split is None:
         return metadata
     if "split" not in metadata:
-        raise DataError(f"{source}: split {split!r} asked for, but metadata.csv has no 'split' column")
+        raise DataError("no_split_column", source=source, split=split)
     keep = [i for i, s in enumerate(metadata["split"]) if s == split]
     if not keep:
-        raise DataError(f"{source}: no images in split {split!r} (splits: {sorted(set(metadata['split']))})")
+        raise DataError("split_empty", source=source, split=split, splits=str(sorted(set(metadata["split"]))))
     return {key: [values[i] for i in keep] for key, values in metadata.items()}
 
 
 def _check_budget(count: int, size: int, channels: int, source: str) -> None:
     need = count * channels * size * size
     if need > MAX_BYTES:
-        raise DataError(f"{source}: {count} images at {size}x{size} need {need / 2**30:.1f} GiB decoded; "
-                        f"pass a limit to load fewer")
+        raise DataError("data_too_big", source=source, count=count, size=size, gib=need / 2**30)
 
 
 class ImageFiles(torch.utils.data.Dataset):
@@ -231,24 +232,24 @@ def open_images(source: str | os.PathLike, size: int, channels: int = 3, split: 
     path = Path(text).expanduser()
     shards = _shards(text, path)
     if not shards and any(c in text for c in "*?["):
-        raise DataError(f"no {SHARD_SUFFIX} shards match {text}")
+        raise DataError("no_shards", suffix=SHARD_SUFFIX, text=text)
     if not shards and not path.exists():
-        raise DataError(f"no such file or folder: {path} (or name one of {', '.join(TORCHVISION_SETS)})")
+        raise DataError("no_data", path=str(path), sets=list(TORCHVISION_SETS))
     if not shards and path.is_file() and not zipfile.is_zipfile(path):
-        raise DataError(f"{path} is neither a folder, a zip file nor a {SHARD_SUFFIX} shard")
+        raise DataError("not_data", path=str(path), suffix=SHARD_SUFFIX)
     try:
         files = _Files(path, shards)
     except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a valid zip file") from None
+        raise DataError("bad_zip", path=str(path)) from None
     if files.has("metadata.csv"):
         metadata = _select(_read_metadata(files), split, str(path))
         names = metadata["file_name"]
     else:
         if split not in (None, "auto"):
-            raise DataError(f"{path}: split {split!r} asked for, but there is no metadata.csv")
+            raise DataError("split_no_metadata", path=str(path), split=split)
         names = files.images()
         if not names:
-            raise DataError(f"{path}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise DataError("no_images", path=str(path), suffixes=sorted(IMAGE_SUFFIXES))
         metadata = {"file_name": names}
     if limit is not None:
         names = names[:limit]

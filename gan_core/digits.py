@@ -20,6 +20,7 @@ from torch import nn
 from .attributes import AttributeNet, classify, fit, load_net
 from .checkpoints import save_tensors
 from .config import SUPPORTED_SIZES, GANConfig
+from .errors import UserError
 from .metrics import feature_stats, frechet_distance
 from .models import Generator, from_levels
 
@@ -32,8 +33,7 @@ def split_digits(images: torch.Tensor, labels) -> tuple[tuple[torch.Tensor, torc
     """((train images, labels), (held-out images, labels)): the first TRAIN_DIGITS rows, then the rest."""
     labels = torch.as_tensor([int(v) for v in labels])
     if len(labels) != len(images) or len(images) <= TRAIN_DIGITS:
-        raise ValueError(f"expected more than {TRAIN_DIGITS} labelled digits, got {len(images)} images and "
-                         f"{len(labels)} labels")
+        raise UserError("digits_few", min=TRAIN_DIGITS, images=len(images), labels=len(labels))
     return (images[:TRAIN_DIGITS], labels[:TRAIN_DIGITS]), (images[TRAIN_DIGITS:], labels[TRAIN_DIGITS:])
 
 
@@ -61,7 +61,7 @@ class DigitClassifier:
 def load_digit_classifier(folder: str | os.PathLike, device: str | torch.device = "cpu") -> DigitClassifier | None:
     """The digit classifier shipped in a model folder, or None if it has none."""
     found = load_net(Path(folder) / DIGITS_NAME, lambda m: AttributeNet(10, channels=1, width=m["width"]),
-                     "a digit classifier")
+                     "what_digit_classifier")
     if found is None:
         return None
     net, meta = found
@@ -105,7 +105,7 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: i
     that are no digit (not_digits), trained towards the uniform distribution over the ten classes,
     so that noise and scribbles get a low confidence, not a confident "8"."""
     if len(images) < batch_size:
-        raise ValueError(f"{len(images)} digits are too few to train on")
+        raise UserError("too_few_digits", got=len(images))
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

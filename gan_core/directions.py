@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import CheckpointError, atomic_write, load_tensors, save_tensors
+from .errors import Phrase, UserError, phrase_of
 from .models import GAN, Generator
 
 DIRECTIONS_NAME = "directions.safetensors"
@@ -80,7 +81,7 @@ class Direction:
 
     def __post_init__(self):
         if self.method not in METHODS:
-            raise ValueError(f"unknown direction method {self.method!r}; one of: {', '.join(METHODS)}")
+            raise UserError("unknown_method", method=self.method, methods=list(METHODS))
 
     @property
     def info(self) -> Method:
@@ -103,7 +104,7 @@ def ranked(directions: Iterable[Direction] | dict[str, Direction]) -> list[Direc
 def in_group(directions: Iterable[Direction] | dict[str, Direction], group: str) -> list[Direction]:
     """The directions in one of the browser's GROUPS, ranked."""
     if group not in GROUPS:
-        raise ValueError(f"pick one of: {', '.join(GROUPS)}")
+        raise UserError("pick_group", groups=list(GROUPS))
     return [d for d in ranked(directions) if d.info.group == group]
 
 
@@ -111,13 +112,13 @@ def unit(vector: torch.Tensor) -> torch.Tensor:
     """`vector` scaled to length 1, as float32 on the CPU (ValueError for NaN, infinity or zero)."""
     vector = vector.detach().double().flatten().cpu()
     if not torch.isfinite(vector).all():
-        raise ValueError("the direction's numbers must be finite (no NaN or infinity)")
+        raise UserError("direction_finite")
     norm = vector.norm()
     if not torch.isfinite(norm):  # finite numbers whose squares overflow: scale them down first
         vector = vector / vector.abs().max()
         norm = vector.norm()
     if norm < 1e-8:
-        raise ValueError("a direction cannot be the zero vector")
+        raise UserError("direction_zero")
     return (vector / norm).float()
 
 
@@ -187,7 +188,7 @@ def fit_direction(z: torch.Tensor, labels: torch.Tensor, l2: float = 1e-2, steps
 
 def _fit_logistic(z: torch.Tensor, y: torch.Tensor, l2: float, steps: int) -> tuple[torch.Tensor, float, float]:
     if len(y) < 2 or not (y > 0.5).any() or not (y < 0.5).any():
-        raise ValueError("fitting a direction needs faces on both sides: some marked yes and some no")
+        raise UserError("fit_both")
     if not ((y >= 0) & (y <= 1)).all():
         raise ValueError("labels must be 0 (no) or 1 (yes), or probabilities in between")
     w = torch.zeros(z.shape[1] + 1, dtype=torch.float64, requires_grad=True)
@@ -204,7 +205,7 @@ def _fit_logistic(z: torch.Tensor, y: torch.Tensor, l2: float, steps: int) -> tu
     w = w.detach()
     normal = w[:-1]
     if normal.norm() < 1e-10:
-        raise ValueError("the marked faces do not separate along any direction; mark more, or clearer ones")
+        raise UserError("fit_separate")
     accuracy = float((((x @ w) > 0).double() == (y > 0.5).double()).double().mean())
     return unit(normal), float(-w[-1] / normal.norm()), accuracy
 
@@ -236,18 +237,18 @@ def _allowed(char: str) -> bool:
         "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd")
 
 
-def check_text(text, what: str = "a concept name") -> str:
+def check_text(text, what: str = "what_concept_name") -> str:
     """Text shown beside a direction (its name or an end), with runs of whitespace made one
-    space: at most MAX_NAME characters of letters, digits, spaces and TEXT_PUNCTUATION."""
+    space: at most MAX_NAME characters of letters, digits, spaces and TEXT_PUNCTUATION. `what`
+    is the message key that names the text in errors."""
     if not isinstance(text, str):
-        raise ValueError(f"{what} must be text, not {type(text).__name__}")
+        raise UserError("text_type", what=Phrase(what), type=type(text).__name__)
     text = " ".join(text.split())
     if len(text) > MAX_NAME:
-        raise ValueError(f"{what} has at most {MAX_NAME} characters (this has {len(text)})")
+        raise UserError("text_long_name", what=Phrase(what), max=MAX_NAME, got=len(text))
     bad = "".join(dict.fromkeys(c for c in text if not _allowed(c)))
     if bad:
-        raise ValueError(f"{what} may use only letters, digits, spaces and these characters: "
-                         f"{' '.join(TEXT_PUNCTUATION)}; not {bad!r}")
+        raise UserError("text_chars", what=Phrase(what), chars=" ".join(TEXT_PUNCTUATION), bad=bad)
     return text
 
 
@@ -255,9 +256,9 @@ def check_name(name: str, taken=()) -> str:
     """A direction's name as typed by a user, tidied and checked (see check_text)."""
     name = check_text(str(name or ""))
     if not name:
-        raise ValueError("name the concept first, e.g. 'freckles' or 'looks tired'")
+        raise UserError("name_first")
     if name in taken:
-        raise ValueError(f"'{name}' is already a direction of this model; pick another name")
+        raise UserError("name_taken", name=name)
     return name
 
 
@@ -266,10 +267,9 @@ def fit_user_direction(name: str, yes: list, no: list, nz: int, taken=()) -> Dir
     name = check_name(name, taken)
     marks = len(yes) + len(no)
     if marks < MIN_MARKS or min(len(yes), len(no)) < MIN_EACH:
-        raise ValueError(f"mark at least {MIN_MARKS} faces, at least {MIN_EACH} of them yes and {MIN_EACH} no "
-                         f"(now {len(yes)} yes, {len(no)} no)")
+        raise UserError("marks_min", min=MIN_MARKS, each=MIN_EACH, yes=len(yes), no=len(no))
     if marks > MAX_MARKS:
-        raise ValueError(f"at most {MAX_MARKS} marks")
+        raise UserError("marks_max", max=MAX_MARKS)
     z = torch.as_tensor([*yes, *no], dtype=torch.float32)
     if z.shape != (marks, nz):
         raise ValueError(f"each mark must be a z of {nz} numbers")
@@ -289,33 +289,32 @@ def direction_to_json(d: Direction) -> dict:
 def _check_quality(quality) -> dict:
     """A user direction's measured figures: {} or all of QUALITY_KEYS, checked."""
     if not isinstance(quality, dict) or (quality and set(quality) != set(QUALITY_KEYS)):
-        raise ValueError(f"a direction's quality is {{}} or has exactly {', '.join(QUALITY_KEYS)}")
+        raise UserError("quality_keys", keys=list(QUALITY_KEYS))
     if not quality:
         return {}
     for key in ("yes", "no"):
         count = quality[key]
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_MARKS:
-            raise ValueError(f"a direction's quality {key!r} is a count of marks from 0 to {MAX_MARKS}, "
-                             f"not {count!r:.40}")
+            raise UserError("quality_count", key=key, max=MAX_MARKS, got=count)
     accuracy = quality["fit_accuracy"]
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
-        raise ValueError(f"a direction's fit_accuracy is a number from 0 to 1, not {accuracy!r:.40}")
+        raise UserError("fit_accuracy", got=accuracy)
     return {"yes": quality["yes"], "no": quality["no"], "fit_accuracy": float(accuracy)}
 
 
 def _check_vector(vector, nz: int) -> torch.Tensor:
     if not isinstance(vector, list):
-        raise ValueError('not a direction: expected {"name": ..., "vector": [...]}')
+        raise UserError("not_direction")
     if len(vector) != nz:
-        raise ValueError(f"this direction has {len(vector)} numbers; this model's z has {nz}")
+        raise UserError("direction_length", got=len(vector), nz=nz)
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector):
-        raise ValueError("a direction's vector must be numbers")
+        raise UserError("vector_numbers")
     try:
         values = [float(v) for v in vector]
     except OverflowError:  # an integer too large for a float
         values = [math.inf]
     if not all(math.isfinite(v) for v in values):
-        raise ValueError("the direction's numbers must be finite (no NaN or infinity)")
+        raise UserError("direction_finite")
     return unit(torch.tensor(values, dtype=torch.float64))
 
 
@@ -324,17 +323,17 @@ def direction_from_json(obj, nz: int) -> Direction:
     checked in full: only JSON_KEYS; method "user"; a vector of nz finite numbers, not all zero;
     name and ends as check_text allows; quality as fit_user_direction writes it."""
     if not isinstance(obj, dict) or "vector" not in obj:
-        raise ValueError('not a direction: expected {"name": ..., "vector": [...]}')
+        raise UserError("not_direction")
     extra = [str(k) for k in obj if k not in JSON_KEYS]
     if extra:
-        raise ValueError(f"a direction has only the keys {', '.join(JSON_KEYS)}; not {', '.join(extra)[:80]}")
+        raise UserError("direction_keys", keys=list(JSON_KEYS), extra=", ".join(extra)[:80])
     method = obj.get("method", "user")
     if method != "user":
-        raise ValueError(f'an uploaded direction is a user direction (method "user"), not {str(method)[:20]!r}')
+        raise UserError("user_direction", got=str(method)[:20])
     vector = _check_vector(obj["vector"], nz)
-    name = check_name(check_text(obj.get("name", ""), "a direction's name"))
-    negative = check_text(obj.get("negative", "-"), "what the face looks like at the negative end") or "-"
-    positive = check_text(obj.get("positive", "+"), "what the face looks like at the positive end") or "+"
+    name = check_name(check_text(obj.get("name", ""), "what_direction_name"))
+    negative = check_text(obj.get("negative", "-"), "what_negative_end") or "-"
+    positive = check_text(obj.get("positive", "+"), "what_positive_end") or "+"
     return Direction(name, vector, "user", negative, positive, _check_quality(obj.get("quality", {})))
 
 
@@ -343,9 +342,9 @@ def check_offset(name: str, value) -> float:
     try:
         offset = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"the offset for {name!r} must be a number, got {value!r}") from None
+        raise UserError("offset_number", name=name, got=value) from None
     if not abs(offset) <= MAX_OFFSET:
-        raise ValueError(f"offset {value} for {name!r} is outside -{MAX_OFFSET:g}..{MAX_OFFSET:g}")
+        raise UserError("offset_range", name=name, got=value, max=MAX_OFFSET)
     return offset
 
 
@@ -354,8 +353,8 @@ def move(z: torch.Tensor, moves: dict[str, float], directions: dict[str, Directi
     z = z.clone()
     for name, value in moves.items():
         if name not in directions:
-            known = ", ".join(list(directions)[:12]) or "none"
-            raise ValueError(f"unknown direction {name!r}; this model has: {known}")
+            known = list(directions)[:12] or Phrase("none")
+            raise UserError("unknown_direction", name=name, known=known)
         offset = check_offset(name, value)
         if offset:
             z += offset * directions[name].vector.to(z.device, z.dtype)
@@ -388,9 +387,9 @@ def read_info(folder: str | os.PathLike) -> dict:
     try:
         info = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: cannot read ({err})") from None
+        raise CheckpointError("directions_unreadable", path=str(path), error=str(err)) from None
     if not isinstance(info, dict) or not isinstance(info.get("directions"), list):
-        raise CheckpointError(f"{path}: expected {{\"directions\": [...]}}")
+        raise CheckpointError("directions_shape", path=str(path))
     return info
 
 
@@ -407,15 +406,16 @@ def load_directions(folder: str | os.PathLike, nz: int) -> list[Direction]:
             vector = tensors[item["key"]]
             fields = {f: item[f] for f in ("name", "method", "negative", "positive", "quality") if f in item}
             if vector.shape != (nz,):
-                raise ValueError(f"has shape {tuple(vector.shape)}, not ({nz},)")
+                raise UserError("direction_shape", shape=str(tuple(vector.shape)), nz=nz)
             finite = bool(torch.isfinite(vector).all())
             if finite:
                 out.append(Direction(vector=unit(vector), **fields))
         except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{folder / DIRECTIONS_INFO}: bad entry {item!r:.80} ({err})") from None
+            raise CheckpointError("directions_entry", path=str(folder / DIRECTIONS_INFO), item=repr(item)[:80],
+                                  error=phrase_of(err)) from None
         if not finite:
-            raise CheckpointError(f"{folder / DIRECTIONS_NAME}: direction {str(item.get('name'))[:60]!r} "
-                                  f"({item['key']}) has numbers that are not finite (NaN or infinity)")
+            raise CheckpointError("directions_not_finite", path=str(folder / DIRECTIONS_NAME),
+                                  name=str(item.get("name"))[:60], key=item["key"])
     return out
 
 

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .checkpoints import CheckpointError, load_tensors, save_tensors
+from .errors import Phrase, UserError, phrase_of
 from .config import GANConfig
 from .models import GAN, from_levels, from_uint8
 
@@ -163,14 +164,14 @@ def load_encoder(folder: str | os.PathLike, config: GANConfig, device: str | tor
         width = int(meta["width"])
         saved = GANConfig.from_dict(meta["model"])
         if (saved.nz, saved.image_size, saved.channels) != (config.nz, config.image_size, config.channels):
-            raise ValueError("it was trained for another model")
+            raise UserError("encoder_other_model")
         if not 1 <= width <= 256:
-            raise ValueError("its width is out of range")
+            raise UserError("encoder_width")
         net = EncoderNet(config, width)
         net.load_state_dict(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{ENCODER_NAME}: not a valid encoder ({str(err)[:80]})",
-                              "has an encoder file that is not valid") from None
+        raise CheckpointError("not_encoder", Phrase("reason_not_encoder"), name=ENCODER_NAME,
+                              error=phrase_of(err) if isinstance(err, UserError) else str(err)[:80]) from None
     return Encoder(net.to(device).eval(), config, width)
 
 

@@ -8,15 +8,59 @@ Every key has one English text in MESSAGES (gan_core/messages.py); a key missing
 (KeyError at the raise site, caught by tests/test_messages.py before it ever ships). Anything
 else gan_core raises (ValueError, RuntimeError, ...) is a bug, not a user's mistake: the studio
 logs it with its traceback and shows a short internal-error note.
+
+A parameter may itself be a message: a Phrase (a key and its parameters), for the part of a
+sentence that names a thing in words ("the offset of dimension 7") or says why ("is missing").
+It is rendered in the same language as the sentence around it. A list or tuple parameter is
+shown as its items joined by ", ".
 """
 from __future__ import annotations
 
 from .messages import MESSAGES
 
 
+def shown(value):
+    """A parameter as the English text shows it: a Phrase rendered, a list joined."""
+    if isinstance(value, Phrase):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(shown(v)) for v in value)
+    return value
+
+
 def render(key: str, params: dict) -> str:
     """The English text of `key` with its {placeholders} filled from `params`."""
-    return MESSAGES[key].format(**params)
+    return MESSAGES[key].format(**{name: shown(value) for name, value in params.items()})
+
+
+class Phrase:
+    """Part of a message, by key: rendered in English by str(), and by the studio in the page's
+    language together with the sentence that holds it."""
+
+    def __init__(self, key: str, /, **params):
+        if key not in MESSAGES:
+            raise KeyError(f"no message {key!r} in gan_core/messages.py")
+        self.key, self.params = key, params
+
+    def __str__(self) -> str:
+        return render(self.key, self.params)
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.key!r}, {self.params!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Phrase) and (self.key, self.params) == (other.key, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def phrase_of(err: BaseException):
+    """An error as a parameter of another message: a UserError as a Phrase (so it is shown in the
+    page's language too), anything else as its text."""
+    if isinstance(err, UserError):
+        return Phrase(err.key, **err.params)
+    return str(err)
 
 
 class UserError(ValueError):
@@ -24,6 +68,16 @@ class UserError(ValueError):
     `key` names the message, `params` fill its placeholders. A ValueError, so plain library users
     can catch it as one."""
 
-    def __init__(self, key: str, **params):
+    def __init__(self, key: str, /, **params):
         self.key, self.params = key, params
         super().__init__(render(key, params))
+
+    def __reduce__(self):  # pickled (a worker process's error) with its key, not only its text
+        return _restored, (type(self), self.key, self.params, self.__dict__)
+
+
+def _restored(cls, key: str, params: dict, state: dict) -> UserError:
+    err = cls.__new__(cls)
+    ValueError.__init__(err, render(key, params))
+    err.__dict__.update(state)
+    return err

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .directions import Direction, walk
+from .errors import UserError
 from .latent import MAX_SEED, check_seed, truncate, z_from_seeds
 from .models import GAN
 
@@ -22,7 +23,7 @@ def gallery(gan: GAN, start_seed: int, count: int = 16, psi: float = 1.0) -> tup
     """Faces of `count` consecutive seeds from `start_seed` (wrapping past MAX_SEED to 0), truncated by psi."""
     start = check_seed(start_seed)
     if not 1 <= count <= MAX_GALLERY:
-        raise ValueError(f"a gallery holds 1 to {MAX_GALLERY} faces, not {count}")
+        raise UserError("gallery_count", max=MAX_GALLERY, got=count)
     seeds = [(start + i) % (MAX_SEED + 1) for i in range(count)]
     return seeds, gan.generate(truncate(z_from_seeds(seeds, gan.config.nz), psi))
 
@@ -32,13 +33,13 @@ def dimension_scan(gan: GAN, z: torch.Tensor, dims, values=SCAN_VALUES) -> np.nd
     each value in turn, so the dimension that changes age stands out."""
     nz, dims = gan.config.nz, list(dims)
     if not dims:
-        raise ValueError("pick at least one dimension to scan")
+        raise UserError("scan_no_dimension")
     if len(dims) > MAX_SCAN_ROWS:
-        raise ValueError(f"scan at most {MAX_SCAN_ROWS} dimensions at once")
+        raise UserError("scan_dimensions", max=MAX_SCAN_ROWS)
     rows = []
     for dim in dims:
         if not 0 <= dim < nz:
-            raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
+            raise UserError("dimension_missing", dim=dim, last=nz - 1)
         row = z.reshape(1, nz).repeat(len(values), 1)
         row[:, dim] = torch.tensor(values, dtype=row.dtype)
         rows.append(row)
@@ -48,7 +49,7 @@ def dimension_scan(gan: GAN, z: torch.Tensor, dims, values=SCAN_VALUES) -> np.nd
 def direction_scan(gan: GAN, z: torch.Tensor, directions: list[Direction], values=SCAN_VALUES) -> np.ndarray:
     """Faces [len(directions) * len(values), H, W, C]: row r walks z along directions[r]."""
     if not directions:
-        raise ValueError("no directions to scan")
+        raise UserError("scan_no_direction")
     if len(directions) > MAX_SCAN_ROWS:
-        raise ValueError(f"scan at most {MAX_SCAN_ROWS} directions at once")
+        raise UserError("scan_directions", max=MAX_SCAN_ROWS)
     return gan.generate(torch.cat([walk(z, d, values) for d in directions]))

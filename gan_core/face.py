@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .errors import Phrase, UserError
 from .directions import MAX_NAME, MAX_OFFSET, Direction, move
 from .latent import check_psi, check_seed, parse_seeds, truncate, z_from_seed
 from .models import GAN
@@ -35,16 +36,16 @@ MAX_LIST = 16           # faces in one list (morph keyframes, face-math concepts
 JSON_KEYS = ("seed", "z", "edits", "moves", "psi")
 
 
-def _number(value, what: str, bound: float) -> float:
-    """A finite float within +-bound, or a ValueError naming `what`."""
+def _number(value, bound: float, what: str, **about) -> float:
+    """A finite float within +-bound, or a UserError naming what it is (Phrase(what, **about))."""
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number, got {value!r}")
+        raise UserError("number", what=Phrase(what, **about), got=repr(value))
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{what} must be a number, got {str(value)[:40]!r}") from None
+        raise UserError("number", what=Phrase(what, **about), got=repr(str(value)[:40])) from None
     if not math.isfinite(number) or abs(number) > bound:
-        raise ValueError(f"{what} must be between -{bound:g} and {bound:g}, got {str(value)[:40]}")
+        raise UserError("between", what=Phrase(what, **about), bound=bound, got=str(value)[:40])
     return number
 
 
@@ -56,9 +57,9 @@ def check_dimension(value, nz: int | None = None) -> int:
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise ValueError(f"a dimension is a whole number from 0, got {str(value)[:40]!r}")
+        raise UserError("dimension_whole", got=str(value)[:40])
     if nz is not None and dim >= nz:
-        raise ValueError(f"dimension {dim} does not exist: this model has dimensions 0 to {nz - 1}")
+        raise UserError("dimension_missing", dim=dim, last=nz - 1)
     return dim
 
 
@@ -85,27 +86,27 @@ class Face:
     def __post_init__(self):
         """Normalise (dicts and lists become tuples) and check what needs no model."""
         if self.seed is not None and self.z is not None:
-            raise ValueError("a face has a seed or a z, not both")
+            raise UserError("seed_and_z")
         if self.z is None:
             object.__setattr__(self, "seed", check_seed(0 if self.seed is None else self.seed))
         else:
             if not isinstance(self.z, (list, tuple, np.ndarray, torch.Tensor)) or not 1 <= len(self.z) <= 4096:
-                raise ValueError("a face's z must be a list of numbers")
-            object.__setattr__(self, "z", tuple(_number(v, "each number of z", MAX_Z) for v in self.z))
+                raise UserError("z_list")
+            object.__setattr__(self, "z", tuple(_number(v, MAX_Z, "what_z_number") for v in self.z))
         edits = _pairs(self.edits)
         moves = _pairs(self.moves)
         if len(edits) > MAX_EDITS or len(moves) > MAX_MOVES:
-            raise ValueError(f"a face holds at most {MAX_EDITS} edits and {MAX_MOVES} moves")
+            raise UserError("too_many_edits", edits=MAX_EDITS, moves=MAX_MOVES)
         try:
-            edits = tuple((check_dimension(d), _number(v, f"the offset of dimension {d}", MAX_EDIT)) for d, v in edits)
-            moves = tuple((str(n), _number(v, f"the offset of {str(n)[:40]!r}", MAX_OFFSET)) for n, v in moves)
+            edits = tuple((check_dimension(d), _number(v, MAX_EDIT, "what_edit_offset", dim=d)) for d, v in edits)
+            moves = tuple((str(n), _number(v, MAX_OFFSET, "what_move_offset", name=str(n)[:40])) for n, v in moves)
         except (TypeError, ValueError) as err:
             if isinstance(err, TypeError):
-                raise ValueError("edits map dimensions to offsets and moves map direction names to offsets") from None
+                raise UserError("edits_map") from None
             raise
         for name, _ in moves:
             if not name.strip() or len(name) > MAX_NAME:
-                raise ValueError(f"a move needs a direction name of 1 to {MAX_NAME} characters")
+                raise UserError("move_name", count=MAX_NAME)
         object.__setattr__(self, "edits", edits)
         object.__setattr__(self, "moves", moves)
         object.__setattr__(self, "psi", check_psi(self.psi))
@@ -118,8 +119,8 @@ class Face:
             check_dimension(dim, nz)
         unknown = [name for name, _ in self.moves if name not in (directions or {})]
         if unknown:
-            known = ", ".join(list(directions or {})[:8]) or "none"
-            raise ValueError(f"unknown direction {unknown[0][:40]!r}; this model has: {known}")
+            known = list(directions or {})[:8] or Phrase("none")
+            raise UserError("unknown_direction", name=unknown[0][:40], known=known)
         return self
 
     def base(self, nz: int) -> torch.Tensor:
@@ -131,7 +132,7 @@ class Face:
 
     def _check_length(self, nz: int) -> None:
         if self.z is not None and len(self.z) != nz:
-            raise ValueError(f"this face's z has {len(self.z)} numbers; this model's z has {nz}")
+            raise UserError("z_length", got=len(self.z), nz=nz)
 
     def latent(self, nz: int, directions: dict[str, Direction] | None = None) -> torch.Tensor:
         """z [nz]: the base with the edits added and the moves made."""
@@ -155,6 +156,11 @@ class Face:
     def nonzero_moves(self) -> dict[str, float]:
         """{direction name: offset}, offsets along one direction summed, zeros left out."""
         return _summed(self.moves)
+
+    @property
+    def moved(self) -> int:
+        """How many sliders are off 0: edited dimensions and moved directions."""
+        return len(self.nonzero_edits) + len(self.nonzero_moves)
 
     @property
     def is_plain_seed(self) -> bool:
@@ -188,10 +194,10 @@ class Face:
         return replace(self, **{field: pairs})
 
     def describe(self) -> str:
-        """A few words for people: "seed 42, 2 sliders moved"."""
+        """A few words in English: "seed 42, 2 sliders moved" (the studio writes its own from seed,
+        z and moved)."""
         what = f"seed {self.seed}" if self.z is None else "your face"
-        moved = len(self.nonzero_edits) + len(self.nonzero_moves)
-        return what + (f", {moved} slider{'s' * (moved != 1)} moved" if moved else "")
+        return what + (f", {self.moved} slider{'s' * (self.moved != 1)} moved" if self.moved else "")
 
     # --- JSON -----------------------------------------------------------------------------
     def to_json(self) -> dict:
@@ -215,18 +221,17 @@ class Face:
         if isinstance(obj, (int, float, str)) and not isinstance(obj, bool):
             return cls(seed=check_seed(obj))
         if not isinstance(obj, dict):
-            raise ValueError('a face is a seed or {"seed": 42, "edits": {"7": 1.5}, "moves": {"Age": 2}}')
+            raise UserError("face_shape")
         unknown = [str(k)[:20] for k in obj if k not in JSON_KEYS]
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r} in a face; it may have {', '.join(JSON_KEYS)}")
+            raise UserError("unknown_key", key=unknown[0], keys=JSON_KEYS)
         if ("seed" in obj) == ("z" in obj):
-            raise ValueError('a face needs a "seed" or a "z" (not both)')
+            raise UserError("seed_or_z")
         for key in ("edits", "moves"):
             if not isinstance(obj.get(key, {}), dict):
-                raise ValueError(f'"{key}" must map ' + ("dimension numbers" if key == "edits" else "direction names")
-                                 + " to offsets")
+                raise UserError("edits_dict" if key == "edits" else "moves_dict")
         if "z" in obj and not isinstance(obj["z"], list):
-            raise ValueError('"z" must be a list of numbers')
+            raise UserError("z_numbers")
         return cls(seed=obj.get("seed"), z=obj.get("z"), edits=obj.get("edits", {}), moves=obj.get("moves", {}),
                    psi=obj.get("psi", 1.0))
 
@@ -239,17 +244,17 @@ class Face:
 def _loads(text: str):
     text = (text or "").strip()
     if not text:
-        raise ValueError('paste a face first, e.g. {"seed": 42, "edits": {"7": 1.5}}')
+        raise UserError("paste_first")
     if len(text) > MAX_TEXT:
-        raise ValueError(f"that text is too long for a face ({len(text):,} characters; at most {MAX_TEXT:,})")
+        raise UserError("text_long", got=len(text), max=MAX_TEXT)
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, RecursionError):
-        raise ValueError('not a face: paste text like {"seed": 42, "edits": {"7": 1.5}}') from None
+        raise UserError("not_face") from None
 
 
 def _refuse_constant(name: str):
-    raise ValueError(f"numbers must be finite, got {name}")
+    raise UserError("finite", got=name)
 
 
 def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
@@ -264,9 +269,9 @@ def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
             return [Face(seed=s) for s in parse_seeds(text, max_count=max_count)]
         items = _loads(text)
         if not isinstance(items, list):
-            raise ValueError("a JSON list of seeds and faces, e.g. [0, {\"seed\": 7, \"edits\": {\"3\": 1}}]")
+            raise UserError("face_list")
     if len(items) > max_count:
-        raise ValueError(f"at most {max_count} faces in a list, got {len(items)}")
+        raise UserError("list_long", max=max_count, got=len(items))
     return [Face.from_json(item) for item in items]
 
 

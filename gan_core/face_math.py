@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import UserError
 from .latent import z_from_seeds
 from .models import GAN
 
@@ -24,7 +25,7 @@ class FaceMath:
 def check_concept(z: torch.Tensor, name: str = "concept") -> torch.Tensor:
     """A concept's exemplar latents [1 to 3, nz]."""
     if z.ndim != 2 or not 1 <= len(z) <= MAX_EXEMPLARS:
-        raise ValueError(f"{name} needs 1 to {MAX_EXEMPLARS} exemplar faces, got {len(z)}")
+        raise UserError("exemplars", name=name, max=MAX_EXEMPLARS, got=len(z))
     return z
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .errors import UserError
 from .latent import MAX_SEED, truncate, z_from_seeds
 from .models import GAN
 from .real_or_fake import Detector
@@ -43,7 +44,7 @@ class Round:
         """The player's marks (True = real, one per image) against the truth, beside D and the detector."""
         marks = list(marks)
         if len(marks) != len(self.real) or not all(isinstance(m, (bool, np.bool_)) for m in marks):
-            raise ValueError(f"mark each of the {len(self.real)} images real or fake")
+            raise UserError("mark_each", count=len(self.real))
         right = sum(bool(m) == t for m, t in zip(marks, self.real))
         d_right = sum((p > 0.5) == t for p, t in zip(self.d_says, self.real))
         detector_right = (None if self.detector_says is None else
@@ -85,10 +86,9 @@ class Deck:
         real = np.asarray(real)
         shape = (gan.config.image_size, gan.config.image_size, gan.config.channels)
         if real.dtype != np.uint8 or real.ndim != 4 or real.shape[1:] != shape:
-            raise ValueError(f"real images must be uint8 [N, {', '.join(map(str, shape))}], got {real.dtype} "
-                             f"{tuple(real.shape)}")
+            raise UserError("real_images_shape", shape=list(shape), dtype=str(real.dtype), got=str(tuple(real.shape)))
         if len(real) < size:
-            raise ValueError(f"a round needs at least {size} real images, got {len(real)}")
+            raise UserError("real_images_few", size=size, got=len(real))
         self.real, self.gan, self.detector, self.psi, self.size = real, gan, detector, psi, size
 
     def deal(self, rng: np.random.Generator) -> Round:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import UserError
 from .encoder import Encoder, frozen, prior_loss
 from .models import GAN, from_uint8, to_uint8
 
@@ -76,11 +77,11 @@ def invert(gan: GAN, images: np.ndarray, encoder: Encoder | None = None, setting
     cfg = gan.config
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
-        raise ValueError(f"photos must be {cfg.image_size}x{cfg.image_size} with {cfg.channels} channel(s) to invert")
+        raise UserError("invert_shape", size=cfg.image_size, channels=cfg.channels)
     if not 1 <= len(images) <= MAX_BATCH:
-        raise ValueError(f"invert 1 to {MAX_BATCH} photos at once, not {len(images)}")
+        raise UserError("invert_count", max=MAX_BATCH, got=len(images))
     if not 0 <= settings.steps <= MAX_STEPS:
-        raise ValueError(f"refine for 0 to {MAX_STEPS} steps, not {settings.steps}")
+        raise UserError("invert_steps", max=MAX_STEPS, got=settings.steps)
     if settings.steps and gan.D is None:
         settings = Settings(**{**settings.__dict__, "perceptual": 0.0})
     start = time.perf_counter()

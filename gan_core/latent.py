@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from .errors import UserError
+
 MAX_SEED = 2**32 - 1
 
 
@@ -14,12 +16,12 @@ def check_seed(seed) -> int:
     try:
         value = int(str(seed).strip()) if isinstance(seed, str) else int(seed)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"a seed must be a whole number, got {str(seed)[:40]!r}") from None
+        raise UserError("seed_whole", got=str(seed)[:40]) from None
     if isinstance(seed, bool) or (value != seed and not isinstance(seed, str)):
-        raise ValueError(f"a seed must be a whole number, got {str(seed)[:40]!r}")
+        raise UserError("seed_whole", got=str(seed)[:40])
     if not 0 <= value <= MAX_SEED:
         shown = value if abs(value) < 10**12 else f"{value:.3g}"
-        raise ValueError(f"a seed must be between 0 and {MAX_SEED}, got {shown}")
+        raise UserError("seed_range", max=MAX_SEED, got=shown)
     return value
 
 
@@ -59,9 +61,9 @@ def check_psi(psi) -> float:
     try:
         value = float(psi)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"truncation must be a number from 0 to 1, got {str(psi)[:40]!r}") from None
+        raise UserError("psi", got=repr(str(psi)[:40])) from None
     if isinstance(psi, bool) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"truncation must be a number from 0 to 1, got {str(psi)[:40]}")
+        raise UserError("psi", got=str(psi)[:40])
     return value
 
 
@@ -95,20 +97,20 @@ def parse_seeds(text: str, max_count: int = 10_000) -> list[int]:
             continue
         first, dash, last = part.partition("-")
         if dash and not first:
-            raise ValueError(f"seeds are 0 to {MAX_SEED}; {part!r} is negative")
+            raise UserError("seed_negative", max=MAX_SEED, part=part)
         if not dash:
             seeds.append(check_seed(first))
             continue
         lo, hi = check_seed(first), check_seed(last)
         if hi < lo:
-            raise ValueError(f"seed range {part!r} runs backwards")
+            raise UserError("seed_backwards", part=part)
         if len(seeds) + hi - lo + 1 > max_count:
-            raise ValueError(f"at most {max_count} seeds at once")
+            raise UserError("too_many_seeds", count=max_count)
         seeds.extend(range(lo, hi + 1))
     if not seeds:
-        raise ValueError(f"no seeds in {text!r}; write e.g. '0-63' or '1, 5, 42'")
+        raise UserError("no_seeds", text=str(text))
     if len(seeds) > max_count:
-        raise ValueError(f"at most {max_count} seeds at once")
+        raise UserError("too_many_seeds", count=max_count)
     return seeds
 
 

@@ -1,9 +1,9 @@
 """Train live, small: a short digits run in a background thread that a page can start, watch and stop.
 
     live = LiveRun(data="checkpoints/mnist32/live_digits.npz")   # one run at a time (the app keeps one for all)
-    live.start(steps=900, minutes=2, owner=token)   # ValueError while its run is already going
+    live.start(steps=900, minutes=2, owner=token)   # UserError while its run is already going
     live.status()                        # LiveStatus: step, log records, the latest fixed-noise grid
-    live.stop(owner=token)               # ValueError for anyone but the starter while it runs
+    live.stop(owner=token)               # UserError for anyone but the starter while it runs
 
 Each run trains gan_core.training.Trainer from scratch with Trainer.train itself (its stop,
 time-budget and record/grid hooks; no checkpoints) on one CPU thread (the app keeps the others),
@@ -32,6 +32,7 @@ import torch
 
 from .config import GANConfig
 from .digits import CONFIDENT
+from .errors import Phrase, UserError
 from .media import load_image, split_grid
 from .training import TrainConfig, Trainer
 
@@ -57,7 +58,7 @@ def make_live_digits(source: str | Path, out: str | Path, count: int = 2000, sta
 
     digits = load_images(source, 32, channels=1, limit=start + count)
     if len(digits.images) < start + count:
-        raise ValueError(f"{source} has {len(digits.images)} digits, not {start + count}")
+        raise UserError("live_digits_few", source=str(source), got=len(digits.images), need=start + count)
     labels = np.array([int(label) for label in digits.metadata.get("label", [])], np.uint8)[start:]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,20 +70,19 @@ def load_live_digits(path: str | Path) -> torch.Tensor:
     """Digits saved by make_live_digits, uint8 [N, 1, 32, 32]."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"no live-training data at {path}; make it with "
-                         f"python -m gan_core.live_training ../shared/data/mnist28.zip {path}")
+        raise UserError("no_live_data", path=str(path))
     with np.load(path) as data:
         return torch.from_numpy(data["images"])
 
 
-def _whole(value, name: str, low: int, high: int) -> int:
-    """A whole number in [low, high], or a ValueError that names the setting."""
+def _whole(value, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high], or a UserError that names the setting (the message key `what`)."""
     try:
         ok = not isinstance(value, bool) and int(value) == value and low <= value <= high
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        raise UserError("live_whole", name=Phrase(what), low=low, high=high, got=value)
     return int(value)
 
 
@@ -96,12 +96,29 @@ class LiveStatus:
     grid: np.ndarray | None = None         # the latest fixed-noise grid, uint8 [H, W, 3]
     grid_step: int | None = None           # the step it was drawn at
     folder: Path | None = None             # the run folder (for gan_core.dashboard.read_run)
-    message: str = ""                      # one line for people: where the run is, or why it ended
     legible: int | None = None             # grid digits the reader labels with confidence >= 0.9 (of 64)
+    ending: str = ""                       # once a run has ended: "finished", "stopped", "out of time",
+                                           # "failed" or "ended"; "" while it runs and before the first
+    minutes: float = 0.0                   # the run's time budget (what "out of time" ran out of)
+    error: str = ""                        # why a "failed" run failed
 
     @property
     def latest(self) -> dict:
         return self.records[-1] if self.records else {}
+
+    @property
+    def started(self) -> bool:
+        return self.running or bool(self.ending)
+
+    @property
+    def message(self) -> str:
+        """One line in English: where the run is, or how it ended (the studio writes its own)."""
+        if not self.started:
+            return "no live run yet"
+        if self.running:
+            return f"training: step {self.step} of {self.total}, {self.seconds:.0f} s"
+        how = {"out of time": f"out of time ({self.minutes:g} min)", "failed": f"failed ({self.error})"}
+        return f"{how.get(self.ending, self.ending)} at step {self.step} of {self.total} after {self.seconds:.0f} s"
 
 
 class LiveRun:
@@ -130,7 +147,7 @@ class LiveRun:
         self._folder: Path | None = None
         self._records: list[dict] = []
         self._grid: tuple[int, Path] | None = None
-        self._total, self._minutes, self._ending, self._owner = 0, 0.0, "", ""
+        self._total, self._minutes, self._ending, self._error, self._owner = 0, 0.0, "", "", ""
         self._loaded: tuple[Path, np.ndarray] | None = None
 
     @property
@@ -143,21 +160,21 @@ class LiveRun:
         digits model does about 7 steps a second on one CPU thread at batch size 64). G's grid
         comes from an EMA of its weights with decay 0.99, short enough to follow a short run.
         `owner` is a token of whoever starts it (e.g. the page's session): stop() asks for it."""
-        steps = _whole(steps, "steps", 1, MAX_STEPS)
+        steps = _whole(steps, "what_steps", 1, MAX_STEPS)
         try:
             minutes = float(minutes)
         except (TypeError, ValueError):
             minutes = float("nan")
         if not 0 < minutes <= MAX_MINUTES:
-            raise ValueError(f"a live run lasts more than 0 and at most {MAX_MINUTES:g} minutes, not {minutes}")
-        batch_size = _whole(batch_size, "batch size", 1, 1024)
-        log_every, sample_every = _whole(log_every, "log_every", 1, MAX_STEPS), _whole(sample_every, "sample_every", 1, MAX_STEPS)
+            raise UserError("live_minutes", max=MAX_MINUTES, got=minutes)
+        batch_size = _whole(batch_size, "what_batch_size", 1, 1024)
+        log_every = _whole(log_every, "what_log_every", 1, MAX_STEPS)
+        sample_every = _whole(sample_every, "what_sample_every", 1, MAX_STEPS)
         if not isinstance(owner, str):
             raise ValueError("owner must be a string")
         if not self._lock.acquire(blocking=False):
             other = self.status()
-            raise ValueError(f"a live run is already going (step {other.step} of {other.total}); stop it or "
-                             f"wait for it to end (at most {MAX_MINUTES:g} minutes)")
+            raise UserError("live_busy", step=other.step, total=other.total, max=MAX_MINUTES)
         folder = None
         try:
             if self._thread is not None:
@@ -177,7 +194,7 @@ class LiveRun:
             raise
         self._remove_folder()
         self._trainer, self._folder, self._total, self._minutes, self._owner = trainer, folder, steps, minutes, owner
-        self._records, self._grid, self._ending, self._loaded, self._legible = [], None, "", None, None
+        self._records, self._grid, self._ending, self._error, self._loaded, self._legible = [], None, "", "", None, None
         self._stop.clear()
         self._thread = threading.Thread(target=self._train, args=(trainer, 60 * minutes),
                                         name="dcgan-live-run", daemon=True)
@@ -188,28 +205,24 @@ class LiveRun:
         """Ask the run to stop after its current step (and its last record and grid). While it
         runs, only its starter's `owner` token may stop it (ValueError for anyone else)."""
         if self.running and not hmac.compare_digest(str(owner).encode(), self._owner.encode()):
-            raise ValueError(f"only the page that started this live run can stop it; it ends by itself "
-                             f"at step {self._total} or after {self._minutes:g} minutes")
+            raise UserError("live_owner", total=self._total, minutes=self._minutes)
         return self._halt(wait)
 
     def status(self) -> LiveStatus:
         trainer = self._trainer
         if trainer is None:
-            return LiveStatus(False, 0, 0, 0.0, message="no live run yet")
+            return LiveStatus(False, 0, 0, 0.0)
         grid_step, grid = None, None
         if self._grid is not None:
             grid_step, path = self._grid
             if self._loaded is None or self._loaded[0] != path:
                 self._loaded = (path, load_image(path))
             grid = self._loaded[1]
-        running, step = self.running, trainer.step
-        if running:
-            message = f"training: step {step} of {self._total}, {trainer.seconds:.0f} s"
-        else:
-            message = f"{self._ending or 'ended'} at step {step} of {self._total} after {trainer.seconds:.0f} s"
+        running = self.running
+        ending = "" if running else self._ending or "ended"
         legible = self._legible[1] if self._legible is not None and self._legible[0] == grid_step else None
-        return LiveStatus(running, step, self._total, trainer.seconds, list(self._records), grid, grid_step,
-                          self._folder, message, legible)
+        return LiveStatus(running, trainer.step, self._total, trainer.seconds, list(self._records), grid, grid_step,
+                          self._folder, legible, ending, self._minutes, self._error)
 
     def close(self) -> None:
         """Stop the run, whoever started it, and delete its folder (when the process ends)."""
@@ -247,10 +260,10 @@ class LiveRun:
             trainer.train(progress=False, stop=self._stop.is_set, on_record=self._records.append,
                           on_sample=self._on_sample, max_seconds=budget, checkpoints=False)
             self._ending = ("finished" if trainer.step >= self._total else
-                            "stopped" if self._stop.is_set() else f"out of time ({budget / 60:g} min)")
+                            "stopped" if self._stop.is_set() else "out of time")
         except Exception as err:  # shown in the status line, logged with its traceback; the app keeps running
             logging.getLogger(__name__).exception("the live run failed")
-            self._ending = f"failed ({type(err).__name__}: {err})"
+            self._error, self._ending = f"{type(err).__name__}: {err}", "failed"
         finally:
             self._lock.release()
 
@@ -264,7 +277,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         out = make_live_digits(args.source, args.out, args.count, args.start)
-    except ValueError as err:
+    except UserError as err:
         print(f"live_training: {err}", file=sys.stderr)
         return 2
     print(f"{args.count} digits -> {out} ({out.stat().st_size / 1e3:.0f} kB)")

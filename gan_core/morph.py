@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .directions import Direction, walk
+from .errors import UserError
 from .face import MAX_LIST, Face, faces_text, latents, parse_faces
 from .latent import EASINGS, interpolation_path
 from .media import MAX_FRAMES, make_grid, upscale, write_gif, write_mp4
@@ -24,7 +25,7 @@ def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None =
     along named directions need `directions`; every seed's z is truncated by `psi`."""
     faces = parse_faces(text, MAX_KEYFRAMES)
     if len(faces) < 2:
-        raise ValueError("a morph needs at least two keyframes (e.g. 0, 7, 42)")
+        raise UserError("morph_two")
     return latents(faces, nz, directions, psi)
 
 
@@ -32,27 +33,26 @@ def add_keyframe(text, face: Face) -> str:
     """The keyframe text with one more face (a plain seed stays a number)."""
     faces = parse_faces(text, MAX_KEYFRAMES)
     if len(faces) >= MAX_KEYFRAMES:
-        raise ValueError(f"at most {MAX_KEYFRAMES} keyframes")
+        raise UserError("keyframes_max", max=MAX_KEYFRAMES)
     return faces_text(faces + [face])
 
 
 def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
-    """How many frames a morph will have; a ValueError if it is out of bounds."""
+    """How many frames a morph will have; a UserError if it is out of bounds."""
     if not 2 <= n_keyframes <= MAX_KEYFRAMES:
-        raise ValueError(f"a morph needs 2 to {MAX_KEYFRAMES} keyframes, got {n_keyframes}")
+        raise UserError("keyframes_range", max=MAX_KEYFRAMES, got=n_keyframes)
     if frames_per_segment < 1:
-        raise ValueError("frames per segment must be at least 1")
+        raise UserError("frames_min")
     segments = n_keyframes if loop else n_keyframes - 1
     total = segments * frames_per_segment + (0 if loop else 1)
     if total > MAX_FRAMES:
-        raise ValueError(f"{total} frames is more than the {MAX_FRAMES} allowed; use fewer frames per "
-                         f"segment or fewer keyframes")
+        raise UserError("frames_max", total=total, max=MAX_FRAMES)
     return total
 
 
 @dataclass(frozen=True)
 class MorphSettings:
-    """How a morph (or a walk) is drawn and written, checked once, when made: a ValueError names
+    """How a morph (or a walk) is drawn and written, checked once, when made: a UserError names
     the first bad setting. The number of frames also depends on the keyframes: frame_count.
 
         settings = MorphSettings(frames_per_segment=12, fps=24, size=128)
@@ -73,18 +73,18 @@ class MorphSettings:
             object.__setattr__(self, name, kind(getattr(self, name)))
         fps, size, easing, mode = self.fps, self.size, self.easing, self.mode
         if self.frames_per_segment < 1:
-            raise ValueError("frames per segment must be at least 1")
+            raise UserError("frames_min")
         if not 1 <= fps <= 60:
-            raise ValueError(f"fps must be 1 to 60, got {fps}")
+            raise UserError("fps", got=fps)
         if not 16 <= size <= MAX_SIZE:
-            raise ValueError(f"the output size must be 16 to {MAX_SIZE} pixels, got {size}")
+            raise UserError("size", max=MAX_SIZE, got=size)
         if easing not in EASINGS:
-            raise ValueError(f"easing must be one of {', '.join(EASINGS)}")
+            raise UserError("easing", easings=list(EASINGS))
         if mode not in ("slerp", "lerp"):
-            raise ValueError(f"the path must be slerp or lerp, got {str(mode)[:20]!r}")
+            raise UserError("path", got=str(mode)[:20])
 
     def frame_count(self, n_keyframes: int) -> int:
-        """How many frames a morph through `n_keyframes` keyframes has; a ValueError if out of bounds."""
+        """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds."""
         return plan_frames(n_keyframes, self.frames_per_segment, self.loop)
 
 
@@ -107,7 +107,7 @@ def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = Mo
 def walk_keyframes(z: torch.Tensor, direction: Direction, span: float = 3.0) -> torch.Tensor:
     """[2, nz]: z moved to -span and +span along `direction`; a lerp between them walks the direction."""
     if not 0 < float(span) <= 5:
-        raise ValueError(f"walk -span to +span with a span of 0 to 5, got {span}")
+        raise UserError("span", got=span)
     return walk(z, direction, [-float(span), float(span)])
 
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from .attributes import AttributeNet, classify, fit, load_net
 from .checkpoints import save_tensors
+from .errors import UserError
 from .models import from_uint8, reestimate_batchnorm
 
 DETECTOR_NAME = "real_or_fake.safetensors"
@@ -48,7 +49,7 @@ def load_detector(folder: str | os.PathLike, device: str | torch.device = "cpu")
     """The real-or-fake detector shipped in a model folder, or None if it has none."""
     found = load_net(Path(folder) / DETECTOR_NAME, lambda m: AttributeNet(1, channels=int(m["channels"]),
                                                                           width=m["width"]),
-                     "a real-or-fake detector")
+                     "what_detector")
     if found is None:
         return None
     net, meta = found
@@ -61,7 +62,7 @@ def train_detector(real, fake, epochs: int = 15, batch_size: int = 64, lr: float
     the larger set is cut to the smaller's size so that both count alike)."""
     n = min(len(real), len(fake))
     if n < 2:
-        raise ValueError("a detector needs at least 2 real and 2 generated images")
+        raise UserError("detector_few")
     x = torch.cat([from_uint8(real[:n]), from_uint8(fake[:n])])
     y = torch.cat([torch.ones(n), torch.zeros(n)])
     generator = torch.Generator().manual_seed(seed)
@@ -88,7 +89,7 @@ def two_sample_test(first, second, seed: int = 0, epochs: int = 15) -> dict:
     on two disjoint real sets for the floor that finite samples give."""
     n = min(len(first), len(second))
     if n < 4:
-        raise ValueError("the two-sample test needs at least 4 images in each set")
+        raise UserError("two_sample_few")
     generator = torch.Generator().manual_seed(seed)
     a = np.asarray(first)[torch.randperm(len(first), generator=generator)[:n].numpy()]
     b = np.asarray(second)[torch.randperm(len(second), generator=generator)[:n].numpy()]

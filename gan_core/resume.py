@@ -19,7 +19,8 @@ import torch
 
 from .checkpoints import (DISCRIMINATOR_NAME, GENERATOR_NAME, CheckpointError, load_tensors, load_weights,
                           read_config, save_tensors)
-from .config import GANConfig
+from .config import ConfigError, GANConfig
+from .errors import Phrase, UserError, phrase_of
 from .train_config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -65,7 +66,7 @@ def init_from_release(trainer: Run, folder: str | Path) -> None:
     folder = Path(folder)
     config = read_config(folder)
     if {**config.to_dict(), "name": ""} != {**trainer.model.to_dict(), "name": ""}:
-        raise CheckpointError(f"{folder}: its config {config.to_dict()} differs from this run's")
+        raise CheckpointError("release_config_differs", folder=str(folder), config=config.to_dict())
     load_weights(trainer.G, folder / GENERATOR_NAME)
     load_weights(trainer.D, folder / DISCRIMINATOR_NAME)
     trainer.G_ema.load_state_dict(trainer.G.state_dict())
@@ -77,30 +78,31 @@ def load_checkpoint(trainer: Run, path: str | Path) -> None:
     tensors, meta = load_tensors(path)
     meta = _training_meta(path, meta)
     if meta["model"] != trainer.model.to_dict():
-        raise CheckpointError(f"{path}: saved for model {meta['model']}, not {trainer.model.to_dict()}")
+        raise CheckpointError("saved_for_model", path=str(path), saved=meta["model"], model=trainer.model.to_dict())
 
-    def bad(what: str):
-        return CheckpointError(f"{path}: not a usable training checkpoint ({what})", "is not a training checkpoint")
+    def bad(what: str, **params):
+        return CheckpointError("not_usable_checkpoint", Phrase("reason_not_training"), path=str(path),
+                               what=Phrase(what, **params))
 
     states = {}
     for prefix, module in (("G", trainer.G), ("D", trainer.D), ("G_ema", trainer.G_ema)):
         state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
         expected = module.state_dict()
         if state.keys() != expected.keys() or any(state[k].shape != v.shape for k, v in expected.items()):
-            raise bad(f"its {prefix} weights do not fit this model")
+            raise bad("bad_weights", prefix=prefix)
         states[prefix] = state
     optimizers = {}
     for prefix, optimizer in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
         try:
             optimizers[prefix] = _unflatten_optimizer(prefix, tensors, meta[f"{prefix}_groups"])
         except ValueError:
-            raise bad(f"its {prefix} tensors have malformed names") from None
+            raise bad("bad_tensor_names", prefix=prefix) from None
         problem = _optimizer_problem(optimizers[prefix], optimizer)
         if problem:
-            raise bad(f"{prefix}: {problem}")
+            raise bad("bad_optimizer", prefix=prefix, problem=problem)
     rng = tensors.get("rng")
     if rng is None or rng.dtype != torch.uint8 or rng.shape != trainer.rng.get_state().shape:
-        raise bad("its random-generator state is missing or for another kind of device")
+        raise bad("bad_rng")
     for prefix, module in (("G", trainer.G), ("D", trainer.D), ("G_ema", trainer.G_ema)):
         module.load_state_dict(states[prefix])
     for prefix, optimizer in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
@@ -113,41 +115,42 @@ def load_checkpoint(trainer: Run, path: str | Path) -> None:
 
 def _training_meta(path, meta: dict) -> dict:
     """A checkpoint's metadata once its keys and types are right; a CheckpointError otherwise."""
-    def bad(what: str):
-        return CheckpointError(f"{path}: not a training checkpoint ({what})", "is not a training checkpoint")
+    def bad(what: str, **params):
+        return CheckpointError("not_training_checkpoint", Phrase("reason_not_training"), path=str(path),
+                               what=Phrase(what, **params))
 
     for key, kind in (("model", dict), ("train", dict), ("opt_g_groups", list), ("opt_d_groups", list)):
         if key not in meta:
-            raise bad(f"no {key!r} in its metadata")
+            raise bad("meta_missing", key=key)
         if not isinstance(meta[key], kind):
-            raise bad(f"{key!r} is not a {'JSON object' if kind is dict else 'list'}")
+            raise bad("meta_not_object" if kind is dict else "meta_not_list", key=key)
     step, seconds = meta.get("step"), meta.get("seconds", 0.0)
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise bad("'step' is not a whole number of at least 0")
+        raise bad("meta_step")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
-        raise bad("'seconds' is not a number of at least 0")
+        raise bad("meta_seconds")
     return meta
 
 
-def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> str:
-    """What keeps a saved optimizer state from fitting `optimizer` ("" if nothing)."""
+def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> Phrase | None:
+    """What keeps a saved optimizer state from fitting `optimizer` (None if nothing)."""
     ours = optimizer.state_dict()["param_groups"]  # params numbered 0..n-1, as they are saved
     if len(saved["param_groups"]) != len(ours) or any(
             not isinstance(group, dict) or group.get("params") != own["params"]
             for group, own in zip(saved["param_groups"], ours)):
-        return "its parameter groups do not fit this model"
+        return Phrase("optimizer_groups")
     for group, own in zip(saved["param_groups"], ours):
         for key, value in group.items():
             if key != "params" and key not in IMPLEMENTATION and key in own and not _like(value, own[key]):
-                return f"its setting {key!r} is not valid"
+                return Phrase("optimizer_setting", key=key)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for index, slots in saved["state"].items():
         if not 0 <= index < len(params):
-            return "its state does not fit this model"
+            return Phrase("optimizer_state")
         for key, value in slots.items():
             if (value.numel() != 1) if key == "step" else (value.shape != params[index].shape):
-                return f"its state {key!r} does not fit this model"
-    return ""
+                return Phrase("optimizer_slot", key=key)
+    return None
 
 
 def _like(value, own) -> bool:
@@ -170,16 +173,19 @@ def read_checkpoint_configs(path: str | Path) -> tuple[GANConfig, dict]:
     meta = _training_meta(path, meta)
     try:
         model = GANConfig.from_dict(meta["model"])
-    except ValueError as err:
-        raise CheckpointError(f"{path}: not a training checkpoint (its model config: {err})") from None
+    except ConfigError as err:
+        raise CheckpointError("not_training_checkpoint", Phrase("reason_not_training"), path=str(path),
+                              what=Phrase("its_model_config", error=phrase_of(err))) from None
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(meta["train"]) - known)
     if unknown:
-        raise CheckpointError(f"{path}: not a training checkpoint (unknown training options {unknown[:5]})")
+        raise CheckpointError("not_training_checkpoint", Phrase("reason_not_training"), path=str(path),
+                              what=Phrase("unknown_options", options=str(unknown[:5])))
     try:
         TrainConfig(**meta["train"])
-    except ValueError as err:
-        raise CheckpointError(f"{path}: not a training checkpoint (its training options: {err})") from None
+    except UserError as err:
+        raise CheckpointError("not_training_checkpoint", Phrase("reason_not_training"), path=str(path),
+                              what=Phrase("its_options", error=phrase_of(err))) from None
     return model, dict(meta["train"])
 
 

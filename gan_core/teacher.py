@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import Phrase, UserError
 from .latent import z_from_seed
 from .losses import g_loss
 from .media import BLUE_WHITE_RED, colormap, upscale
@@ -124,9 +125,7 @@ def _lay_over(grey: np.ndarray, weights: np.ndarray, alpha: float) -> np.ndarray
 # --- checks -----------------------------------------------------------------------------------
 def _discriminator(gan: GAN) -> Discriminator:
     if gan.D is None:
-        name = gan.config.name or "this model"
-        raise ValueError(f"{name} was shipped without its discriminator (discriminator.safetensors), "
-                         f"so there is no teacher to ask")
+        raise UserError("no_teacher", name=gan.config.name or Phrase("this_model"))
     return gan.D.eval()
 
 
@@ -165,7 +164,7 @@ def _check_gradient(gradient: np.ndarray) -> np.ndarray:
 def _check_steps(steps) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, float, np.number)) or int(steps) != steps \
             or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"take 1 to {MAX_STEPS} steps, not {steps!r}")
+        raise UserError("steps_range", max=MAX_STEPS, got=steps)
     return int(steps)
 
 
@@ -220,10 +219,10 @@ class Verdict:
         this image, strongest first, each drawn over the image at `size` (default 4x the image,
         at most 256)."""
         if int(layer) != layer or not 0 <= layer < len(self.activations):
-            raise ValueError(f"D has layers 0 to {len(self.activations) - 1}, not {layer}")
+            raise UserError("layers", last=len(self.activations) - 1, got=layer)
         maps = self.activations[int(layer)]
         if int(top) != top or not 1 <= top <= min(MAX_TOP, len(maps)):
-            raise ValueError(f"show 1 to {min(MAX_TOP, len(maps))} feature maps of this layer, not {top}")
+            raise UserError("maps", max=min(MAX_TOP, len(maps)), got=top)
         size = size or min(256, 4 * self.image.shape[0])
         strengths = maps.mean(axis=(1, 2))
         picks = np.argsort(-strengths, kind="stable")[:int(top)]
@@ -275,12 +274,22 @@ def feature_maps(gan: GAN, image, layer: int = 0, top: int = 6, size: int | None
         layer, top, size)
 
 
+class Layer(NamedTuple):
+    number: int                # 1 for the first (shallowest) feature layer
+    maps: int                  # its feature maps (channels)
+    size: int                  # each map's side, pixels
+
+
+def layers(gan: GAN) -> list[Layer]:
+    """D's feature layers, shallow to deep (the layer index is the position in this list)."""
+    c = gan.config
+    return [Layer(i + 1, c.d_width * 2 ** i, c.image_size >> (i + 1)) for i in range(c.n_upsamples)]
+
+
 def layer_choices(gan: GAN) -> list[tuple[str, int]]:
     """(label, layer index) for each of D's feature layers, shallow to deep, e.g.
-    ("layer 1: 64 maps of 32x32", 0): ready for a dropdown."""
-    c = gan.config
-    return [(f"layer {i + 1}: {c.d_width * 2 ** i} maps of {c.image_size >> (i + 1)}x{c.image_size >> (i + 1)}", i)
-            for i in range(c.n_upsamples)]
+    ("layer 1: 64 maps of 32x32", 0): ready for an English dropdown."""
+    return [(f"layer {n}: {maps} maps of {size}x{size}", i) for i, (n, maps, size) in enumerate(layers(gan))]
 
 
 # --- taking steps -----------------------------------------------------------------------------
@@ -292,7 +301,7 @@ def pixel_steps(gan: GAN, image, steps: int = 5, step_size: float = 0.25) -> Ste
     step is often enough to make it sure."""
     D, image, steps = _discriminator(gan), check_image(gan, image), _check_steps(steps)
     if not 0 < step_size <= MAX_STEP_SIZE:
-        raise ValueError(f"the step size must be above 0 and at most {MAX_STEP_SIZE:g} grey levels, got {step_size}")
+        raise UserError("step_size", max=MAX_STEP_SIZE, got=step_size)
     images, probabilities = [image], []
     with _autograd():
         levels = torch.as_tensor(image, device=gan.device).permute(2, 0, 1)[None].float().contiguous()  # 0-255
@@ -323,10 +332,10 @@ def generator_steps(gan: GAN, z: torch.Tensor | int, steps: int = 5, lr: float |
     and 0.02 for z."""
     D, steps = _discriminator(gan), _check_steps(steps)
     if target not in DEFAULT_LR:
-        raise ValueError(f"step the generator's 'weights' or its input 'z', not {target!r}")
+        raise UserError("g_target", got=target)
     lr = DEFAULT_LR[target] if lr is None else float(lr)
     if not 0 < lr <= MAX_LR[target]:
-        raise ValueError(f"the learning rate for {target} must be above 0 and at most {MAX_LR[target]:g}, got {lr}")
+        raise UserError("lr", target=target, max=MAX_LR[target], got=lr)
     nz = gan.config.nz
     images, probabilities = [], []
     with _autograd():

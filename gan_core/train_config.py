@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .augment import check_policy
+from .errors import UserError
 
 STREAM_MODES = ("auto", "on", "off")
 COMPILE_MODES = ("auto", "off", "default", "reduce-overhead", "max-autotune")
@@ -56,30 +57,30 @@ class TrainConfig:
             value, allowed = getattr(self, f.name), [k.strip() for k in f.type.split("|")]
             if not any(isinstance(value, kinds[k]) and (k == "bool" or not isinstance(value, bool))
                        and (k != "float" or math.isfinite(value)) for k in allowed):
-                raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {repr(value)[:40]}")
+                raise UserError("option_type", name=f.name, allowed=" or ".join(allowed), got=repr(value)[:40])
         check_policy(self.diffaugment)
         if self.stream not in STREAM_MODES:
-            raise ValueError(f"stream must be one of {STREAM_MODES}")
+            raise UserError("option_stream", modes=str(STREAM_MODES))
         if self.compile not in COMPILE_MODES:
-            raise ValueError(f"compile must be one of {COMPILE_MODES}")
+            raise UserError("option_compile", modes=str(COMPILE_MODES))
         if self.workers < 0:
-            raise ValueError("workers must not be negative")
+            raise UserError("option_not_negative", key="workers")
         for key in ("memory_budget_gb", "dist_timeout"):
             if getattr(self, key) <= 0:
-                raise ValueError(f"{key} must be positive")
+                raise UserError("option_positive", key=key)
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "g_steps"):
             if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1")
+                raise UserError("option_at_least_one", key=key)
         if self.limit is not None and self.limit < 1:
-            raise ValueError("limit must be at least 1")
+            raise UserError("option_at_least_one", key="limit")
         for key in ("steps", "epochs", "max_minutes"):
             if getattr(self, key) < 0:
-                raise ValueError(f"{key} must not be negative")
+                raise UserError("option_not_negative", key=key)
         for key in ("lr_g", "lr_d"):
             if getattr(self, key) <= 0:
-                raise ValueError(f"{key} must be positive")
+                raise UserError("option_positive", key=key)
         for key in ("beta1", "beta2", "ema_decay", "label_smoothing"):
             if not 0 <= getattr(self, key) < 1:
-                raise ValueError(f"{key} must be in [0, 1)")
+                raise UserError("option_unit", key=key)
         if not 0 <= self.instance_noise <= 2:
-            raise ValueError("instance_noise must be from 0 to 2")
+            raise UserError("option_instance_noise")

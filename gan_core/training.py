@@ -28,6 +28,7 @@ from .config import GANConfig
 from .batches import Batches, StreamedBatches
 from .data import TORCHVISION_SETS, DataError, ImageFiles, load_images, open_images
 from .distributed import SINGLE, Ranks, SharedRandom
+from .errors import UserError
 from .latent import z_from_seeds
 from .losses import d_loss, g_loss  # importable from here too (gan_core.teacher uses g_loss)
 from .media import make_grid, save_image
@@ -55,7 +56,7 @@ def load_training_data(model: GANConfig, opts: TrainConfig, ranks: Ranks = SINGL
     take more than opts.memory_budget_gb."""
     named = opts.data.lower() in TORCHVISION_SETS and not Path(opts.data).exists()
     if named and opts.stream == "on":
-        raise DataError(f"{opts.data} is a torchvision set, read into memory only: stream zips, folders or tar shards")
+        raise DataError("torchvision_stream", data=opts.data)
     if opts.stream == "off" or named:
         return load_images(opts.data, model.image_size, model.channels, opts.split, opts.limit).images
     files = open_images(opts.data, model.image_size, model.channels, opts.split, opts.limit)
@@ -84,7 +85,7 @@ class Trainer:
         process's place among torchrun's (gan_core.distributed); the process group is started here."""
         self.model, self.opts, self.ranks = model, opts, ranks
         if opts.batch_size % ranks.world:
-            raise ValueError(f"the batch of {opts.batch_size} does not split evenly over {ranks.world} ranks")
+            raise UserError("batch_split", batch=opts.batch_size, world=ranks.world)
         self.device = distributed.start(ranks, opts.device, opts.dist_timeout)
         shape = ((images.channels, images.size, images.size) if isinstance(images, ImageFiles)
                  else tuple(images.shape[1:]) if images.ndim == 4 else tuple(images.shape))

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import prepare_image
+from .errors import Phrase, UserError
 
 MAX_BYTES = 10 * 2**20            # 10 MiB of file
 MAX_PIXELS = 50_000_000           # 48-megapixel phone photos pass (JPEGs decode at 1/8 of that)
@@ -65,20 +66,18 @@ def _readable(image: Image.Image) -> Image.Image:
     try:
         return image.convert("L" if image.mode == "1" else "RGB")
     except (ValueError, OSError):
-        raise ValueError(f"images in colour mode {image.mode} are not supported; save it as PNG or JPEG "
-                         f"in RGB") from None
+        raise UserError("colour_mode", mode=image.mode) from None
 
 
 def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
     width, height = image.size
     if width * height > max_pixels:
-        raise ValueError(f"{name} is {width}x{height} pixels ({width * height / 1e6:.3g} megapixels); "
-                         f"the limit is {max_pixels / 1e6:.3g} megapixels")
+        raise UserError("megapixels", name=name, width=width, height=height, mp=width * height / 1e6,
+                        limit=max_pixels / 1e6)
     if min(width, height) < MIN_SIDE:
-        raise ValueError(f"{name} is only {width}x{height} pixels; upload an image at least "
-                         f"{MIN_SIDE} pixels on each side")
+        raise UserError("too_small", name=name, width=width, height=height, min=MIN_SIDE)
     if getattr(image, "n_frames", 1) > 1:
-        raise ValueError(f"{name} is an animation ({image.n_frames} frames); upload a still image")
+        raise UserError("animation", name=name, frames=image.n_frames)
 
 
 def _check_memory(image: Image.Image, name: str, max_decoded_bytes: int) -> None:
@@ -86,10 +85,8 @@ def _check_memory(image: Image.Image, name: str, max_decoded_bytes: int) -> None
     need = decoded_bytes(image.mode, *image.size)
     if need > max_decoded_bytes:
         side = int((max_decoded_bytes / 4) ** 0.5) // 100 * 100
-        raise ValueError(f"{name} would take {need / 1e6:.0f} MB of memory to decode "
-                         f"({image.size[0]}x{image.size[1]} pixels, mode {image.mode}); at most "
-                         f"{max_decoded_bytes / 1e6:.0f} MB (e.g. {side}x{side} 8-bit colour): "
-                         f"upload a smaller picture, or a JPEG")
+        raise UserError("decode_memory", name=name, need=need / 1e6, width=image.size[0], height=image.size[1],
+                        mode=image.mode, max=max_decoded_bytes / 1e6, side=side)
 
 
 def _shrink(image: Image.Image, size: int) -> Image.Image:
@@ -128,17 +125,17 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
         length, name = path.stat().st_size, path.name
         read = path.read_bytes
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        length, name, read = len(source), "the upload", lambda: bytes(source)
+        length, name, read = len(source), Phrase("the_upload"), lambda: bytes(source)
     elif hasattr(source, "read"):
         data = source.read(max_bytes + 1)
-        length, name, read = len(data), "the upload", lambda: data
+        length, name, read = len(data), Phrase("the_upload"), lambda: data
     else:
         raise ValueError(f"expected an uploaded image file, got {type(source).__name__}")
     if length == 0:
-        raise ValueError(f"{name} is empty (0 bytes)")
+        raise UserError("empty_file", name=name)
     if length > max_bytes:
-        raise ValueError(f"{name} is {'over ' if hasattr(source, 'read') else ''}{length / 2**20:.1f} MB; "
-                         f"upload an image of at most {max_bytes / 2**20:.0f} MB")
+        raise UserError("file_big_over" if hasattr(source, "read") else "file_big", name=name, mb=length / 2**20,
+                        max=max_bytes / 2**20)
     return read(), name
 
 
@@ -152,11 +149,11 @@ def load_upload(source, size: int, channels: int = 3, max_bytes: int = MAX_BYTES
             raise ValueError(f"expected an image array of uint8 [height, width(, 1, 3 or 4)], got "
                              f"{source.dtype} {source.shape}")
         image = Image.fromarray(source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source)
-        _check_size(image, "the image", max_pixels)  # already in memory: no decoding budget
+        _check_size(image, Phrase("the_image"), max_pixels)  # already in memory: no decoding budget
         return _model_sized(image, size, channels)
     if isinstance(source, Image.Image):
-        _check_size(source, "the image", max_pixels)
-        _check_memory(source, "the image", max_decoded_bytes)
+        _check_size(source, Phrase("the_image"), max_pixels)
+        _check_memory(source, Phrase("the_image"), max_decoded_bytes)
         return _model_sized(source, size, channels)
     return _decoded(source, WORKING_SCALE * size, lambda image: _model_sized(image, size, channels),
                     max_bytes, max_pixels, max_decoded_bytes)
@@ -183,7 +180,7 @@ def load_photo(source, max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_BYTE
     if isinstance(source, np.ndarray):
         source = Image.fromarray(source)
     if isinstance(source, Image.Image):
-        _check_size(source, "the image", max_pixels)
+        _check_size(source, Phrase("the_image"), max_pixels)
         return whole(source)
     return _decoded(source, max_side, whole, max_bytes, max_pixels, max_decoded_bytes)
 
@@ -203,9 +200,8 @@ def _decoded(source, draft_side: int, then, max_bytes: int, max_pixels: int, max
                 image.load()
                 return then(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(f"{name} has too many pixels to decode safely; the limit is "
-                         f"{max_pixels / 1e6:.3g} megapixels") from None
+        raise UserError("pixels_unsafe", name=name, limit=max_pixels / 1e6) from None
     except UnidentifiedImageError:
-        raise ValueError(f"{name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP or TIFF)") from None
+        raise UserError("not_image", name=name) from None
     except (OSError, SyntaxError, EOFError) as err:
-        raise ValueError(f"{name} could not be decoded as an image (damaged or cut short?): {err}") from None
+        raise UserError("broken_image", name=name, error=str(err)) from None

@@ -10,8 +10,9 @@ from gan_core.latent import MAX_SEED, check_seed
 from gan_core.media import upscale
 from gan_core.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
                               pixel_steps, probability)
+from gan_core.teacher import layers as layers_of
 from gan_core.uploads import load_upload
-from studio.i18n import T, choices, local, say, word
+from studio.i18n import T, choices, say, word
 from studio.page import PRIVATE, Page, reveal
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly
@@ -20,22 +21,29 @@ from studio.state import CONFIG, STORE, big, friendly
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
 
 
+def face_words(face: Face) -> str:
+    """A few words about a face, in the page's language: "seed 42, 2 sliders moved"."""
+    what = say("seed_caption", seed=face.seed) if face.z is None else say("face_yours")
+    if not face.moved:
+        return what
+    return say("face_moved_one", what=what) if face.moved == 1 else say("face_moved", what=what, count=face.moved)
+
+
 def subject_of(session: Session, source: str, d_seed, upload) -> dict:
     """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
     gan, face = session.gan, session.face
     if source == SOURCES[2]:
         if not upload:
-            raise ValueError(say("upload_first"))
+            raise gr.Error(say("upload_first"))
         image = load_upload(upload, gan.config.image_size, gan.config.channels)
         return {"image": image, "z": None, "what": say("your_picture")}
     if source == SOURCES[1]:
         seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
         z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
     elif source == SOURCES[0]:
-        z, what = face.latent(gan.config.nz, session.directions), say("the_current_face",
-                                                                       what=local(face.describe()))
+        z, what = face.latent(gan.config.nz, session.directions), say("the_current_face", what=face_words(face))
     else:
-        raise ValueError(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
+        raise gr.Error(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
 
 
@@ -71,7 +79,7 @@ def ask_discriminator(session: Session, source: str, d_seed, upload):
 def show_feature_maps(session: Session, layer, top):
     subject = session.subject
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     maps = feature_maps(session.gan, subject["image"], int(layer), int(top), size=160)
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
@@ -91,9 +99,9 @@ def steps_outputs(session: Session):
 def take_pixel_steps(session: Session, count, step_size):
     subject, steps = session.subject, session.steps
     if not subject or not steps:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
-        raise ValueError(say("steps_full", max=CONFIG.max_pixel_steps))
+        raise gr.Error(say("steps_full", max=CONFIG.max_pixel_steps))
     more = pixel_steps(session.gan, steps["images"][-1], int(count), float(step_size))
     session.steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(session)
@@ -103,7 +111,7 @@ def take_pixel_steps(session: Session, count, step_size):
 def reset_steps(session: Session):
     subject = session.subject
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     session.steps = {"images": [subject["image"]], "probs": [probability(session.gan, subject["image"])]}
     return steps_outputs(session)
 
@@ -112,9 +120,9 @@ def reset_steps(session: Session):
 def take_generator_steps(session: Session, count, target: str, lr):
     subject = session.subject
     if not subject:
-        raise ValueError(say("ask_first"))
+        raise gr.Error(say("ask_first"))
     if subject.get("z") is None:
-        raise ValueError(say("g_steps_need_z"))
+        raise gr.Error(say("g_steps_need_z"))
     out = generator_steps(session.gan, torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
     strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
@@ -126,9 +134,10 @@ def take_generator_steps(session: Session, count, target: str, lr):
 def model_settings(session: Session) -> tuple:
     """The layer picker and the pixel step size for the session's model."""
     gan = session.gan
-    layers = gr.update(choices=[(local(label), i) for label, i in layer_choices(gan)], value=0)
+    labels = [say("layer_label", number=n, maps=maps, size=size) for n, maps, size in layers_of(gan)]
+    layer_pick = gr.update(choices=[(label, i) for i, label in enumerate(labels)], value=0)
     step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
-    return layers, step
+    return layer_pick, step
 
 
 def follow_model(session: Session, top):

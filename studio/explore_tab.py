@@ -13,6 +13,7 @@ import gradio as gr
 from gan_core.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction, direction_from_json, direction_to_json,
                                  fit_user_direction, in_group)
 from gan_core.explore import dimension_scan, direction_scan, gallery
+from gan_core.errors import UserError
 from gan_core.face import Face, check_dimension
 from gan_core.latent import MAX_SEED, check_seed
 from gan_core.media import make_grid, upscale
@@ -77,7 +78,7 @@ def model_updates(session: Session, key: str):
 @friendly
 def choose_model(session: Session, key: str):
     if key not in STORE.names:
-        raise ValueError(say("pick_model"))
+        raise gr.Error(say("pick_model"))
     return model_updates(session, key)
 
 
@@ -85,7 +86,7 @@ def choose_model(session: Session, key: str):
 def load_hub(session: Session, repo_id: str):
     repo_id = (repo_id or "").strip()
     if not repo_id:
-        raise ValueError(say("type_repo_id"))
+        raise gr.Error(say("type_repo_id"))
     return model_updates(session, HUB + repo_id)
 
 
@@ -95,12 +96,10 @@ def refresh_models(current: str):
     return gr.update(choices=labelled(names), value=current if current in names else None)
 
 
+@friendly
 def slider_ends(session: Session, name):
     """A named slider's label, after its dropdown changed."""
-    try:
-        return gr.update(label=ends_label(session.directions, name))
-    except ValueError:
-        return gr.update(label=say("move"))
+    return gr.update(label=ends_label(session.directions, name))
 
 
 @friendly
@@ -136,7 +135,7 @@ pick_seed = friendly(reseeded)
 def pick_from_gallery(session: Session, event: gr.SelectData):
     seeds = session.gallery_seeds
     if not seeds or event.index is None or not 0 <= event.index < len(seeds):
-        raise ValueError(say("click_gallery"))
+        raise gr.Error(say("click_gallery"))
     return reseeded(session, seeds[event.index])
 
 
@@ -207,7 +206,7 @@ def scan_page(session: Session, page):
     except (TypeError, ValueError, OverflowError):
         first = -1
     if not 0 <= first < nz:
-        raise ValueError(say("pick_page", last=pages - 1))
+        raise gr.Error(say("pick_page", last=pages - 1))
     dims = list(range(first, min(first + CONFIG.scan_page, nz)))
     images = dimension_scan(gan, session.face.latent(nz, session.directions), dims)
     caption = say("scan_caption", first=dims[0], last=dims[-1])
@@ -235,15 +234,16 @@ def describe(d: Direction) -> str:
 @friendly
 def scan_directions(session: Session, group: str):
     if group not in GROUPS:
-        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, GROUPS))))
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, GROUPS))))
     directions = session.directions
     shown = in_group(directions.values(), group)[:12]
     if not shown:
-        raise ValueError(say("no_yours" if group == "Yours" else "no_group", group=word(group)))
+        raise gr.Error(say("no_yours" if group == "Yours" else "no_group", group=word(group)))
     z = session.face.latent(session.nz, directions)
     images = direction_scan(session.gan, z, shown)
     caption = say("browser_caption") + "\n" + "\n".join(
-        f"{i + 1}. **{md(direction_label(d))}**: {md(describe(d))}" for i, d in enumerate(shown))
+        say("browser_line", number=i + 1, name=md(direction_label(d)), what=md(describe(d)))
+        for i, d in enumerate(shown))
     return make_grid(upscale_all(images, 80), nrow=7), caption
 
 
@@ -251,20 +251,20 @@ def scan_directions(session: Session, group: str):
 def use_dimension(session: Session, dim):
     nz = session.nz
     if dim is None or dim == "":
-        raise ValueError(say("type_dimension"))
+        raise gr.Error(say("type_dimension"))
     try:
         dim = check_dimension(dim, nz)
-    except ValueError:
-        raise ValueError(say("pick_dimension", last=nz - 1)) from None
+    except UserError:
+        raise gr.Error(say("pick_dimension", last=nz - 1)) from None
     return rendered(session, session.face.on_slot(dim, CONFIG.slots))
 
 
 @friendly
 def use_direction(session: Session, name):
     if not name:
-        raise ValueError(say("pick_direction_for_slider"))
+        raise gr.Error(say("pick_direction_for_slider"))
     if name not in session.directions:
-        raise ValueError(say("pick_direction_from_list"))
+        raise gr.Error(say("pick_direction_from_list"))
     return rendered(session, session.face.on_slot(name, CONFIG.named_slots))
 
 
@@ -280,7 +280,7 @@ def mark_face(answer: str, session: Session):
     z = session.face.latent(session.nz, session.directions)
     marks = {"yes": list(session.marks.get("yes", [])), "no": list(session.marks.get("no", []))}
     if len(marks["yes"]) + len(marks["no"]) >= MAX_MARKS:
-        raise ValueError(say("marks_full", max=MAX_MARKS))
+        raise gr.Error(say("marks_full", max=MAX_MARKS))
     marks[answer].append([round(float(v), 5) for v in z])
     session.marks = marks
     return session, marks_text(marks)
@@ -320,17 +320,17 @@ def fit_mine(session: Session, concept: str, request: gr.Request):
 @friendly
 def upload_direction(session: Session, file):
     if file is None:
-        raise ValueError(say("choose_direction_file"))
+        raise gr.Error(say("choose_direction_file"))
     path = Path(file)
     if path.stat().st_size > MAX_DIRECTION_FILE:
-        raise ValueError(say("direction_file_big"))
+        raise gr.Error(say("direction_file_big"))
     try:
         obj = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(say("direction_not_json")) from None
+        raise gr.Error(say("direction_not_json")) from None
     direction = direction_from_json(obj, session.nz)
     if direction.name in session.directions:
-        raise ValueError(say("direction_taken", name=direction.name))
+        raise gr.Error(say("direction_taken", name=direction.name))
     session, *view = with_mine(session, direction)
     return (session, say("direction_loaded", name=md(direction.name)), *view)
 

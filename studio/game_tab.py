@@ -40,7 +40,7 @@ def deck(kind: str, real_faces: str = "") -> Deck:
     """The deck of a kind, made once per process (its real images read from disk; the faces' from
     `real_faces`, a CelebA zip or folder)."""
     if kind not in kinds(real_faces):
-        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, kinds(real_faces)))))
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, kinds(real_faces)))))
     with _lock:
         if (kind, real_faces) not in _decks:
             gan = STORE.get(_model_of(kind))
@@ -80,12 +80,12 @@ def check_round(session: Session, *marks):
     """(the session, 8 captions with the truth, 8 locked marks, the result, the tally line)."""
     game = session.game
     if not game or "round" not in game:
-        raise ValueError(say("new_round_first"))
+        raise gr.Error(say("new_round_first"))
     if game["checked"]:
-        raise ValueError(say("round_scored"))
+        raise gr.Error(say("round_scored"))
     missing = [str(i + 1) for i, m in enumerate(marks) if m not in (REAL, FAKE)]
     if missing:
-        raise ValueError(say("not_marked_one" if len(missing) == 1 else "not_marked",
+        raise gr.Error(say("not_marked_one" if len(missing) == 1 else "not_marked",
                              which=say("list_separator").join(missing)))
     round_: Round = game["round"]
     result = round_.score([m == REAL for m in marks])

@@ -18,7 +18,7 @@ def exemplars(session: Session, text: str, name: str, psi: float):
     seed at truncation `psi`."""
     faces = parse_faces(text, MAX_EXEMPLARS)
     if not faces:
-        raise ValueError(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
+        raise gr.Error(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
     return latents(faces, session.nz, session.directions, psi)
 
 
@@ -38,7 +38,7 @@ def do_face_math(session: Session, a: str, b: str, c: str):
 def add_current_to_concept(session: Session, text: str):
     faces = parse_faces(text, MAX_EXEMPLARS)
     if len(faces) >= MAX_EXEMPLARS:
-        raise ValueError(say("concept_full", max=MAX_EXEMPLARS))
+        raise gr.Error(say("concept_full", max=MAX_EXEMPLARS))
     return faces_text(faces + [session.face])
 
 
@@ -62,7 +62,7 @@ def use_preset(session: Session, label: str):
     for preset in presets_of(session.model):
         if preset[0] == label:
             return tuple(preset[1:])
-    raise ValueError(say("pick_preset"))
+    raise gr.Error(say("pick_preset"))
 
 
 def follow_model(session: Session, a: str, b: str, c: str):

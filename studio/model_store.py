@@ -23,6 +23,7 @@ from gan_core.digits import DigitClassifier, load_digit_classifier
 from gan_core.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
 from gan_core.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
 from gan_core.encoder import Encoder, load_encoder
+from gan_core.errors import Phrase
 from gan_core.latent import z_from_seeds
 from gan_core.models import GAN
 
@@ -53,39 +54,40 @@ class ModelParts:
 
     @contextmanager
     def _reading(self, part: str) -> Iterator[None]:
+        """Loading one part (`part`: the message key naming it)."""
         try:
             yield
         except CheckpointError as err:
             if self.hub_repo is None:
                 raise
             # a Hub repo's files sit in the server's cache: name the repo, not the folder
-            raise CheckpointError(f"{self.hub_repo}: its {part} {err.reason}", err.reason) from None
+            raise CheckpointError("repo_part", err.reason, repo=self.hub_repo, part=Phrase(part)) from None
 
     @cached_property
     def directions(self) -> dict[str, Direction]:
         """The model's directions by name: shipped ones, or label-free ones computed once."""
-        with self._reading("directions"):
+        with self._reading("part_directions"):
             return directions_for(self.gan, self.folder)
 
     @cached_property
     def info(self) -> dict:
         """directions.json beside the directions: suggested sliders, face-math presets, measurements."""
-        with self._reading(DIRECTIONS_INFO):
+        with self._reading("part_directions_info"):
             return read_info(self.folder) if self.folder and (self.folder / DIRECTIONS_INFO).is_file() else {}
 
     @cached_property
     def classifier(self) -> AttributeClassifier | None:
-        with self._reading("classifier"):
+        with self._reading("part_classifier"):
             return load_classifier(self.folder, self.gan.device) if self.folder else None
 
     @cached_property
     def encoder(self) -> Encoder | None:
-        with self._reading("encoder"):
+        with self._reading("part_encoder"):
             return load_encoder(self.folder, self.gan.config, self.gan.device) if self.folder else None
 
     @cached_property
     def digits(self) -> DigitClassifier | None:
-        with self._reading("digit classifier"):
+        with self._reading("part_digits"):
             return load_digit_classifier(self.folder, self.gan.device) if self.folder else None
 
     @cached_property
@@ -135,7 +137,7 @@ class ModelStore:
         else:
             folder = self.bundled.get(key) or self.folders().get(key)
             if folder is None:
-                raise CheckpointError("pick a model from the list" if key else "no model chosen")
+                raise CheckpointError("model_not_listed" if key else "no_model_chosen")
             parts = ModelParts(load_gan(folder, self.device))
         with self._lock:
             parts = self._loaded.setdefault(key, parts)

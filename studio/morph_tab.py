@@ -37,7 +37,7 @@ def check_walk(session: Session, name, span, frames_per_segment, fps, easing: st
     """Every setting of a walk checked before anything on the page changes."""
     directions = session.directions
     if name not in directions:
-        raise ValueError(say("pick_walk"))
+        raise gr.Error(say("pick_walk"))
     walk_keyframes(session.face.latent(session.nz, directions), directions[name], float(span))
     MorphSettings(frames_per_segment, fps, "lerp", easing, loop, size, smooth).frame_count(2)
 
@@ -72,7 +72,7 @@ def make_walk(session: Session, name, span, frames_per_segment, fps, easing: str
     settings = MorphSettings(frames_per_segment, fps, "lerp", easing, loop, size, smooth)
     directions = session.directions
     if name not in directions:
-        raise ValueError(say("pick_walk"))
+        raise gr.Error(say("pick_walk"))
     keys = walk_keyframes(session.face.latent(session.nz, directions), directions[name], float(span))
     rendering = say("rendering_frames")
     progress(0, desc=rendering)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from studio.i18n import OPEN_SETTINGS, T, choices
+from studio.i18n import SWITCH, T, choices
 from studio.session import Session
 from studio.state import DEFAULT_MODEL, STORE
 
@@ -64,7 +64,7 @@ class Page:
             hub_id = gr.Textbox(label=T("hub_id"), placeholder=T("hub_placeholder"), scale=2, max_length=96)
             hub_btn = gr.Button(T("hub_load"), scale=1, size="md")
         model_info = gr.Markdown()
-        language_btn.click(None, js=OPEN_SETTINGS)  # Gradio's own switch: Settings -> Language
+        language_btn.click(None, js=SWITCH)  # the whole page in the other language, kept across reloads
         return cls(demo, first, session, model_pick, hub_id, hub_btn, model_info, real_faces)
 
     def truncation_slider(self, elem_id: str) -> gr.Slider:

@@ -16,7 +16,8 @@ from gan_core.face import Face
 from gan_core.inversion import Settings, describe, invert
 from gan_core.media import upscale
 from gan_core.uploads import load_photo
-from studio.i18n import T, local, say, word
+from gan_core.errors import UserError
+from studio.i18n import T, core, say, sentences, word
 from studio.page import PRIVATE, QUIET, reveal
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly, readout
@@ -39,9 +40,9 @@ def _paths(files, camera) -> list[str]:
         paths.append(camera if isinstance(camera, str) else getattr(camera, "name", None))
     paths = [p for p in paths if p]
     if not paths:
-        raise ValueError(say("add_photo_first"))
+        raise gr.Error(say("add_photo_first"))
     if len(paths) > MAX_PHOTOS:
-        raise ValueError(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
+        raise gr.Error(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
     return paths
 
 
@@ -74,13 +75,13 @@ def _found(session: Session, originals: list, crops: list, numbers: list[int], n
     for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
         shown += [(_square(original, SHOWN), say("photo_caption", number=n)),
                   (upscale(crop, SHOWN, smooth=True), say("aligned")),
-                  (upscale(made, SHOWN, smooth=True), f"{word(describe(p))} ({p:.1f} dB)")]
+                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
     first = session.face.with_z(result.z[0].tolist()).reset()
     image = result.reconstructions[0]  # G(first): a reset face has no offsets
     words = say("list_separator").join(say("photo_how_close", number=n, how=word(describe(p)))
                                        for n, p in zip(numbers, result.psnr))
-    info = (say("photos_found", words=words) + (" ".join(notes) + " " if notes else "")
-            + say("photo_current", number=numbers[0]) + (say("photo_click_row") if len(numbers) > 1 else ""))
+    info = sentences(say("photos_found", words=words), *notes, say("photo_current", number=numbers[0]),
+                     say("photo_click_row") if len(numbers) > 1 else "")
     session.face, session.found = first, found
     return session, big(image), readout(session.model, image), shown, info
 
@@ -93,8 +94,8 @@ def read_photos(session: Session, files, camera) -> Session:
     for i, path in enumerate(_paths(files, camera)):
         try:
             kept.append(_read_once(path))
-        except ValueError as err:
-            raise ValueError(say("photo_error", number=i + 1, error=local(str(err)))) from None
+        except UserError as err:
+            raise gr.Error(say("photo_error", number=i + 1, error=core(err))) from None
     session.photos = kept
     return session
 
@@ -103,10 +104,10 @@ def read_photos(session: Session, files, camera) -> Session:
 def find_photos(session: Session, progress=gr.Progress()):
     """The session's photos -> aligned crops -> z; (session, big face, readout, results, info)."""
     if STORE.encoder(session.model) is None:
-        raise ValueError(say("no_encoder"))
+        raise gr.Error(say("no_encoder"))
     kept = session.photos
     if not kept:
-        raise ValueError(say("add_photo_first"))
+        raise gr.Error(say("add_photo_first"))
     aligner = STORE.aligner(session.model)
     originals, crops, numbers, notes, missed = [], [], [], [], []
     for i, photo in enumerate(kept):
@@ -116,8 +117,8 @@ def find_photos(session: Session, progress=gr.Progress()):
         except NoFace:
             missed.append(i + 1)
             continue
-        if found.notes:
-            notes.append(say("photo_note", number=i + 1, note=local(found.note)))
+        if found.faces > 1:
+            notes.append(say("photo_note", number=i + 1, note=say("faces_found", count=found.faces)))
         if not found.eyes:
             notes.append(say("photo_no_eyes", number=i + 1))
         originals.append(photo)
@@ -126,7 +127,7 @@ def find_photos(session: Session, progress=gr.Progress()):
     if missed:
         notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
     if not crops:
-        raise ValueError(" ".join(notes))
+        raise gr.Error(sentences(*notes))
     return _found(session, originals, crops, numbers, notes, progress)
 
 
@@ -145,13 +146,13 @@ def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
 
 def _which(kept: list, number) -> np.ndarray:
     if not kept:
-        raise ValueError(say("crop_upload_first"))
+        raise gr.Error(say("crop_upload_first"))
     try:
         index = int(number) - 1
     except (TypeError, ValueError, OverflowError):
         index = -1
     if not 0 <= index < len(kept):
-        raise ValueError(say("pick_photo", last=len(kept)))
+        raise gr.Error(say("pick_photo", last=len(kept)))
     return kept[index]
 
 
@@ -166,7 +167,7 @@ def preview_crop(session: Session, number, x, y, side):
 def find_cropped(session: Session, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
     if STORE.encoder(session.model) is None:
-        raise ValueError(say("no_encoder"))
+        raise gr.Error(say("no_encoder"))
     photo = _which(session.photos, number)
     crop = hand_crop(photo, x, y, side, session.gan.config.image_size)
     return _found(session, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
@@ -178,7 +179,7 @@ def pick_photo(session: Session, event: gr.SelectData):
     row = event.index // 3 if isinstance(event.index, int) else -1
     found = session.found
     if not found or not 0 <= row < len(found):
-        raise ValueError(say("click_photo_row"))
+        raise gr.Error(say("click_photo_row"))
     chosen = session.face.with_z(found[row].z).reset()
     image = chosen.render(session.gan, session.directions)
     session.face = chosen
@@ -191,7 +192,7 @@ def photos_to_keyframes(session: Session):
     from gan_core.face import faces_text
 
     if len(session.found) < 2:
-        raise ValueError(say("two_photos_first"))
+        raise gr.Error(say("two_photos_first"))
     return faces_text(session.found)
 
 

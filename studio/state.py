@@ -17,6 +17,7 @@ from gan_core.latent import MAX_SEED, check_psi
 from gan_core.digits import load_digit_classifier
 from gan_core.live_training import LiveRun
 from gan_core.media import upscale
+from gan_core.errors import UserError
 from studio.i18n import error, say, word
 from studio.model_store import ModelStore
 
@@ -62,17 +63,19 @@ DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 # --- errors ------------------------------------------------------------------------------------
 def friendly(fn):
-    """User mistakes (ValueError, and CheckpointError with it) become a message in the page, in its
-    language (English for API clients); gr.Error passes through; anything else is a bug: logged with
-    its traceback, shown as a short note."""
+    """Errors by type: a user's mistake (gan_core's UserError: a bad seed, an unreadable upload, a
+    checkpoint that is not one) becomes a message in the page, by its key in the page's language
+    (English for API clients); gr.Error, the studio's own refusals (already in the page's language),
+    passes through; anything else, ValueError included, is a bug: logged with its traceback and
+    shown as a short internal-error note."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except ValueError as err:
-            raise error(str(err)) from None
+        except UserError as err:
+            raise error(err) from None
         except Exception:
             log.exception("internal error in %s", fn.__name__)
             raise gr.Error(say("internal_error")) from None
@@ -98,7 +101,7 @@ def direction_label(d: Direction) -> str:
     """A direction as a picker lists it, in the page's language: its name, and its two ends."""
     if (d.negative, d.positive) == ("-", "+"):
         return word(d.name)
-    return f"{word(d.name)} ({word(d.negative)} \u2194 {word(d.positive)})"
+    return say("direction_ends", name=word(d.name), negative=word(d.negative), positive=word(d.positive))
 
 
 def direction_choices(directions: dict[str, Direction], short: bool = False) -> list[tuple[str, str]]:
@@ -128,7 +131,7 @@ def default_psi(key: str) -> float:
     psi = STORE.get(key).config.extra.get("psi", CONFIG.default_psi)
     try:
         return check_psi(psi)
-    except ValueError:
+    except UserError:
         log.warning("%s: ignoring extra.psi %r in its config", key, psi)
         return CONFIG.default_psi
 
@@ -148,7 +151,7 @@ def default_face(key: str, seed: int | None = None) -> Face:
 def fits_the_sliders(face: Face) -> Face:
     """`face` if the sliders can show it (at most CONFIG.slots edits, CONFIG.named_slots moves)."""
     if len(face.nonzero_edits) > CONFIG.slots or len(face.nonzero_moves) > CONFIG.named_slots:
-        raise ValueError(say("too_many_on_sliders", slots=CONFIG.slots, named=CONFIG.named_slots))
+        raise gr.Error(say("too_many_on_sliders", slots=CONFIG.slots, named=CONFIG.named_slots))
     return face
 
 

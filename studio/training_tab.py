@@ -5,9 +5,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, curve_tables, find_runs, grid_at, read_run, summary, timelapse
+from gan_core.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
+                                timelapse)
 from gan_core.live_training import MAX_MINUTES, MAX_STEPS
-from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, local, say, word
+from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
 from studio.page import PRIVATE, QUIET, Page, reveal
 from studio.session import Session
 from studio.session_files import session_folder
@@ -18,6 +19,7 @@ LIVE_RUN = "Live run (digits, trained here)"
 COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
            OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
            CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
+SERIES = ([*LOSSES.values()], [*OUTPUTS.values(), CHANCE])  # each plot's series, as gan_core names them
 # the plots' colours by series name, in every language (a plot colours only the series it shows)
 CURVE_COLOURS = {name: colour for lang in LANGUAGES for series, colour in COLOURS.items()
                  for name in (series, WORDS[lang].get(series, series))}
@@ -42,32 +44,67 @@ def run_of(which: str):
     if which == LIVE_RUN:
         status = LIVE.status()
         if status.folder is None:
-            raise ValueError(say("no_live_run"))
+            raise gr.Error(say("no_live_run"))
         return read_run(status.folder)
     folder = STORE.bundled.get(which) or local_runs().get(which)
     if folder is None:  # only listed folders: a path typed in could be anywhere on the server
-        raise ValueError(say("pick_one_of", choices=say("list_separator").join(map(word, run_choices()))))
+        raise gr.Error(say("pick_one_of", choices=say("list_separator").join(map(word, run_choices()))))
     return read_run(folder)
 
 
 def curves(records: list[dict]):
-    """The losses and D's outputs for the two plots, their series named in the page's language."""
-    tables = curve_tables(records)
-    for table in tables:
+    """The losses and D's outputs for the two plots, their series named in the page's language.
+    Every series of a plot is in its table, one the run did not log (the faces model's D's
+    accuracy) as a single empty point: Gradio 6.31's LinePlot keeps the colour domain of the first
+    table it draws, so a series missing then would never be drawn later (D's accuracy of the
+    digits model, shown after the faces model)."""
+    import pandas as pd  # comes with gradio
+
+    tables = []
+    for table, names in zip(curve_tables(records), SERIES):
+        missing = [name for name in names if name not in set(table["series"])]
+        if missing and len(table):
+            empty = pd.DataFrame({"step": table["step"].iloc[0], "value": float("nan"), "series": missing})
+            table = pd.concat([table, empty], ignore_index=True)
         table["series"] = table["series"].map(word)
+        tables.append(table)
     return tables
+
+
+def run_summary(run) -> str:
+    """One line about a run in the page's language: how far it went and where it ended."""
+    s = summarise(run)
+    parts = [say("run_steps", steps=s.steps) if s.minutes is None else
+             say("run_steps_minutes", steps=s.steps, minutes=s.minutes)]
+    if s.last:
+        values = say("value_separator").join(f"{word(SHORT[key])} {value:.3f}" for key, value in s.last.items())
+        parts.append(say("run_last", values=values))
+    parts.append(say("run_grids_one") if s.grids == 1 else say("run_grids", grids=s.grids))
+    return say("part_separator").join(parts)
+
+
+def live_message(status) -> str:
+    """Where the live run is, or how it ended, in the page's language."""
+    if not status.started:
+        return say("live_none")
+    if status.running:
+        return say("live_step", step=status.step, total=status.total, seconds=status.seconds)
+    how = {"finished": say("live_finished"), "stopped": say("live_stopped"),
+           "out of time": say("live_out_of_time", minutes=status.minutes),
+           "failed": say("live_failed", error=status.error)}.get(status.ending) or say("live_ended_early")
+    return say("live_ended", how=how, step=status.step, total=status.total, seconds=status.seconds)
 
 
 @friendly
 def show_run(which: str):
     if which == LIVE_RUN and not (status := LIVE.status()).records:
-        return local(status.message), None, None, gr.update(), None, ""
+        return live_message(status), None, None, gr.update(), None, ""
     run = run_of(which)
     losses, outputs = curves(run.records)
     steps = run.grid_steps or [0]
     last = steps[-1]
     grid = grid_at(run, last)[1] if run.grids else None
-    return local(summary(run)), losses, outputs, step_slider(last), grid, say("grid_caption", step=last)
+    return run_summary(run), losses, outputs, step_slider(last), grid, say("grid_caption", step=last)
 
 
 @friendly
@@ -94,7 +131,7 @@ def owner_of(request: gr.Request | None) -> str:
 
 def live_line(status) -> str:
     """Where the live run is, how well D tells real from generated, how many grid digits read clearly."""
-    lines = [local(status.message)]
+    lines = [live_message(status)]
     recent = [r["d_accuracy"] for r in status.records[-10:] if "d_accuracy" in r]
     if recent:
         steps = status.records[-1]["step"] - (status.records[-len(recent) - 1]["step"]
@@ -120,7 +157,7 @@ def live_outputs():
     timer = gr.Timer(active=status.running)
     caption = say("grid_caption", step=status.grid_step) if status.grid_step is not None else ""
     slider = step_slider(status.grid_step) if status.grid_step is not None else gr.update()
-    return live_line(status), local(status.message), losses, outputs, slider, status.grid, caption, timer
+    return live_line(status), live_message(status), losses, outputs, slider, status.grid, caption, timer
 
 
 @friendly

@@ -478,3 +478,14 @@ def test_truncation_is_the_sessions_and_every_face_takes_it(client):
     assert "greater than maximum value 1" in error_of(client, 1.5, api_name="/truncation")  # Gradio checks it
     assert json.loads(client.predict(api_name="/share"))["psi"] == 0.5  # and the session kept it
     client.predict(1.0, api_name="/truncation")
+
+
+def test_a_user_error_is_shown_in_the_page_language_and_english_without_one(studio_url, client):
+    chinese = gradio_client.Client(studio_url, verbose=False, headers={"Cookie": "studio-lang=zh-CN"})
+    try:
+        assert "未知的方向 'Bogus'；这个模型有：" in error_of(chinese, {"seed": 1, "moves": {"Bogus": 1}}, api_name="/face")
+        assert "种子必须是整数" in error_of(chinese, "0, x", 24, 24, "slerp", "linear", True, 256, True, api_name="/morph")
+    finally:
+        chinese.close()
+    assert "a seed must be a whole number, got 'x'" in error_of(client, "0, x", 24, 24, "slerp", "linear", True, 256,
+                                                                True, api_name="/morph")

@@ -258,6 +258,30 @@ def test_training_dashboard(page, shots):
     page.screenshot(path=str(shots / "training.png"), full_page=True)
 
 
+GREY_LINE = """() => [...document.querySelectorAll('#output-plot svg path')]
+    .some(p => p.getAttribute('stroke') === '#7f7f7f' && (p.getAttribute('d') || '').length > 200)"""
+
+
+def test_ds_accuracy_is_drawn_after_a_run_that_did_not_log_it_in_chinese(browser, studio_url, shots):
+    """The faces run logs no accuracy; the digits run shown after it does: its grey line is drawn
+    (Gradio keeps the colour domain of a plot's first table), with the page in Chinese."""
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(studio_url)
+        page.locator("#current-face img").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="训练", exact=True).click()
+        page.wait_for_function("() => document.querySelector('#run-summary').innerText.includes('38,242')",
+                               timeout=30_000)  # the faces run first
+        assert not page.evaluate(GREY_LINE)
+        page.locator("#which-run input").click()
+        page.get_by_role("option", name="手写数字（MNIST 32x32）").click()
+        page.wait_for_function(GREY_LINE, timeout=30_000)
+        assert "D 的准确率 0.866" in page.locator("#run-summary").inner_text()
+        page.locator("#output-plot").screenshot(path=str(shots / "accuracy_zh.png"))
+    finally:
+        page.close()
+
+
 def test_live_training_in_the_page(page, shots):
     page.get_by_role("tab", name="Training").click()
     page.locator("#live-start").click()
@@ -416,5 +440,42 @@ def test_the_views_follow_a_model_switch(page, studio_url, shots):
         page.get_by_role("tab", name="Ask the discriminator").click()
         page.wait_for_function("document.querySelector('#d-verdict').innerText.includes('(seed 9)')",
                                timeout=30_000)
+    finally:
+        page.close()
+
+
+def test_one_click_switches_the_whole_page_and_the_choice_survives_a_reload(browser, studio_url):
+    """The header's switch: every tab (visited or not), the text the server writes (the model line,
+    the gallery's captions) and the answer to a careless input in the other language at once; a
+    reload keeps the choice; the switch back does too."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})  # an English browser
+
+    def shown(lang: str) -> None:
+        page.wait_for_function("lang => document.querySelector('#studio-language')?.textContent.trim() === lang",
+                               arg=lang, timeout=60_000)
+        page.locator("#faces img").nth(15).wait_for(timeout=60_000)
+        assert page.get_by_role("tab").all_inner_texts() == TABS[lang]
+        page.get_by_text("生成人脸" if lang == "zh-CN" else "makes faces").first.wait_for(timeout=30_000)
+        page.get_by_text("种子 10" if lang == "zh-CN" else "seed 10", exact=True).first.wait_for(timeout=30_000)
+        assert page.evaluate("document.cookie").count(f"studio-lang={lang}") == 1  # what the server reads
+
+    try:
+        page.goto(studio_url)
+        shown("en")
+        page.locator("#language-switch").click()
+        shown("zh-CN")
+        page.locator("#state-text textarea").fill("hello")
+        page.locator("#apply-face").click()
+        assert "这不是一张脸" in toast(page)
+        page.reload()
+        shown("zh-CN")
+        page.get_by_role("tab", name="训练", exact=True).click()  # the run picker's names too
+        page.wait_for_function("() => document.querySelector('#which-run input')?.value === '人脸（CelebA 64x64）'",
+                               timeout=30_000)
+        page.get_by_role("tab", name="探索", exact=True).click()
+        page.locator("#language-switch").click()
+        shown("en")
+        page.reload()
+        shown("en")
     finally:
         page.close()

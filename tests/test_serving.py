@@ -126,23 +126,45 @@ def test_user_text_is_escaped_for_markdown():
     assert "<img" not in shown and "\\*\\*bold" in shown and "\\[link\\]" in shown
 
 
-def test_user_errors_are_messages_and_bugs_are_logged(caplog):
+def test_errors_by_type_a_user_error_is_a_message_and_a_bug_is_logged(caplog):
+    from gan_core.errors import UserError
     from studio.state import friendly
+    from tests.test_i18n import in_language
 
     @friendly
     def careless():
-        raise ValueError("type a seed")
+        raise UserError("seed_whole", got="x")
+
+    @friendly
+    def refused():
+        raise gr.Error("pick a model first")
 
     @friendly
     def buggy():
+        raise ValueError("expected uint8 pixels, got float32")  # gan_core's own bug (media.as_hwc)
+
+    @friendly
+    def broken():
         raise KeyError("oops")
 
-    with pytest.raises(gr.Error, match="type a seed"):
-        careless()
-    with caplog.at_level(logging.ERROR, logger="studio"), pytest.raises(gr.Error, match="Internal error") as info:
-        buggy()
-    assert "oops" not in str(info.value)
-    assert "internal error in buggy" in caplog.text and "KeyError" in caplog.text
+    with pytest.raises(gr.Error, match="a seed must be a whole number, got 'x'"):
+        careless()  # English without a page (API clients)
+    with pytest.raises(gr.Error, match="种子必须是整数，而不是 'x'"):
+        in_language("zh-CN", careless)
+    with pytest.raises(gr.Error, match="a seed must be a whole number"):
+        in_language("en", careless)
+    with pytest.raises(gr.Error, match="pick a model first"):
+        refused()  # the studio's own refusals pass through
+    assert "internal error" not in caplog.text
+    for bug, name, kind in ((buggy, "buggy", "ValueError"), (broken, "broken", "KeyError")):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="studio"), pytest.raises(gr.Error, match="Internal error") as info:
+            bug()
+        assert "uint8" not in str(info.value) and "oops" not in str(info.value)  # the note, not the bug's text
+        assert f"internal error in {name}" in caplog.text and kind in caplog.text
+        assert caplog.records[-1].exc_info is not None  # logged with its traceback
+    with pytest.raises(gr.Error, match="内部错误"):
+        in_language("zh-CN", buggy)
 
 
 def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
