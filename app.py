@@ -16,12 +16,12 @@ import os
 
 import gradio as gr
 
-from gan_core.game import ROUND
-from gan_core.live_training import BALANCE
-from gan_core.media import MAX_FRAMES
-from gan_core.morph import MAX_SIZE
-from gan_core.teacher import DEFAULT_LR
-from gan_core.uploads import MAX_BYTES
+from gan_core.analysis.game import ROUND
+from gan_core.training.live import BALANCE
+from gan_core.data.media import MAX_FRAMES
+from gan_core.editing.morph import MAX_SIZE
+from gan_core.analysis.teacher import DEFAULT_LR
+from gan_core.data.uploads import MAX_BYTES
 from studio.discriminator_tab import AskTab
 from studio.explore_tab import ExploreTab
 from studio.game_tab import GameTab

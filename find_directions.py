@@ -22,12 +22,12 @@ import time
 
 import torch
 
-from gan_core.attributes import ATTRIBUTES, evaluate, labels_from_metadata, load_classifier, train_classifier
-from gan_core.checkpoints import CheckpointError, load_gan
-from gan_core.data import DataError, load_images
-from gan_core.digits import load_digit_classifier
-from gan_core.directions import Direction, condition, fit_direction, label_free, save_directions
-from gan_core.face_math import classifier_presets
+from gan_core.analysis.attributes import ATTRIBUTES, evaluate, labels_from_metadata, load_classifier, train_classifier
+from gan_core.model.checkpoints import CheckpointError, load_gan
+from gan_core.data.images import DataError, load_images
+from gan_core.analysis.digits import load_digit_classifier
+from gan_core.editing.directions import Direction, condition, fit_direction, label_free, save_directions
+from gan_core.editing.face_math import classifier_presets
 
 # slider name: (attribute, sign, what -3 looks like, what +3 looks like)
 NAMED = {

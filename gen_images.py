@@ -9,10 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_core.checkpoints import load_gan
+from gan_core.model.checkpoints import load_gan
 from gan_core.errors import UserError
-from gan_core.latent import parse_seeds, z_from_seeds
-from gan_core.media import make_grid, save_image, upscale
+from gan_core.model.latent import parse_seeds, z_from_seeds
+from gan_core.data.media import make_grid, save_image, upscale
 
 
 def main(argv=None) -> int:

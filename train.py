@@ -31,16 +31,16 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from gan_core import distributed
-from gan_core.checkpoints import CheckpointError, read_config
-from gan_core.config import GANConfig
-from gan_core.batches import StreamedBatches
-from gan_core.data import DataError, synthetic_images
-from gan_core.distributed import Ranks
-from gan_core.export import export_release
-from gan_core.resume import CHECKPOINT_NAME, init_from_release, load_checkpoint, read_checkpoint_configs
-from gan_core.train_config import TrainConfig
-from gan_core.training import Trainer, load_training_data
+from gan_core.training import distributed
+from gan_core.model.checkpoints import CheckpointError, read_config
+from gan_core.model.config import GANConfig
+from gan_core.training.batches import StreamedBatches
+from gan_core.data.images import DataError, synthetic_images
+from gan_core.training.distributed import Ranks
+from gan_core.training.export import export_release
+from gan_core.training.resume import CHECKPOINT_NAME, init_from_release, load_checkpoint, read_checkpoint_configs
+from gan_core.training.config import TrainConfig
+from gan_core.training.loop import Trainer, load_training_data
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -13,16 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_core.data import DataError, load_images
+from gan_core.data.images import DataError, load_images
 import torch
 
-from gan_core.digits import (CONFIDENT, DIGITS_NAME, TRAIN_DIGITS, accuracy, digit_report, not_digits, split_digits,
+from gan_core.analysis.digits import (CONFIDENT, DIGITS_NAME, TRAIN_DIGITS, accuracy, digit_report, not_digits, split_digits,
                              train_digit_classifier)
-from gan_core.checkpoints import load_gan
-from gan_core.latent import z_from_seeds
-from gan_core.models import to_uint8
-from gan_core.real_or_fake import DETECTOR_NAME, accuracy as accuracy_of_detector, train_detector
-from gan_core.model_card import CARD_NAME, write_sections
+from gan_core.model.checkpoints import load_gan
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import to_uint8
+from gan_core.analysis.real_or_fake import DETECTOR_NAME, accuracy as accuracy_of_detector, train_detector
+from gan_core.training.model_card import CARD_NAME, write_sections
 
 
 def card_section(result: dict, epochs: int, outliers: float) -> str:

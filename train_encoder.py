@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from gan_core.checkpoints import CheckpointError, load_gan
-from gan_core.data import DataError, load_images
-from gan_core.encoder import ENCODER_NAME, EncoderTraining, load_encoder, save_encoder, train_encoder, training_notes
+from gan_core.model.checkpoints import CheckpointError, load_gan
+from gan_core.data.images import DataError, load_images
+from gan_core.photos.encoder import ENCODER_NAME, EncoderTraining, load_encoder, save_encoder, train_encoder, training_notes
 
 
 def main(argv=None) -> int:

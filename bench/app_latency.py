@@ -55,10 +55,10 @@ def serve_noop(port: int) -> None:
     """The floor: endpoints with our endpoints' output types, returning precomputed values."""
     import gradio as gr
 
-    from gan_core.media import make_grid, write_gif, write_mp4
+    from gan_core.data.media import make_grid, write_gif, write_mp4
 
-    from gan_core.data import synthetic_images
-    from gan_core.media import upscale
+    from gan_core.data.images import synthetic_images
+    from gan_core.data.media import upscale
 
     # Smooth pictures like faces; each answer is a fresh image (np.roll), so Gradio encodes it
     # anew as it must for ours (a constant array is encoded once and then served from its cache).

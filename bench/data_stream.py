@@ -3,14 +3,14 @@
     $ python bench/data_stream.py                      # 200,000 images, 40 timed steps per path
     $ python bench/data_stream.py --images 2000 --steps 3 --width 8   # a quick look
 
-1. Makes --images synthetic 64x64 RGB images (smooth blobs plus grain, gan_core.data's
+1. Makes --images synthetic 64x64 RGB images (smooth blobs plus grain, gan_core.data.images's
    synthetic_images), JPEG-encoded, as webdataset-style tar shards of 10,000 (000000.jpg, ...)
    under --work (kept for the next run).
 2. Trains the faces model (64x64, G and D --width wide, batch 128) for --warmup + --steps
    steps on each path, each in a fresh process, one after the other:
-   * stream: the shards indexed (gan_core.data.open_images) and decoded batch by batch by
-     --workers DataLoader worker processes (gan_core.batches.StreamedBatches);
-   * memory: all the images decoded into one uint8 tensor first (gan_core.data.load_images;
+   * stream: the shards indexed (gan_core.data.images.open_images) and decoded batch by batch by
+     --workers DataLoader worker processes (gan_core.training.batches.StreamedBatches);
+   * memory: all the images decoded into one uint8 tensor first (gan_core.data.images.load_images;
      the decoding is not timed), as train.py does when they fit.
    Throughput: images / second over the timed steps. Memory: every --watch-every seconds the
    process and its workers are sampled from /proc: the peak of their summed PSS (shared pages split between the
@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_core.config import GANConfig  # noqa: E402
-from gan_core.data import load_images, open_images, synthetic_images  # noqa: E402
-from gan_core.training import TrainConfig, Trainer  # noqa: E402
+from gan_core.model.config import GANConfig  # noqa: E402
+from gan_core.data.images import load_images, open_images, synthetic_images  # noqa: E402
+from gan_core.training.loop import TrainConfig, Trainer  # noqa: E402
 
 SHARD = 10_000
 TARGET_MEMORY_GB = 2.0

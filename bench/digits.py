@@ -11,7 +11,7 @@ unseen halves; 3 seeds) and the digits FID (the classifier's penultimate feature
 2,000 held out), beside real-vs-real floors (the same tests on two disjoint sets of real digits;
 they need --data, mnist28.zip). --baseline puts another model folder (the previous release) beside it.
 
---live: the Training tab's live run (gan_core.live_training.LiveRun, one CPU thread, 90 s) for
+--live: the Training tab's live run (gan_core.training.live.LiveRun, one CPU thread, 90 s) for
 each seed, with the shipped recipe and with the plain DCGAN one as the baseline: the grid's
 digits read with confidence >= 0.9 at the end, and the means of D(x), D(G(z)) and D's accuracy
 over the last 20% of logged steps (target: both means in 0.5 +/- 0.2, at least 40 of 64 legible).
@@ -33,15 +33,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gan_core.checkpoints import load_gan  # noqa: E402
-from gan_core.data import load_images  # noqa: E402
-from gan_core.digits import CONFIDENT, TRAIN_DIGITS, digit_fid, digit_report, load_digit_classifier  # noqa: E402
-from gan_core.latent import truncate, z_from_seeds  # noqa: E402
-from gan_core.live_training import DIGITS, LIVE_DIGITS, MAX_STEPS, RECIPE, LiveRun  # noqa: E402
-from gan_core.media import save_image  # noqa: E402
-from gan_core.model_card import write_sections  # noqa: E402
-from gan_core.real_or_fake import two_sample_test  # noqa: E402
-from gan_core.teacher import probabilities  # noqa: E402
+from gan_core.model.checkpoints import load_gan  # noqa: E402
+from gan_core.data.images import load_images  # noqa: E402
+from gan_core.analysis.digits import CONFIDENT, TRAIN_DIGITS, digit_fid, digit_report, load_digit_classifier  # noqa: E402
+from gan_core.model.latent import truncate, z_from_seeds  # noqa: E402
+from gan_core.training.live import DIGITS, LIVE_DIGITS, MAX_STEPS, RECIPE, LiveRun  # noqa: E402
+from gan_core.data.media import save_image  # noqa: E402
+from gan_core.training.model_card import write_sections  # noqa: E402
+from gan_core.analysis.real_or_fake import two_sample_test  # noqa: E402
+from gan_core.analysis.teacher import probabilities  # noqa: E402
 
 CHECKPOINT = ROOT / "checkpoints" / "mnist32"
 RESULTS = ROOT / "bench" / "results" / "mnist32"
@@ -132,7 +132,7 @@ def directions(args) -> dict:
     """How well "Towards d" turns other digits into d: from 1,000 fresh samples (seeds from 2e6),
     the share of those not read as d that read as d after moving +2, +3 and +4 along it; and
     the issue's example, a 3 into an 8."""
-    from gan_core.directions import directions_for, move
+    from gan_core.editing.directions import directions_for, move
 
     gan = load_gan(args.checkpoint, device="cpu")
     classifier = load_digit_classifier(args.checkpoint)

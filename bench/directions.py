@@ -25,11 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gan_core.attributes import load_classifier  # noqa: E402
-from gan_core.checkpoints import load_gan  # noqa: E402
-from gan_core.directions import DIRECTIONS_INFO, LABEL_FREE, load_directions, read_info, save_directions, walk  # noqa: E402
-from gan_core.media import make_grid, save_image, upscale  # noqa: E402
-from gan_core.model_card import write_sections  # noqa: E402
+from gan_core.analysis.attributes import load_classifier  # noqa: E402
+from gan_core.model.checkpoints import load_gan  # noqa: E402
+from gan_core.editing.directions import DIRECTIONS_INFO, LABEL_FREE, load_directions, read_info, save_directions, walk  # noqa: E402
+from gan_core.data.media import make_grid, save_image, upscale  # noqa: E402
+from gan_core.training.model_card import write_sections  # noqa: E402
 
 SPAN = 3.0
 STRIP_VALUES = (-3, -2, -1, 0, 1, 2, 3)

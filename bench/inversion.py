@@ -31,17 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gan_core.align import Aligner, NoFace, eye_error, paste  # noqa: E402
-from gan_core.attributes import load_classifier  # noqa: E402
-from gan_core.checkpoints import load_gan  # noqa: E402
-from gan_core.data import load_images  # noqa: E402
-from gan_core.directions import load_directions  # noqa: E402
-from gan_core.encoder import load_encoder  # noqa: E402
-from gan_core.inversion import Settings, generate, invert  # noqa: E402
-from gan_core.latent import z_from_seeds  # noqa: E402
-from gan_core.metrics import inception_features, ssim  # noqa: E402
-from gan_core.model_card import write_sections  # noqa: E402
-from gan_core.models import to_uint8  # noqa: E402
+from gan_core.photos.align import Aligner, NoFace, eye_error, paste  # noqa: E402
+from gan_core.analysis.attributes import load_classifier  # noqa: E402
+from gan_core.model.checkpoints import load_gan  # noqa: E402
+from gan_core.data.images import load_images  # noqa: E402
+from gan_core.editing.directions import load_directions  # noqa: E402
+from gan_core.photos.encoder import load_encoder  # noqa: E402
+from gan_core.photos.inversion import Settings, generate, invert  # noqa: E402
+from gan_core.model.latent import z_from_seeds  # noqa: E402
+from gan_core.analysis.metrics import inception_features, ssim  # noqa: E402
+from gan_core.training.model_card import write_sections  # noqa: E402
+from gan_core.model.networks import to_uint8  # noqa: E402
 
 MEAN_LR = 0.5  # Adam's step size from near the mean: the best of 0.05-0.8 at 15 and 30 steps
 SWEEP = (15, 30, 60)  # step budgets for the equal-time comparison
@@ -221,8 +221,8 @@ def residual_verdict(results: dict) -> str:
 
 
 def encoder_notes(folder) -> dict:
-    from gan_core.checkpoints import load_tensors
-    from gan_core.encoder import ENCODER_NAME
+    from gan_core.model.checkpoints import load_tensors
+    from gan_core.photos.encoder import ENCODER_NAME
 
     return load_tensors(Path(folder) / ENCODER_NAME)[1].get("notes", {})
 

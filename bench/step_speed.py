@@ -22,7 +22,7 @@ kernels, the Trainer's choice before fused Adam was measured), compile (torch.co
 (bench/results/scale/step_speed_h200.json was measured before fused Adam became the default:
 its "eager" is today's "foreach", and its "X+fused" today's "X".)
 Streaming: with --stream-workers N, also eager with the batches decoded from the zip by N
-DataLoader workers (gan_core.batches.StreamedBatches) against in memory.
+DataLoader workers (gan_core.training.batches.StreamedBatches) against in memory.
 """
 from __future__ import annotations
 
@@ -40,10 +40,10 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from gan_core.config import GANConfig  # noqa: E402
-from gan_core.data import open_images  # noqa: E402
-from gan_core.device import pick_device  # noqa: E402
-from gan_core.training import STATS, TrainConfig, Trainer  # noqa: E402
+from gan_core.model.config import GANConfig  # noqa: E402
+from gan_core.data.images import open_images  # noqa: E402
+from gan_core.model.device import pick_device  # noqa: E402
+from gan_core.training.loop import STATS, TrainConfig, Trainer  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "celeba64.zip"
 MODEL = GANConfig(image_size=64, channels=3, nz=100, g_width=64, d_width=64)

@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from gan_core.checkpoints import load_gan  # noqa: E402
-from gan_core.data import load_images  # noqa: E402
-from gan_core.digits import TRAIN_DIGITS, digit_fid, digit_report, load_digit_classifier  # noqa: E402
-from gan_core.latent import z_from_seeds  # noqa: E402
+from gan_core.model.checkpoints import load_gan  # noqa: E402
+from gan_core.data.images import load_images  # noqa: E402
+from gan_core.analysis.digits import TRAIN_DIGITS, digit_fid, digit_report, load_digit_classifier  # noqa: E402
+from gan_core.model.latent import z_from_seeds  # noqa: E402
 
 CONFIGS = [(1, False), (2, False), (2, True), (4, False), (4, True)]
 RECIPE = ["--image-size", "32", "--channels", "1", "--g-width", "32", "--d-width", "16", "--batch-size", "64",

@@ -6,8 +6,8 @@
 Both sides train the same 64x64 DCGAN (ngf = ndf = 64, nz = 100, batch 128) on the same
 images (the `train` split of --data), on the same device, in one run:
 
-* OURS: `gan_core.training.Trainer.train_step()`, with the images decoded once into memory by
-  `gan_core.data.load_images` (as our training does; the decoding is not timed). Only the
+* OURS: `gan_core.training.loop.Trainer.train_step()`, with the images decoded once into memory by
+  `gan_core.data.images.load_images` (as our training does; the decoding is not timed). Only the
   train_step calls are timed, with a device sync at the end of the window.
 * BASELINE: a faithful reimplementation of pytorch/examples `dcgan/main.py`: its nn.Sequential
   G and D (D ends in nn.Sigmoid), weights_init, nn.BCELoss, Adam(2e-4, betas=(0.5, 0.999)),
@@ -45,10 +45,10 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from gan_core.config import GANConfig  # noqa: E402
-from gan_core.data import load_images  # noqa: E402
-from gan_core.device import pick_device  # noqa: E402
-from gan_core.training import TrainConfig, Trainer  # noqa: E402
+from gan_core.model.config import GANConfig  # noqa: E402
+from gan_core.data.images import load_images  # noqa: E402
+from gan_core.model.device import pick_device  # noqa: E402
+from gan_core.training.loop import TrainConfig, Trainer  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "celeba64.zip"
 TARGET_RATIO = 1.5

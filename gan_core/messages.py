@@ -278,7 +278,7 @@ MESSAGES: dict[str, str] = {
     "fps": "fps must be 1 to 60, got {got}",
     # --- live training: a short digits run in the studio ---
     "live_digits_few": "{source} has {got} digits, not {need}",
-    "no_live_data": "no live-training data at {path}; make it with python -m gan_core.live_training "
+    "no_live_data": "no live-training data at {path}; make it with python -m gan_core.training.live "
                     "../shared/data/mnist28.zip {path}",
     "live_whole": "{name} must be a whole number from {low} to {high}, not {got!r}",
     "what_steps": "steps",

@@ -5,13 +5,13 @@ import gradio as gr
 import numpy as np
 import torch
 
-from gan_core.face import Face
-from gan_core.latent import MAX_SEED, check_seed
-from gan_core.media import upscale
-from gan_core.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
+from gan_core.editing.face import Face
+from gan_core.model.latent import MAX_SEED, check_seed
+from gan_core.data.media import upscale
+from gan_core.analysis.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
                               pixel_steps, probability)
-from gan_core.teacher import layers as layers_of
-from gan_core.uploads import load_upload
+from gan_core.analysis.teacher import layers as layers_of
+from gan_core.data.uploads import load_upload
 from studio.i18n import T, choices, say, word
 from studio.page import PRIVATE, Page, reveal
 from studio.session import Session

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction, direction_from_json, direction_to_json,
+from gan_core.editing.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction, direction_from_json, direction_to_json,
                                  fit_user_direction, in_group)
-from gan_core.explore import dimension_scan, direction_scan, gallery
+from gan_core.editing.explore import dimension_scan, direction_scan, gallery
 from gan_core.errors import UserError
-from gan_core.face import Face, check_dimension
-from gan_core.latent import MAX_SEED, check_seed
-from gan_core.media import make_grid, upscale
+from gan_core.editing.face import Face, check_dimension
+from gan_core.model.latent import MAX_SEED, check_seed
+from gan_core.data.media import make_grid, upscale
 from studio.i18n import T, choices, labelled, say, word
 from studio.model_store import HUB
 from studio.page import LIVE, PRIVATE, QUIET, Page, reveal

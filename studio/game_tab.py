@@ -11,10 +11,10 @@ import threading
 import gradio as gr
 import numpy as np
 
-from gan_core.data import load_images
-from gan_core.game import ROUND, Deck, Round, Tally, chance_of_at_least
-from gan_core.live_training import load_live_digits
-from gan_core.real_or_fake import load_detector
+from gan_core.data.images import load_images
+from gan_core.analysis.game import ROUND, Deck, Round, Tally, chance_of_at_least
+from gan_core.training.live import load_live_digits
+from gan_core.analysis.real_or_fake import load_detector
 from studio.i18n import T, choices, say, word
 from studio.page import PRIVATE, QUIET, Page
 from studio.session import Session

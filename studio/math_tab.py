@@ -4,9 +4,9 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
-from gan_core.face import faces_text, latents, parse_faces
-from gan_core.face_math import MAX_EXEMPLARS, face_math
-from gan_core.media import make_grid
+from gan_core.editing.face import faces_text, latents, parse_faces
+from gan_core.editing.face_math import MAX_EXEMPLARS, face_math
+from gan_core.data.media import make_grid
 from studio.i18n import T, choices, labelled, say
 from studio.page import PRIVATE, QUIET, Page
 from studio.session import Session

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_core.align import Aligner
-from gan_core.attributes import AttributeClassifier, load_classifier
-from gan_core.digits import DigitClassifier, load_digit_classifier
-from gan_core.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
-from gan_core.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
-from gan_core.encoder import Encoder, load_encoder
+from gan_core.photos.align import Aligner
+from gan_core.analysis.attributes import AttributeClassifier, load_classifier
+from gan_core.analysis.digits import DigitClassifier, load_digit_classifier
+from gan_core.model.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
+from gan_core.editing.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
+from gan_core.photos.encoder import Encoder, load_encoder
 from gan_core.errors import Phrase
-from gan_core.latent import z_from_seeds
-from gan_core.models import GAN
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import GAN
 
 HUB = "hub:"  # the key of a Hub model is HUB + its repo id
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gan_core.latent import EASINGS
-from gan_core.media import write_gif, write_mp4
-from gan_core.morph import (MAX_SIZE, MorphSettings, add_keyframe, filmstrip, keyframes_from_text, morph_frames,
+from gan_core.model.latent import EASINGS
+from gan_core.data.media import write_gif, write_mp4
+from gan_core.editing.morph import (MAX_SIZE, MorphSettings, add_keyframe, filmstrip, keyframes_from_text, morph_frames,
                             walk_keyframes, write_morph)
 from studio.i18n import T, choices, say
 from studio.page import PRIVATE, QUIET, Page, reveal

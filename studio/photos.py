@@ -11,11 +11,11 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from gan_core.align import MIN_FACE, NoFace
-from gan_core.face import Face
-from gan_core.inversion import Settings, describe, invert
-from gan_core.media import upscale
-from gan_core.uploads import load_photo
+from gan_core.photos.align import MIN_FACE, NoFace
+from gan_core.editing.face import Face
+from gan_core.photos.inversion import Settings, describe, invert
+from gan_core.data.media import upscale
+from gan_core.data.uploads import load_photo
 from gan_core.errors import UserError
 from studio.i18n import T, core, say, sentences, word
 from studio.page import PRIVATE, QUIET, reveal
@@ -189,7 +189,7 @@ def pick_photo(session: Session, event: gr.SelectData):
 @friendly
 def photos_to_keyframes(session: Session):
     """The found photos as a morph's keyframes (from the first to the last, and back)."""
-    from gan_core.face import faces_text
+    from gan_core.editing.face import faces_text
 
     if len(session.found) < 2:
         raise gr.Error(say("two_photos_first"))

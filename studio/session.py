@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gan_core.directions import Direction
-from gan_core.face import Face
-from gan_core.game import Tally
-from gan_core.models import GAN
+from gan_core.editing.directions import Direction
+from gan_core.editing.face import Face
+from gan_core.analysis.game import Tally
+from gan_core.model.networks import GAN
 from studio.state import CONFIG, STORE, default_face, default_sliders
 
 

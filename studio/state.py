@@ -11,12 +11,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.directions import Direction, ranked
-from gan_core.face import Face
-from gan_core.latent import MAX_SEED, check_psi
-from gan_core.digits import load_digit_classifier
-from gan_core.live_training import LiveRun
-from gan_core.media import upscale
+from gan_core.editing.directions import Direction, ranked
+from gan_core.editing.face import Face
+from gan_core.model.latent import MAX_SEED, check_psi
+from gan_core.analysis.digits import load_digit_classifier
+from gan_core.training.live import LiveRun
+from gan_core.data.media import upscale
 from gan_core.errors import UserError
 from studio.i18n import error, say, word
 from studio.model_store import ModelStore

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from gan_core.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
+from gan_core.analysis.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
                                 timelapse)
-from gan_core.live_training import MAX_MINUTES, MAX_STEPS
+from gan_core.training.live import MAX_MINUTES, MAX_STEPS
 from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
 from studio.page import PRIVATE, QUIET, Page, reveal
 from studio.session import Session

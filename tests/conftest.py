@@ -19,9 +19,9 @@ if "huggingface_hub" in sys.modules:  # imported before us (e.g. by a plugin): p
 import pytest
 import torch
 
-from gan_core.checkpoints import save_gan
-from gan_core.config import GANConfig
-from gan_core.models import Discriminator, Generator
+from gan_core.model.checkpoints import save_gan
+from gan_core.model.config import GANConfig
+from gan_core.model.networks import Discriminator, Generator
 
 
 def pytest_configure(config: pytest.Config) -> None:

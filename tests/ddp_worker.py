@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from safetensors.torch import save_file  # noqa: E402
 
-from gan_core import distributed  # noqa: E402
-from gan_core.config import GANConfig  # noqa: E402
-from gan_core.data import synthetic_images  # noqa: E402
-from gan_core.distributed import Ranks  # noqa: E402
-from gan_core.export import export_release  # noqa: E402
-from gan_core.training import TrainConfig, Trainer  # noqa: E402
+from gan_core.training import distributed  # noqa: E402
+from gan_core.model.config import GANConfig  # noqa: E402
+from gan_core.data.images import synthetic_images  # noqa: E402
+from gan_core.training.distributed import Ranks  # noqa: E402
+from gan_core.training.export import export_release  # noqa: E402
+from gan_core.training.loop import TrainConfig, Trainer  # noqa: E402
 
 TINY = GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
 

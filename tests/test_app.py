@@ -258,7 +258,7 @@ def test_direction_browser_and_use_direction(client):
 
 
 def test_teaching_a_direction(client):
-    from gan_core.directions import MIN_MARKS
+    from gan_core.editing.directions import MIN_MARKS
 
     for seed in range(3):
         face(client, seed)
@@ -398,9 +398,9 @@ def test_live_training_belongs_to_the_page_that_started_it(client, studio_url):
 # --- your own photo -------------------------------------------------------------------------------
 def photo_of(tmp_path, client, seeds, name) -> dict:
     """A photo (a JPEG) of generated faces pasted on a background, as a user would upload it."""
-    from gan_core.align import paste
-    from gan_core.checkpoints import load_gan
-    from gan_core.latent import z_from_seeds
+    from gan_core.photos.align import paste
+    from gan_core.model.checkpoints import load_gan
+    from gan_core.model.latent import z_from_seeds
 
     gan = load_gan("checkpoints/celeba64", "cpu")
     faces = gan.generate(z_from_seeds(seeds, 100))

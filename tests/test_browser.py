@@ -186,9 +186,9 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from gan_core.align import paste
-    from gan_core.checkpoints import load_gan
-    from gan_core.latent import z_from_seeds
+    from gan_core.photos.align import paste
+    from gan_core.model.checkpoints import load_gan
+    from gan_core.model.latent import z_from_seeds
 
     face = load_gan("checkpoints/celeba64", "cpu").generate(z_from_seeds([101], 100))[0]
     photo = tmp_path / "me.jpg"

@@ -1,4 +1,4 @@
-"""gan_core.checkpoints: release folders, Hub repos from the local cache, and no pickle, ever."""
+"""gan_core.model.checkpoints: release folders, Hub repos from the local cache, and no pickle, ever."""
 from __future__ import annotations
 
 import json
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import checkpoints
-from gan_core.checkpoints import (DIGEST_KEY, CheckpointError, load_gan, load_hub_gan, load_tensors,
+from gan_core.model import checkpoints
+from gan_core.model.checkpoints import (DIGEST_KEY, CheckpointError, load_gan, load_hub_gan, load_tensors,
                                   remove_partial_writes, resolve, save_gan, save_tensors)
-from gan_core.config import MAX_CHANNELS, MAX_NZ, MAX_WIDTH, GANConfig
-from gan_core.latent import z_from_seeds
-from gan_core.models import GAN, Discriminator, Generator
+from gan_core.model.config import MAX_CHANNELS, MAX_NZ, MAX_WIDTH, GANConfig
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import GAN, Discriminator, Generator
 
 SEEDS = [0, 1, 42, 2**32 - 1]
 
@@ -437,7 +437,7 @@ def test_save_tensors_is_atomic(tmp_path):
 
 
 def test_hub_repo_brings_its_directions(hf_cache, tiny_gan_folder):
-    from gan_core.directions import Direction, save_directions
+    from gan_core.editing.directions import Direction, save_directions
     from studio.model_store import HUB, ModelStore
 
     save_directions(tiny_gan_folder, [Direction("Age", torch.ones(16), "interfacegan", "younger", "older")],

@@ -1,4 +1,4 @@
-"""gan_core.dashboard: curves and grids from train.py's run folders and from release folders."""
+"""gan_core.analysis.dashboard: curves and grids from train.py's run folders and from release folders."""
 import json
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import train
-from gan_core import dashboard
-from gan_core.dashboard import CHANCE, curve_tables, grid_at, read_records, read_run, summary, timelapse
+from gan_core.analysis import dashboard
+from gan_core.analysis.dashboard import CHANCE, curve_tables, grid_at, read_records, read_run, summary, timelapse
 
 MNIST32 = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32"
 TINY_FLAGS = ["--image-size", "32", "--g-width", "8", "--d-width", "8", "--nz", "16", "--batch-size", "16"]
@@ -109,7 +109,7 @@ def test_bad_folders_are_clear(tmp_path):
 
 
 def test_find_runs_lists_run_folders_only(tmp_path):
-    from gan_core.dashboard import find_runs
+    from gan_core.analysis.dashboard import find_runs
     assert find_runs(tmp_path / "nowhere") == []
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "log.jsonl").write_text('{"step": 1}\n')

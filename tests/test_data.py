@@ -1,4 +1,4 @@
-"""gan_core.data: loading training images from zips and folders, and the batch sampler."""
+"""gan_core.data.images: loading training images from zips and folders, and the batch sampler."""
 from __future__ import annotations
 
 import io
@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.batches import Batches
-from gan_core.data import DataError, ImageSet, load_images, prepare_image, synthetic_images
+from gan_core.training.batches import Batches
+from gan_core.data.images import DataError, ImageSet, load_images, prepare_image, synthetic_images
 
 # --------------------------------------------------------------------------------------------
 # helpers: tiny images as encoded bytes, and data sets laid out like the real ones

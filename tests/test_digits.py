@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core.checkpoints import CheckpointError
-from gan_core.digits import (TRAIN_DIGITS, accuracy, load_digit_classifier, split_digits,
+from gan_core.model.checkpoints import CheckpointError
+from gan_core.analysis.digits import (TRAIN_DIGITS, accuracy, load_digit_classifier, split_digits,
                              train_digit_classifier)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -45,7 +45,7 @@ def test_a_classifier_learns_tiny_digits_and_round_trips(tmp_path):
 
 
 def test_a_file_that_is_not_a_digit_classifier_is_a_clear_error(tmp_path):
-    from gan_core.checkpoints import save_tensors
+    from gan_core.model.checkpoints import save_tensors
 
     save_tensors(tmp_path / "digits.safetensors", {"w": torch.zeros(2)}, {"image_size": 32})
     with pytest.raises(CheckpointError, match="not a digit classifier"):
@@ -53,7 +53,7 @@ def test_a_file_that_is_not_a_digit_classifier_is_a_clear_error(tmp_path):
 
 
 def test_digit_report_and_fid():
-    from gan_core.digits import digit_fid, digit_report
+    from gan_core.analysis.digits import digit_fid, digit_report
 
     images, labels = tiny_digits(256)
     classifier = train_digit_classifier(images, labels, epochs=6, batch_size=64, width=8, log=lambda _: None)
@@ -70,8 +70,8 @@ def test_digit_report_and_fid():
 
 
 def test_outlier_exposure_keeps_non_digits_unconfident():
-    from gan_core.digits import not_digits
-    from gan_core.models import to_uint8
+    from gan_core.analysis.digits import not_digits
+    from gan_core.model.networks import to_uint8
 
     images, labels = tiny_digits(256)
     noise = to_uint8(not_digits(images, labels, 100, torch.Generator().manual_seed(1)))

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import find_directions
-from gan_core.attributes import (AttributeClassifier, AttributeNet, labels_from_metadata, load_classifier,
+from gan_core.analysis.attributes import (AttributeClassifier, AttributeNet, labels_from_metadata, load_classifier,
                                  train_classifier, evaluate)
-from gan_core.checkpoints import CheckpointError, load_gan
-from gan_core.directions import (DIRECTIONS_INFO, DIRECTIONS_NAME, Direction, condition, directions_for,
+from gan_core.model.checkpoints import CheckpointError, load_gan
+from gan_core.editing.directions import (DIRECTIONS_INFO, DIRECTIONS_NAME, Direction, condition, directions_for,
                                  fit_direction, ganspace, load_directions, move, save_directions, sefa, walk)
 from studio.model_store import ModelStore
 
@@ -228,8 +228,8 @@ def test_shipped_models_carry_directions():
 
 
 def test_faces_and_keyframes_carry_moves(gan):
-    from gan_core.face import Face
-    from gan_core.morph import keyframes_from_text, walk_keyframes
+    from gan_core.editing.face import Face
+    from gan_core.editing.morph import keyframes_from_text, walk_keyframes
     directions = {d.name: d for d in sefa(gan.G, 2)}
     nz = gan.config.nz
     text = Face(seed=4, edits={1: 0.5}, moves={"SeFa 1": 2.0, "SeFa 2": 0}).to_text()
@@ -251,7 +251,7 @@ def test_faces_and_keyframes_carry_moves(gan):
 
 
 def test_user_direction_from_marks():
-    from gan_core.directions import direction_from_json, direction_to_json, fit_user_direction
+    from gan_core.editing.directions import direction_from_json, direction_to_json, fit_user_direction
     generator = torch.Generator().manual_seed(3)
     truth = torch.zeros(16)
     truth[2] = 1
@@ -285,7 +285,7 @@ class StatsClassifier:
 
 
 def test_face_math_presets_picked_by_a_classifier(gan):
-    from gan_core.face_math import PRESET_RECIPES, classifier_presets
+    from gan_core.editing.face_math import PRESET_RECIPES, classifier_presets
     presets = classifier_presets(gan, StatsClassifier(), pool=64, candidates=4, tries=20)
     assert [p[0] for p in presets] == [r[0] for r in PRESET_RECIPES]
     for _, *concepts in presets:
@@ -297,7 +297,7 @@ def test_face_math_presets_picked_by_a_classifier(gan):
 
 # --- the methods table ---------------------------------------------------------------------------
 def test_every_method_has_one_group_order_and_description():
-    from gan_core.directions import GROUPS, METHODS, Method
+    from gan_core.editing.directions import GROUPS, METHODS, Method
     assert list(METHODS) == ["conditional", "user", "interfacegan", "sefa", "ganspace"]
     assert sorted(m.order for m in METHODS.values()) == list(range(len(METHODS)))
     assert GROUPS == ("Age, gender, glasses, smile", "Attributes", "Yours", "SeFa (label-free)", "PCA (label-free)")
@@ -309,7 +309,7 @@ def test_every_method_has_one_group_order_and_description():
 
 
 def test_directions_know_their_method_and_refuse_unknown_ones():
-    from gan_core.directions import METHODS
+    from gan_core.editing.directions import METHODS
     d = Direction("SeFa 1", torch.ones(4), "sefa")
     assert d.info is METHODS["sefa"] and d.info.group == "SeFa (label-free)"
     with pytest.raises(ValueError, match="unknown direction method 'magic'; one of: conditional, user"):
@@ -317,7 +317,7 @@ def test_directions_know_their_method_and_refuse_unknown_ones():
 
 
 def test_ranked_and_in_group():
-    from gan_core.directions import GROUPS, in_group, ranked
+    from gan_core.editing.directions import GROUPS, in_group, ranked
     made = [Direction(name, torch.ones(4), method) for name, method in (
         ("PCA 1", "ganspace"), ("SeFa 1", "sefa"), ("Age", "interfacegan"), ("mine", "user"),
         ("Age, gender kept", "conditional"), ("SeFa 2", "sefa"), ("Smile", "interfacegan"))]
@@ -340,7 +340,7 @@ def user_json(nz: int = 16, **changes) -> dict:
 
 
 def test_a_well_formed_user_direction_loads():
-    from gan_core.directions import direction_from_json, direction_to_json
+    from gan_core.editing.directions import direction_from_json, direction_to_json
     d = direction_from_json(user_json(), 16)
     assert (d.name, d.method, d.negative, d.positive) == ("wavy hair", "user", "less wavy hair", "more wavy hair")
     assert d.quality == {"yes": 6, "no": 6, "fit_accuracy": 1.0} and d.info.group == "Yours"
@@ -393,13 +393,13 @@ def test_a_well_formed_user_direction_loads():
     ([1, 2], "not a direction"),
 ])
 def test_crafted_direction_files_are_refused(obj, message):
-    from gan_core.directions import direction_from_json
+    from gan_core.editing.directions import direction_from_json
     with pytest.raises(ValueError, match=message):
         direction_from_json(obj, 16)
 
 
 def test_a_long_name_still_gives_a_direction_the_session_can_read_back():
-    from gan_core.directions import direction_from_json, direction_to_json, fit_user_direction
+    from gan_core.editing.directions import direction_from_json, direction_to_json, fit_user_direction
     z = torch.randn(12, 8, generator=torch.Generator().manual_seed(0))
     name = "a very long concept name of forty chars"[:40]
     d = fit_user_direction(name, z[:6].tolist(), z[6:].tolist(), 8)
@@ -410,7 +410,7 @@ def test_a_long_name_still_gives_a_direction_the_session_can_read_back():
 
 
 def test_shipped_directions_with_non_finite_numbers_are_refused(tiny_gan_folder, gan):
-    from gan_core.checkpoints import load_tensors, save_tensors
+    from gan_core.model.checkpoints import load_tensors, save_tensors
     nz = gan.config.nz
     save_directions(tiny_gan_folder, sefa(gan.G, 2))
     tensors, _ = load_tensors(tiny_gan_folder / DIRECTIONS_NAME)

@@ -13,12 +13,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core import distributed
-from gan_core.distributed import Ranks, SharedRandom, SyncBatchNorm2d, convert_sync_batchnorm
-from gan_core.models import Generator
-from gan_core.config import GANConfig
-from gan_core.data import synthetic_images
-from gan_core.training import TrainConfig, Trainer
+from gan_core.training import distributed
+from gan_core.training.distributed import Ranks, SharedRandom, SyncBatchNorm2d, convert_sync_batchnorm
+from gan_core.model.networks import Generator
+from gan_core.model.config import GANConfig
+from gan_core.data.images import synthetic_images
+from gan_core.training.loop import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "ddp_worker.py"
@@ -179,7 +179,7 @@ def test_an_elastic_restart_resumes_from_the_last_checkpoint(tmp_path):
 
 
 def test_auto_compiles_only_for_one_cuda_process():
-    from gan_core.training import compile_mode
+    from gan_core.training.loop import compile_mode
 
     assert compile_mode("auto", torch.device("cpu")) == ""
     assert compile_mode("auto", torch.device("cuda"), Ranks(0, 2)) == ""

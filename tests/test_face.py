@@ -1,14 +1,14 @@
-"""gan_core.face.Face: the current face as one value (base, edits, moves), checked and round-tripped."""
+"""gan_core.editing.face.Face: the current face as one value (base, edits, moves), checked and round-tripped."""
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from gan_core.directions import Direction
-from gan_core.face import Face, faces_text, latents, parse_faces
-from gan_core.latent import truncate, z_from_seed
-from gan_core.models import GAN, Generator
+from gan_core.editing.directions import Direction
+from gan_core.editing.face import Face, faces_text, latents, parse_faces
+from gan_core.model.latent import truncate, z_from_seed
+from gan_core.model.networks import GAN, Generator
 
 NZ = 16
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core.checkpoints import CheckpointError, load_gan, save_tensors
-from gan_core.game import ROUND, Deck, Tally, chance_of_at_least
-from gan_core.real_or_fake import accuracy, load_detector, train_detector, two_sample_test
+from gan_core.model.checkpoints import CheckpointError, load_gan, save_tensors
+from gan_core.analysis.game import ROUND, Deck, Tally, chance_of_at_least
+from gan_core.analysis.real_or_fake import accuracy, load_detector, train_detector, two_sample_test
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -77,8 +77,8 @@ def test_chance_of_a_score():
 
 
 def test_the_fakes_come_from_any_seed_of_the_model(tiny_gan_folder, monkeypatch):
-    import gan_core.game as game
-    from gan_core.latent import MAX_SEED, z_from_seeds
+    import gan_core.analysis.game as game
+    from gan_core.model.latent import MAX_SEED, z_from_seeds
 
     seeds = []
     monkeypatch.setattr(game, "z_from_seeds", lambda drawn, nz: seeds.extend(drawn) or z_from_seeds(drawn, nz))

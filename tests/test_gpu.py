@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core.checkpoints import load_gan
-from gan_core.config import GANConfig
-from gan_core.data import synthetic_images
-from gan_core.export import export_release
-from gan_core.latent import z_from_seeds
-from gan_core.training import TrainConfig, Trainer
+from gan_core.model.checkpoints import load_gan
+from gan_core.model.config import GANConfig
+from gan_core.data.images import synthetic_images
+from gan_core.training.export import export_release
+from gan_core.model.latent import z_from_seeds
+from gan_core.training.loop import TrainConfig, Trainer
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
@@ -31,8 +31,8 @@ def test_training_steps_on_the_gpu(tmp_path):
 def test_streamed_batches_on_the_gpu_equal_the_in_memory_ones(tmp_path):
     from PIL import Image
 
-    from gan_core.batches import Batches, StreamedBatches
-    from gan_core.data import open_images
+    from gan_core.training.batches import Batches, StreamedBatches
+    from gan_core.data.images import open_images
 
     for i, image in enumerate(synthetic_images(24, 16)):
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / f"{i:03d}.png")

@@ -82,10 +82,10 @@ def test_chinese_is_chinese_and_the_placeholders_agree():
 def vocabulary() -> set[str]:
     """What the studio shows from the models and gan_core: their names, directions and their ends,
     the classifier's attributes, the pickers' choices, the curves' names."""
-    from gan_core.dashboard import CHANCE, LOSSES, OUTPUTS, SHORT
-    from gan_core.directions import GROUPS, METHODS
-    from gan_core.inversion import WORDS as CLOSENESS
-    from gan_core.morph import EASINGS
+    from gan_core.analysis.dashboard import CHANCE, LOSSES, OUTPUTS, SHORT
+    from gan_core.editing.directions import GROUPS, METHODS
+    from gan_core.photos.inversion import WORDS as CLOSENESS
+    from gan_core.editing.morph import EASINGS
     from studio.discriminator_tab import SOURCES as ASK_SOURCES
     from studio.game_tab import DIGITS, FACES, FAKE, REAL
     from studio.state import CONFIG
@@ -103,7 +103,7 @@ def vocabulary() -> set[str]:
             words |= {d["name"], d["negative"], d["positive"]}
             if "attribute" in d.get("quality", {}):
                 words.add(d["quality"]["attribute"].replace("_", " ").lower())
-    from gan_core.attributes import load_classifier
+    from gan_core.analysis.attributes import load_classifier
     classifier = load_classifier(dict(CONFIG.bundled)["Faces (CelebA 64x64)"], "cpu")
     words |= {name.replace("_", " ").lower() for name in classifier.names}
     names = re.compile(r"(SeFa|PCA) \d+|\d|[-+]|D\(x\)|D\(G\(z\)\)")  # shown as they are: names, numbers, maths
@@ -138,12 +138,12 @@ def test_the_page_language_comes_from_its_cookie_and_is_english_without_one(cook
 
 def user_errors() -> list:
     """Real UserErrors from gan_core, as careless input gets them."""
-    from gan_core.directions import check_name, check_text, direction_from_json, fit_user_direction
+    from gan_core.editing.directions import check_name, check_text, direction_from_json, fit_user_direction
     from gan_core.errors import UserError
-    from gan_core.face import Face
-    from gan_core.latent import check_psi, check_seed, parse_seeds
-    from gan_core.morph import MorphSettings, keyframes_from_text
-    from gan_core.uploads import load_upload
+    from gan_core.editing.face import Face
+    from gan_core.model.latent import check_psi, check_seed, parse_seeds
+    from gan_core.editing.morph import MorphSettings, keyframes_from_text
+    from gan_core.data.uploads import load_upload
 
     attempts = [lambda: Face.parse("hello"), lambda: Face.parse('{"seed": 1e400}'), lambda: Face.parse(""),
                 lambda: Face.parse({"seed": -1}), lambda: Face.parse({"seed": 1, "shoe": 1}),
@@ -188,7 +188,7 @@ def test_gan_core_messages_reach_the_page_by_key():
 
 
 def test_a_phrase_in_a_message_and_the_vocabulary_in_it_follow_the_page():
-    from gan_core.face import Face
+    from gan_core.editing.face import Face
 
     with pytest.raises(ValueError) as info:
         Face(seed=1, moves={"Age": "x"})
@@ -199,7 +199,7 @@ def test_a_phrase_in_a_message_and_the_vocabulary_in_it_follow_the_page():
     assert in_language("zh-CN", i18n.core, info.value) == "未知的方向 '年龄'；这个模型有：笑容、眼镜"
 
 
-class Status:  # what a gan_core.live_training.LiveStatus holds, for live_message
+class Status:  # what a gan_core.training.live.LiveStatus holds, for live_message
     def __init__(self, running=False, ending="", step=0, total=0, seconds=0.0, minutes=0.0, error=""):
         self.running, self.ending, self.step, self.total = running, ending, step, total
         self.seconds, self.minutes, self.error = seconds, minutes, error
@@ -212,8 +212,8 @@ class Status:  # what a gan_core.live_training.LiveStatus holds, for live_messag
 def test_status_data_is_written_in_the_page_language():
     from pathlib import Path
 
-    from gan_core.dashboard import Run
-    from gan_core.face import Face
+    from gan_core.analysis.dashboard import Run
+    from gan_core.editing.face import Face
     from studio.discriminator_tab import face_words
     from studio.training_tab import live_message, run_summary
 
@@ -229,7 +229,7 @@ def test_status_data_is_written_in_the_page_language():
     record = {"step": 38242, "seconds": 576, "loss_d": 0.589, "loss_g": 2.196, "d_real": 0.782}
     run = Run(Path("."), Path("log.jsonl"), [record], [(i, Path(f"{i}.png")) for i in range(8)])
     assert zh(run_summary, run) == "38,242 步，用时 9.6 分钟；最后一段：D 的损失 0.589，G 的损失 2.196，D(x) 0.782；8 张样本网格"
-    from gan_core.dashboard import summary
+    from gan_core.analysis.dashboard import summary
     assert run_summary(run) == summary(run)  # the page in English says what gan_core's English line says
 
 
@@ -278,7 +278,7 @@ def test_every_curve_of_a_plot_is_in_its_table_in_every_language():
     colour in the page's language."""
     import math
 
-    from gan_core.dashboard import read_run
+    from gan_core.analysis.dashboard import read_run
     from studio.state import CONFIG
     from studio.training_tab import CURVE_COLOURS, curves
 

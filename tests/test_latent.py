@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gan_core.latent import (MAX_SEED, check_psi, check_seed, interpolation_path, lerp, parse_seeds, slerp, truncate,
+from gan_core.model.latent import (MAX_SEED, check_psi, check_seed, interpolation_path, lerp, parse_seeds, slerp, truncate,
                              z_from_seed, z_from_seeds)
 
 

@@ -1,4 +1,4 @@
-"""gan_core.live_training: a short run in the background, one at a time, stoppable by its starter, read like any run."""
+"""gan_core.training.live: a short run in the background, one at a time, stoppable by its starter, read like any run."""
 import io
 import time
 import zipfile
@@ -9,10 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core import dashboard, live_training
-from gan_core.data import synthetic_images
-from gan_core.live_training import LIVE_DIGITS, LiveRun, load_live_digits, make_live_digits
-from gan_core.training import Trainer
+from gan_core.analysis import dashboard
+
+from gan_core.training import live as live_training
+from gan_core.data.images import synthetic_images
+from gan_core.training.live import LIVE_DIGITS, LiveRun, load_live_digits, make_live_digits
+from gan_core.training.loop import Trainer
 
 DIGITS_DATA = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32" / LIVE_DIGITS  # shipped
 

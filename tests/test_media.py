@@ -1,4 +1,4 @@
-"""gan_core.media: grids, display upscaling, and the MP4 / GIF writers."""
+"""gan_core.data.media: grids, display upscaling, and the MP4 / GIF writers."""
 from __future__ import annotations
 
 import gc
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core.media import BLUE_WHITE_RED, INFERNO, as_hwc, colormap, make_grid, upscale, write_gif, write_mp4
+from gan_core.data.media import BLUE_WHITE_RED, INFERNO, as_hwc, colormap, make_grid, upscale, write_gif, write_mp4
 
 
 def random_images(n: int, h: int, w: int, c: int | None = 3, seed: int = 0) -> np.ndarray:
@@ -300,7 +300,7 @@ def test_gif_repeated_frames_keep_their_time(tmp_path):
 
 
 def test_split_grid_undoes_make_grid():
-    from gan_core.media import make_grid, split_grid
+    from gan_core.data.media import make_grid, split_grid
 
     images = np.random.default_rng(0).integers(0, 255, (10, 8, 8, 1)).astype(np.uint8)
     tiles = split_grid(make_grid(images, nrow=4), 8, 10, nrow=4)

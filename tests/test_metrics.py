@@ -1,4 +1,4 @@
-"""gan_core.metrics: Frechet distance, sliced Wasserstein distance, nearest neighbours, and the
+"""gan_core.analysis.metrics: Frechet distance, sliced Wasserstein distance, nearest neighbours, and the
 Inception input pipeline (no Inception model and no ../shared data needed)."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import metrics
-from gan_core.data import synthetic_images
+from gan_core.analysis import metrics
+from gan_core.data.images import synthetic_images
 
 
 
@@ -199,7 +199,7 @@ def test_distance_summary():
 
 
 def test_precision_and_recall_tell_quality_from_variety():
-    from gan_core.metrics import precision_recall
+    from gan_core.analysis.metrics import precision_recall
 
     rng = np.random.default_rng(0)
     real = rng.normal(size=(400, 16))

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from gan_core.config import GANConfig
-from gan_core.device import pick_device
-from gan_core.latent import z_from_seeds
-from gan_core.models import GAN, Discriminator, Generator, from_uint8, to_uint8
+from gan_core.model.config import GANConfig
+from gan_core.model.device import pick_device
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import GAN, Discriminator, Generator, from_uint8, to_uint8
 
 
 @pytest.mark.parametrize("size,channels", [(32, 1), (64, 3), (128, 3)])
@@ -88,7 +88,7 @@ def test_gen_images_py_writes_a_grid_or_one_file_a_seed(tiny_gan_folder, tmp_pat
     from PIL import Image
 
     import gen_images
-    from gan_core.checkpoints import load_gan
+    from gan_core.model.checkpoints import load_gan
 
     common = ["--checkpoint", str(tiny_gan_folder), "--device", "cpu"]
     assert gen_images.main(common + ["--seeds", "0-3", "--out", str(tmp_path / "grid.png")]) == 0

@@ -7,15 +7,15 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.align import EYES_64, Aligner, NoFace, eye_error, paste
-from gan_core.checkpoints import CheckpointError, load_gan
-from gan_core.config import GANConfig
-from gan_core.encoder import EncoderTraining, load_encoder, save_encoder, train_encoder
-from gan_core.face import Face
-from gan_core.inversion import Settings, describe, invert
-from gan_core.latent import z_from_seeds
-from gan_core.models import GAN, Discriminator, Generator
-from gan_core.uploads import load_photo
+from gan_core.photos.align import EYES_64, Aligner, NoFace, eye_error, paste
+from gan_core.model.checkpoints import CheckpointError, load_gan
+from gan_core.model.config import GANConfig
+from gan_core.photos.encoder import EncoderTraining, load_encoder, save_encoder, train_encoder
+from gan_core.editing.face import Face
+from gan_core.photos.inversion import Settings, describe, invert
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import GAN, Discriminator, Generator
+from gan_core.data.uploads import load_photo
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 FACES = "checkpoints/celeba64"

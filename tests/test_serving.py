@@ -11,9 +11,9 @@ import gradio as gr
 import pytest
 import torch
 
-from gan_core.checkpoints import CheckpointError
-from gan_core.directions import DIRECTIONS_INFO, save_directions, sefa
-from gan_core.face import Face
+from gan_core.model.checkpoints import CheckpointError
+from gan_core.editing.directions import DIRECTIONS_INFO, save_directions, sefa
+from gan_core.editing.face import Face
 from studio.model_store import HUB, ModelStore, release_folders
 from studio.session_files import bound_total, end_session, session_folder
 
@@ -65,8 +65,8 @@ def test_broken_hub_extras_name_the_repo_not_the_cache(tmp_path, tiny_gan_folder
 
 def test_a_broken_encoder_breaks_only_the_encoder(tiny_gan_folder, monkeypatch):
     import studio.model_store as model_store
-    from gan_core.attributes import AttributeClassifier, AttributeNet
-    from gan_core.encoder import ENCODER_NAME
+    from gan_core.analysis.attributes import AttributeClassifier, AttributeNet
+    from gan_core.photos.encoder import ENCODER_NAME
 
     torch.manual_seed(0)
     save_directions(tiny_gan_folder, sefa(load_tiny(tiny_gan_folder).G, 2), {"sliders": ["SeFa 1"]})
@@ -86,7 +86,7 @@ def test_a_broken_encoder_breaks_only_the_encoder(tiny_gan_folder, monkeypatch):
 
 
 def load_tiny(folder):
-    from gan_core.checkpoints import load_gan
+    from gan_core.model.checkpoints import load_gan
     return load_gan(folder, "cpu")
 
 
@@ -183,7 +183,7 @@ def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
 
 
 def test_found_photos_become_morph_keyframes():
-    from gan_core.face import parse_faces
+    from gan_core.editing.face import parse_faces
     from studio.photos import photos_to_keyframes
     from studio.session import Session
 

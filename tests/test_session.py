@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from gan_core.directions import Direction
-from gan_core.face import Face
+from gan_core.editing.directions import Direction
+from gan_core.editing.face import Face
 from studio.session import Session, Sliders
 from studio.state import CONFIG
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from gan_core.checkpoints import load_gan
-from gan_core.latent import z_from_seeds
+from gan_core.model.checkpoints import load_gan
+from gan_core.model.latent import z_from_seeds
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 

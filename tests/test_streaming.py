@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.config import GANConfig
-from gan_core.batches import Batches, StreamedBatches
-from gan_core.data import DataError, ImageFiles, load_images, open_images, synthetic_images
-from gan_core.distributed import Ranks, SharedRandom
-from gan_core.training import TrainConfig, load_training_data
+from gan_core.model.config import GANConfig
+from gan_core.training.batches import Batches, StreamedBatches
+from gan_core.data.images import DataError, ImageFiles, load_images, open_images, synthetic_images
+from gan_core.training.distributed import Ranks, SharedRandom
+from gan_core.training.loop import TrainConfig, load_training_data
 
 CPU = torch.device("cpu")
 COUNT, SIDE = 30, 16

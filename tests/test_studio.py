@@ -1,14 +1,14 @@
-"""The functions behind the app's tabs (gan_core.explore, .morph, .face_math) on a tiny model."""
+"""The functions behind the app's tabs (gan_core.editing.explore, .morph, .face_math) on a tiny model."""
 import numpy as np
 import pytest
 import torch
 
-from gan_core.explore import dimension_scan, gallery
-from gan_core.face import Face
-from gan_core.face_math import face_math
-from gan_core.latent import z_from_seed, z_from_seeds
-from gan_core.models import GAN, Generator
-from gan_core.morph import MorphSettings, filmstrip, morph_frames, plan_frames, write_morph
+from gan_core.editing.explore import dimension_scan, gallery
+from gan_core.editing.face import Face
+from gan_core.editing.face_math import face_math
+from gan_core.model.latent import z_from_seed, z_from_seeds
+from gan_core.model.networks import GAN, Generator
+from gan_core.editing.morph import MorphSettings, filmstrip, morph_frames, plan_frames, write_morph
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_face_math_is_mean_arithmetic(gan):
 
 
 def test_keyframes_from_text_and_add_keyframe(gan):
-    from gan_core.morph import add_keyframe, keyframes_from_text
+    from gan_core.editing.morph import add_keyframe, keyframes_from_text
 
     nz = gan.config.nz
     keys = keyframes_from_text("1, 2", nz)

@@ -1,4 +1,4 @@
-"""gan_core.teacher: asking D, its gradient, steps up it, its feature maps."""
+"""gan_core.analysis.teacher: asking D, its gradient, steps up it, its feature maps."""
 import math
 import warnings
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import teacher
-from gan_core.checkpoints import load_gan, save_gan
-from gan_core.config import GANConfig
-from gan_core.latent import z_from_seed
-from gan_core.models import Discriminator, Generator
-from gan_core.training import recalibrate_batchnorm
+from gan_core.analysis import teacher
+from gan_core.model.checkpoints import load_gan, save_gan
+from gan_core.model.config import GANConfig
+from gan_core.model.latent import z_from_seed
+from gan_core.model.networks import Discriminator, Generator
+from gan_core.training.loop import recalibrate_batchnorm
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py

@@ -6,17 +6,18 @@ import pytest
 import torch
 
 import train
-from gan_core.augment import diff_augment
-from gan_core import losses, training
-from gan_core.checkpoints import CheckpointError, load_gan, load_tensors, save_tensors
-from gan_core.config import GANConfig
-from gan_core.data import synthetic_images
-from gan_core.latent import z_from_seeds
-from gan_core.models import Generator
-from gan_core.export import export_release
-from gan_core.model_card import write_sections
-from gan_core.resume import init_from_release, load_checkpoint, read_checkpoint_configs, save_checkpoint
-from gan_core.training import TrainConfig, Trainer, d_loss, g_loss, read_log, recalibrate_batchnorm
+from gan_core.training.augment import diff_augment
+from gan_core.model import losses
+from gan_core.training import loop as training
+from gan_core.model.checkpoints import CheckpointError, load_gan, load_tensors, save_tensors
+from gan_core.model.config import GANConfig
+from gan_core.data.images import synthetic_images
+from gan_core.model.latent import z_from_seeds
+from gan_core.model.networks import Generator
+from gan_core.training.export import export_release
+from gan_core.training.model_card import write_sections
+from gan_core.training.resume import init_from_release, load_checkpoint, read_checkpoint_configs, save_checkpoint
+from gan_core.training.loop import TrainConfig, Trainer, d_loss, g_loss, read_log, recalibrate_batchnorm
 
 TINY = GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
 

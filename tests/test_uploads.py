@@ -1,4 +1,4 @@
-"""gan_core.uploads: pictures users upload, checked from the header and made model-sized."""
+"""gan_core.data.uploads: pictures users upload, checked from the header and made model-sized."""
 import io
 import struct
 import time
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core import uploads
-from gan_core.uploads import MAX_DECODED_BYTES, decoded_bytes, load_upload
+from gan_core.data import uploads
+from gan_core.data.uploads import MAX_DECODED_BYTES, decoded_bytes, load_upload
 
 
 def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

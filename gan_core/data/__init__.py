@@ -1,0 +1,1 @@
+"""Images in and out: training image sources, checked uploads, grids, colour maps and video."""

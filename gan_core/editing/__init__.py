@@ -1,0 +1,1 @@
+"""Editing faces: the current face, directions, galleries and scans, morphs, face math."""

@@ -1,0 +1,126 @@
+"""Morph videos: faces along a path through keyframe latents, as frames, MP4 and GIF."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .directions import Direction, walk
+from ..errors import UserError
+from .face import MAX_LIST, Face, faces_text, latents, parse_faces
+from ..model.latent import EASINGS, interpolation_path
+from ..data.media import MAX_FRAMES, make_grid, upscale, write_gif, write_mp4
+from ..model.networks import GAN
+
+MAX_SIZE = 512
+MAX_KEYFRAMES = MAX_LIST
+
+
+def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None,
+                        psi: float = 1.0) -> torch.Tensor:
+    """'0, 7, 42' (seeds) or a JSON list of seeds and faces (see gan_core.editing.face) -> [K, nz]; moves
+    along named directions need `directions`; every seed's z is truncated by `psi`."""
+    faces = parse_faces(text, MAX_KEYFRAMES)
+    if len(faces) < 2:
+        raise UserError("morph_two")
+    return latents(faces, nz, directions, psi)
+
+
+def add_keyframe(text, face: Face) -> str:
+    """The keyframe text with one more face (a plain seed stays a number)."""
+    faces = parse_faces(text, MAX_KEYFRAMES)
+    if len(faces) >= MAX_KEYFRAMES:
+        raise UserError("keyframes_max", max=MAX_KEYFRAMES)
+    return faces_text(faces + [face])
+
+
+def plan_frames(n_keyframes: int, frames_per_segment: int, loop: bool) -> int:
+    """How many frames a morph will have; a UserError if it is out of bounds."""
+    if not 2 <= n_keyframes <= MAX_KEYFRAMES:
+        raise UserError("keyframes_range", max=MAX_KEYFRAMES, got=n_keyframes)
+    if frames_per_segment < 1:
+        raise UserError("frames_min")
+    segments = n_keyframes if loop else n_keyframes - 1
+    total = segments * frames_per_segment + (0 if loop else 1)
+    if total > MAX_FRAMES:
+        raise UserError("frames_max", total=total, max=MAX_FRAMES)
+    return total
+
+
+@dataclass(frozen=True)
+class MorphSettings:
+    """How a morph (or a walk) is drawn and written, checked once, when made: a UserError names
+    the first bad setting. The number of frames also depends on the keyframes: frame_count.
+
+        settings = MorphSettings(frames_per_segment=12, fps=24, size=128)
+        frames = morph_frames(gan, keyframes, settings)
+        mp4, gif = write_morph(frames, folder, settings)
+    """
+    frames_per_segment: int = 24    # frames from one keyframe to the next
+    fps: float = 24.0               # frames per second of the MP4 and the GIF (1 to 60)
+    mode: str = "slerp"             # the path between keyframes: slerp or lerp
+    easing: str = "ease-in-out"     # how the pace changes along a segment (one of EASINGS)
+    loop: bool = True               # back from the last keyframe to the first
+    size: int = 256                 # side of a frame, pixels (16 to MAX_SIZE)
+    smooth: bool = True             # upscaled smoothly (else each pixel a block)
+
+    def __post_init__(self):
+        for name, kind in (("frames_per_segment", int), ("fps", float), ("loop", bool), ("size", int),
+                           ("smooth", bool)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+        fps, size, easing, mode = self.fps, self.size, self.easing, self.mode
+        if self.frames_per_segment < 1:
+            raise UserError("frames_min")
+        if not 1 <= fps <= 60:
+            raise UserError("fps", got=fps)
+        if not 16 <= size <= MAX_SIZE:
+            raise UserError("size", max=MAX_SIZE, got=size)
+        if easing not in EASINGS:
+            raise UserError("easing", easings=list(EASINGS))
+        if mode not in ("slerp", "lerp"):
+            raise UserError("path", got=str(mode)[:20])
+
+    def frame_count(self, n_keyframes: int) -> int:
+        """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds."""
+        return plan_frames(n_keyframes, self.frames_per_segment, self.loop)
+
+
+def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = MorphSettings(),
+                 progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
+    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
+    settings.frame_count(len(keyframes))
+    path = interpolation_path(keyframes.cpu(), settings.frames_per_segment, settings.mode, settings.easing,
+                              settings.loop)
+    frames: list[np.ndarray] = []
+    size, smooth = settings.size, settings.smooth
+    for start in range(0, len(path), batch_size):
+        images = gan.generate(path[start:start + batch_size])
+        frames.extend(image if size == image.shape[0] else upscale(image, size, smooth) for image in images)
+        if progress:
+            progress(len(frames) / len(path))
+    return frames
+
+
+def walk_keyframes(z: torch.Tensor, direction: Direction, span: float = 3.0) -> torch.Tensor:
+    """[2, nz]: z moved to -span and +span along `direction`; a lerp between them walks the direction."""
+    if not 0 < float(span) <= 5:
+        raise UserError("span", got=span)
+    return walk(z, direction, [-float(span), float(span)])
+
+
+def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.ndarray:
+    """`count` evenly spaced frames side by side, each `height` pixels high."""
+    picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    small = np.stack([upscale(frames[i], height, smooth=True) for i in picks])
+    return make_grid(small, nrow=len(picks), padding=2)
+
+
+def write_morph(frames: list[np.ndarray], folder: str | Path, settings: MorphSettings = MorphSettings(),
+                name: str = "morph") -> tuple[Path, Path]:
+    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`, at settings.fps."""
+    folder = Path(folder)
+    return (write_mp4(frames, folder / f"{name}.mp4", settings.fps),
+            write_gif(frames, folder / f"{name}.gif", settings.fps))

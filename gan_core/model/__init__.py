@@ -1,0 +1,1 @@
+"""The DCGAN itself: its config, networks, losses, latent space, device and checkpoints."""

@@ -1,0 +1,1 @@
+"""Training: the loop, its options, batches, resume, export and model cards, torchrun, augmentation, live runs."""
