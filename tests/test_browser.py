@@ -370,7 +370,7 @@ OVERFLOW = """() => {  // text that does not fit its box: labels, buttons, tabs,
 }"""
 
 
-@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+@pytest.mark.parametrize("locale", ["zh-CN", pytest.param("en", marks=pytest.mark.slow)])  # English: every other test
 def test_every_tab_in_the_browsers_language(page, studio_url, locale):
     """Each tab's labels in the page's language, none cut off or overflowing at 1280x720 (Chinese
     strings are shorter, English ones longer), no English left on the Chinese page but names; the

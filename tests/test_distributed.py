@@ -164,6 +164,7 @@ def test_a_killed_rank_ends_the_job_with_a_clear_message_then_it_resumes_on_one_
     assert json.loads((out / "log.jsonl").read_text().splitlines()[-1])["step"] == step + 5
 
 
+@pytest.mark.slow  # 16 s: a killed rank and torchrun's restart (the killed-rank test covers the message)
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank's process through /proc")
 def test_an_elastic_restart_resumes_from_the_last_checkpoint(tmp_path):
     out = tmp_path / "run"

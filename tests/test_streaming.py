@@ -107,6 +107,7 @@ def test_bad_shards_are_named(tmp_path):
         open_images(f"{tmp_path}/nothing-*.tar", SIDE)
 
 
+@pytest.mark.slow  # 20 s: streams a source as big as the memory limit allows
 def test_auto_streams_only_what_would_not_fit(sources):
     root, _ = sources
     model = GANConfig(image_size=32, nz=8, g_width=4, d_width=4)
