@@ -81,8 +81,8 @@ def tiny_gan(tiny_config):
 
 def test_refinement_brings_the_reconstruction_closer(faces_gan):
     target = faces_gan.generate(z_from_seeds([7, 8], faces_gan.config.nz))
-    guess = invert(faces_gan, target, None, Settings(steps=0))
-    refined = invert(faces_gan, target, None, Settings(steps=25, lr=0.1))
+    guess = invert(faces_gan, target, None, Settings(steps=0, tune=None))
+    refined = invert(faces_gan, target, None, Settings(steps=25, lr=0.1, tune=None))
     assert np.mean(refined.psnr) > np.mean(guess.psnr) + 3
     assert refined.z.shape == (2, faces_gan.config.nz) and refined.reconstructions.shape == target.shape
     face = Face(z=refined.z[0].tolist())

@@ -12,12 +12,18 @@ is truncated by psi first (gan_core.model.latent.truncate: pulled towards the av
 default, leaves it as drawn); an explicit z is used as given. Edits and
 moves keep their order and may hold zero offsets (a slider put on a dimension and left at 0);
 the JSON form leaves zeros out. Offsets are in units of z's standard deviation.
+
+A face found in a photo has a name ("photo 1") and, with it, the generator tuned to that photo
+(gan_core.photos.tuning): it renders with its own G, and lists (morph keyframes, face-math
+exemplars) write it by name: "photo 1, 7". Its JSON form is its z alone, so a shared photo face
+carries no trace of the photo or of the tuned weights.
 """
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,13 +33,16 @@ from .directions import MAX_NAME, MAX_OFFSET, Direction, move
 from ..model.latent import check_psi, check_seed, parse_seeds, truncate, z_from_seed
 from ..model.networks import GAN
 
+if TYPE_CHECKING:
+    from ..photos.tuning import Tuned
+
 MAX_EDIT = 5.0          # an edit's offset, in units of z's standard deviation
 MAX_Z = 10.0            # an explicit z's coordinates (z ~ N(0, I): 10 sigma never happens by chance)
 MAX_EDITS = 64          # edited dimensions in one face
 MAX_MOVES = 16          # named moves in one face
 MAX_TEXT = 64_000       # characters in a face's JSON text (a 1,024-number z fits)
 MAX_LIST = 16           # faces in one list (morph keyframes, face-math concepts)
-JSON_KEYS = ("seed", "z", "edits", "moves", "psi")
+JSON_KEYS = ("seed", "z", "edits", "moves", "psi", "photo")
 
 
 def _number(value, bound: float, what: str, **about) -> float:
@@ -82,6 +91,8 @@ class Face:
     edits: tuple[tuple[int, float], ...] = ()  # (dimension, offset), in slider order
     moves: tuple[tuple[str, float], ...] = ()  # (direction name, offset), in slider order
     psi: float = 1.0                           # truncation of a seed's z (1: none)
+    name: str | None = field(default=None, compare=False)  # "photo 1": a face found in a photo
+    tuned: "Tuned | None" = field(default=None, compare=False, repr=False)  # G tuned to that photo
 
     def __post_init__(self):
         """Normalise (dicts and lists become tuples) and check what needs no model."""
@@ -110,6 +121,8 @@ class Face:
         object.__setattr__(self, "edits", edits)
         object.__setattr__(self, "moves", moves)
         object.__setattr__(self, "psi", check_psi(self.psi))
+        if self.name is not None and (not isinstance(self.name, str) or not 0 < len(self.name.strip()) <= MAX_NAME):
+            raise UserError("photo_name", count=MAX_NAME)
 
     # --- using it with a model ------------------------------------------------------------
     def check(self, nz: int, directions: dict[str, Direction] | None = None) -> "Face":
@@ -143,8 +156,10 @@ class Face:
         return move(z, self.nonzero_moves, directions or {})
 
     def render(self, gan: GAN, directions: dict[str, Direction] | None = None) -> np.ndarray:
-        """The face, uint8 [H, W, C]."""
-        return gan.generate(self.latent(gan.config.nz, directions)[None])[0]
+        """The face, uint8 [H, W, C] (a photo's with the generator tuned to it)."""
+        from ..photos.tuning import generate
+
+        return generate(gan, self.latent(gan.config.nz, directions)[None], [self.tuned])[0]
 
     # --- edits ----------------------------------------------------------------------------
     @property
@@ -166,11 +181,19 @@ class Face:
     def is_plain_seed(self) -> bool:
         return self.z is None and not self.nonzero_edits and not self.nonzero_moves and self.psi == 1.0
 
+    @property
+    def is_plain_photo(self) -> bool:
+        return self.name is not None and not self.nonzero_edits and not self.nonzero_moves
+
     def with_seed(self, seed) -> "Face":
-        return replace(self, seed=check_seed(seed), z=None)
+        return replace(self, seed=check_seed(seed), z=None, name=None, tuned=None)
 
     def with_z(self, z) -> "Face":
-        return replace(self, seed=None, z=tuple(z))
+        return replace(self, seed=None, z=tuple(z), name=None, tuned=None)
+
+    def with_photo(self, photo: "Face") -> "Face":
+        """This face's sliders (at 0) on a face found in a photo: its z, name and tuned G."""
+        return replace(self.reset(), seed=None, z=photo.z, psi=1.0, name=photo.name, tuned=photo.tuned)
 
     def with_psi(self, psi) -> "Face":
         return replace(self, psi=check_psi(psi))
@@ -196,13 +219,13 @@ class Face:
     def describe(self) -> str:
         """A few words in English: "seed 42, 2 sliders moved" (the studio writes its own from seed,
         z and moved)."""
-        what = f"seed {self.seed}" if self.z is None else "your face"
+        what = f"seed {self.seed}" if self.z is None else self.name or "your face"
         return what + (f", {self.moved} slider{'s' * (self.moved != 1)} moved" if self.moved else "")
 
     # --- JSON -----------------------------------------------------------------------------
     def to_json(self) -> dict:
         """{"seed": 42} or {"z": [...]}, with "edits" and "moves" when any is non-zero, and a seed's
-        "psi" when it is truncated."""
+        "psi" when it is truncated. A photo's face is its z: the name and the tuned G stay here."""
         out: dict = {"seed": self.seed} if self.z is None else {"z": [round(v, 5) for v in self.z]}
         if self.z is None and self.psi != 1.0:
             out["psi"] = round(self.psi, 3)
@@ -216,8 +239,11 @@ class Face:
         return json.dumps(self.to_json())
 
     @classmethod
-    def from_json(cls, obj) -> "Face":
-        """The inverse of to_json; a bare whole number is a seed."""
+    def from_json(cls, obj, named: dict[str, "Face"] | None = None) -> "Face":
+        """The inverse of to_json; a bare whole number is a seed. In a list, a face found in a
+        photo is its name ("photo 1"), or {"photo": "photo 1", "moves": {...}}: `named` has them."""
+        if isinstance(obj, str) and named_key(obj) is not None and not obj.strip().lstrip("-").isdigit():
+            return _named(obj, named)
         if isinstance(obj, (int, float, str)) and not isinstance(obj, bool):
             return cls(seed=check_seed(obj))
         if not isinstance(obj, dict):
@@ -225,6 +251,14 @@ class Face:
         unknown = [str(k)[:20] for k in obj if k not in JSON_KEYS]
         if unknown:
             raise UserError("unknown_key", key=unknown[0], keys=JSON_KEYS)
+        if "photo" in obj:
+            if "seed" in obj or "z" in obj or "psi" in obj:
+                raise UserError("photo_or_seed")
+            base = _named(obj["photo"], named)
+            for key in ("edits", "moves"):
+                if not isinstance(obj.get(key, {}), dict):
+                    raise UserError("edits_dict" if key == "edits" else "moves_dict")
+            return replace(base, edits=obj.get("edits", {}), moves=obj.get("moves", {}))
         if ("seed" in obj) == ("z" in obj):
             raise UserError("seed_or_z")
         for key in ("edits", "moves"):
@@ -257,8 +291,25 @@ def _refuse_constant(name: str):
     raise UserError("finite", got=name)
 
 
-def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
-    """'0, 7, 42' (seeds, ranges like 3-5 too) or a JSON list of seeds and faces -> faces."""
+def named_key(text) -> str | None:
+    """"Photo  1 " -> "photo 1": how names are matched; None for what cannot be a name."""
+    if not isinstance(text, str) or len(text) > MAX_NAME:
+        return None
+    return " ".join(text.lower().split()) or None
+
+
+def _named(name, named: dict[str, Face] | None) -> Face:
+    """The face called `name` among `named` (faces found in photos, by name)."""
+    table = {named_key(k): f for k, f in (named or {}).items()}
+    face = table.get(named_key(name))
+    if face is None:
+        raise UserError("unknown_photo", name=str(name).strip()[:40], known=list(named or {})[:8] or Phrase("none"))
+    return face
+
+
+def parse_faces(text, max_count: int = MAX_LIST, named: dict[str, Face] | None = None) -> list[Face]:
+    """'0, 7, 42' (seeds, ranges like 3-5 too), or a JSON list of seeds and faces -> faces.
+    Faces found in photos go by name: 'photo 1, 7, photo 2' (`named`: those faces, by name)."""
     if isinstance(text, list):
         items = text
     else:
@@ -266,22 +317,43 @@ def parse_faces(text, max_count: int = MAX_LIST) -> list[Face]:
         if not text:
             return []
         if not text.startswith("["):
-            return [Face(seed=s) for s in parse_seeds(text, max_count=max_count)]
+            parts = text.split(",")
+            if not any(p.strip() and not p.strip()[0].isdigit() and p.strip()[0] != "-" for p in parts):
+                return [Face(seed=s) for s in parse_seeds(text, max_count=max_count)]
+            faces = []
+            for part in parts:
+                if part.strip() and (part.strip()[0].isdigit() or part.strip()[0] == "-"):
+                    faces += [Face(seed=s) for s in parse_seeds(part, max_count=max_count)]
+                elif part.strip():
+                    faces.append(_named(part, named))
+                if len(faces) > max_count:
+                    raise UserError("list_long", max=max_count, got=len(faces))
+            return faces
         items = _loads(text)
         if not isinstance(items, list):
             raise UserError("face_list")
     if len(items) > max_count:
         raise UserError("list_long", max=max_count, got=len(items))
-    return [Face.from_json(item) for item in items]
+    return [Face.from_json(item, named) for item in items]
 
 
 def faces_text(faces: list[Face]) -> str:
-    """Faces as text parse_faces reads back: '0, 7' for plain seeds, a JSON list otherwise (a list
-    takes the truncation of wherever it is used, so the faces' own is left out)."""
-    faces = [f.with_psi(1.0) for f in faces]
-    if all(f.is_plain_seed for f in faces):
-        return ", ".join(str(f.seed) for f in faces)
-    return json.dumps([f.seed if f.is_plain_seed else f.to_json() for f in faces])
+    """Faces as text parse_faces reads back: '0, 7, photo 1' for plain seeds and photos, a JSON
+    list otherwise (a list takes the truncation of wherever it is used, so the faces' own is left
+    out). A photo's face is written by its name, which parse_faces reads back with `named`."""
+    faces = [f if f.name is not None else f.with_psi(1.0) for f in faces]
+    if all(f.is_plain_seed or f.is_plain_photo for f in faces):
+        return ", ".join(f.name if f.name is not None else str(f.seed) for f in faces)
+    return json.dumps([f.seed if f.is_plain_seed else f.name if f.is_plain_photo else _item(f) for f in faces],
+                      ensure_ascii=False)
+
+
+def _item(face: Face) -> dict:
+    """A face in a list's JSON: a photo's by its name, with its edits and moves."""
+    if face.name is None:
+        return face.to_json()
+    out = {key: value for key, value in face.to_json().items() if key in ("edits", "moves")}
+    return {"photo": face.name, **out}
 
 
 def latents(faces: list[Face], nz: int, directions: dict[str, Direction] | None = None,

@@ -3,6 +3,7 @@ mean z of concept A - mean z of B + mean z of C, e.g. man with glasses - man + w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ import torch
 from ..errors import UserError
 from ..model.latent import z_from_seeds
 from ..model.networks import GAN
+from ..photos.tuning import Tuned, generate, mix
 
 MAX_EXEMPLARS = 3
 
@@ -30,10 +32,12 @@ def check_concept(z: torch.Tensor, name: str = "concept") -> torch.Tensor:
 
 
 def face_math(gan: GAN, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, noise: float = 0.25,
-              seed: int = 0) -> FaceMath:
+              seed: int = 0, tuned: Sequence[Sequence[Tuned | None]] | None = None) -> FaceMath:
     """mean(a) - mean(b) + mean(c) in z (and, for contrast, in pixels), with a 3x3 grid of noisy
     neighbours; a, b and c are each concept's exemplar latents [1 to 3, nz] (z_from_seeds, or
-    gan_core.editing.face.latents for edited faces and photos)."""
+    gan_core.editing.face.latents for edited faces and photos). `tuned`: for the three concepts,
+    each exemplar's generator tuned to its photo (None: the shipped G); the result's generator is
+    the same sum of their offsets, so a photo in C brings its likeness to the result."""
     nz = gan.config.nz
     exemplar_z = [check_concept(x.float().cpu(), n) for x, n in ((a, "A"), (b, "B"), (c, "C"))]
     za, zb, zc = (x.mean(dim=0) for x in exemplar_z)
@@ -41,7 +45,13 @@ def face_math(gan: GAN, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, noise
     generator = torch.Generator().manual_seed(seed)
     jitter = (torch.rand(9, nz, generator=generator) * 2 - 1) * noise  # uniform in [-noise, noise]
     jitter[4] = 0  # the centre of the grid is the result itself
-    faces = gan.generate(torch.cat([z[None], z + jitter, *exemplar_z]))  # one batch for everything
+    rows = None
+    if tuned is not None:
+        each = [list(t) if t is not None else [None] * len(x) for t, x in zip(tuned, exemplar_z)]
+        weights = [w / len(x) for x, w in zip(exemplar_z, (1, -1, 1)) for _ in x]
+        result = mix([t for ts in each for t in ts], weights)
+        rows = [result] * 10 + [t for ts in each for t in ts]
+    faces = generate(gan, torch.cat([z[None], z + jitter, *exemplar_z]), rows)  # one batch for everything
     bounds = np.cumsum([10] + [len(e) for e in exemplar_z])
     exemplars = [faces[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
     means = [e.astype(np.float32).mean(axis=0) for e in exemplars]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -14,24 +14,31 @@ from .face import MAX_LIST, Face, faces_text, latents, parse_faces
 from ..model.latent import EASINGS, interpolation_path
 from ..data.media import MAX_FRAMES, make_grid, upscale, write_gif, write_mp4
 from ..model.networks import GAN
+from ..photos.tuning import Tuned, generate, mix
 
 MAX_SIZE = 512
 MAX_KEYFRAMES = MAX_LIST
 
 
-def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None,
-                        psi: float = 1.0) -> torch.Tensor:
-    """'0, 7, 42' (seeds) or a JSON list of seeds and faces (see gan_core.editing.face) -> [K, nz]; moves
-    along named directions need `directions`; every seed's z is truncated by `psi`."""
-    faces = parse_faces(text, MAX_KEYFRAMES)
+def keyframe_faces(text, named: dict[str, Face] | None = None) -> list[Face]:
+    """'0, 7, photo 1' or a JSON list of seeds and faces (see gan_core.editing.face) -> the keyframes;
+    `named`: the faces found in photos, by name."""
+    faces = parse_faces(text, MAX_KEYFRAMES, named)
     if len(faces) < 2:
         raise UserError("morph_two")
-    return latents(faces, nz, directions, psi)
+    return faces
 
 
-def add_keyframe(text, face: Face) -> str:
-    """The keyframe text with one more face (a plain seed stays a number)."""
-    faces = parse_faces(text, MAX_KEYFRAMES)
+def keyframes_from_text(text, nz: int, directions: dict[str, Direction] | None = None,
+                        psi: float = 1.0, named: dict[str, Face] | None = None) -> torch.Tensor:
+    """The keyframes' latents [K, nz] (keyframe_faces); moves along named directions need
+    `directions`; every seed's z is truncated by `psi`."""
+    return latents(keyframe_faces(text, named), nz, directions, psi)
+
+
+def add_keyframe(text, face: Face, named: dict[str, Face] | None = None) -> str:
+    """The keyframe text with one more face (a plain seed stays a number, a photo its name)."""
+    faces = parse_faces(text, MAX_KEYFRAMES, named)
     if len(faces) >= MAX_KEYFRAMES:
         raise UserError("keyframes_max", max=MAX_KEYFRAMES)
     return faces_text(faces + [face])
@@ -89,15 +96,25 @@ class MorphSettings:
 
 
 def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = MorphSettings(),
-                 progress: Callable[[float], None] | None = None, batch_size: int = 64) -> list[np.ndarray]:
-    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]."""
+                 progress: Callable[[float], None] | None = None, batch_size: int = 64,
+                 tuned: Sequence[Tuned | None] | None = None) -> list[np.ndarray]:
+    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]. `tuned`: each keyframe's
+    generator tuned to its photo (None: the shipped G); between two keyframes the tuned weights are
+    blended as z is, at the same pace (a lerp of their offsets)."""
     settings.frame_count(len(keyframes))
     path = interpolation_path(keyframes.cpu(), settings.frames_per_segment, settings.mode, settings.easing,
                               settings.loop)
+    along = None
+    if tuned is not None and any(t is not None for t in tuned):
+        # each frame's share of each keyframe: the same path drawn through the K corners of a simplex
+        shares = interpolation_path(torch.eye(len(keyframes)), settings.frames_per_segment, "lerp",
+                                    settings.easing, settings.loop)
+        along = [mix(tuned, row.tolist()) for row in shares]
     frames: list[np.ndarray] = []
     size, smooth = settings.size, settings.smooth
     for start in range(0, len(path), batch_size):
-        images = gan.generate(path[start:start + batch_size])
+        chunk = slice(start, start + batch_size)
+        images = generate(gan, path[chunk], along[chunk] if along else None)
         frames.extend(image if size == image.shape[0] else upscale(image, size, smooth) for image in images)
         if progress:
             progress(len(frames) / len(path))

@@ -1,9 +1,9 @@
-"""Find a face in the generator: the z whose G(z) looks most like an aligned photo.
+"""Find a face in the generator: the z whose G(z) looks most like an aligned photo, then G tuned to it.
 
     found = invert(gan, crops, encoder)          # crops: uint8 [N, S, S, C], aligned (gan_core.photos.align)
-    found.z                                      # [N, nz]: Face(z=found.z[0].tolist()) edits like any face
-    found.reconstructions, found.psnr            # G(z) and how close it is (dB)
-    describe(found.psnr[0])                      # "close", "fair" or "rough"
+    found.z, found.tuned                         # [N, nz] and each photo's tuned G (gan_core.photos.tuning)
+    Face(z=found.z[0].tolist(), name="photo 1", tuned=found.tuned[0])  # edits like any face
+    found.reconstructions, found.psnr            # the tuned G's version of each photo, and how close (dB)
 
 The encoder's guess (milliseconds) starts an optimisation of z (Adam, a bounded number of steps):
 mean squared pixel error + the distance between D's features of G(z) and of the photo (a
@@ -13,6 +13,11 @@ near the mean (z = 0 itself is a dead point of the shipped G: no first-layer uni
 
 With `residual=True` a small offset on G's first feature map (4x4) is fitted beside z; it can
 reconstruct more but is not z (see bench/inversion.py for whether it pays).
+
+z alone tops out near 22 dB, a stranger by a face recognition model's measure, so by default the
+last layers of G are then tuned to each photo around its z (pivotal tuning, gan_core.photos.tuning);
+`Settings(tune=None)` stops at z. How alike a reconstruction is, in words, is the face recognition
+model's call (gan_core.photos.likeness), not PSNR's.
 """
 from __future__ import annotations
 
@@ -27,30 +32,33 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 from .encoder import Encoder, frozen, prior_loss
+from .tuning import TuneSettings, Tuned, tune
 from ..model.networks import GAN, from_uint8, to_uint8
 
 MAX_STEPS = 300
 MAX_BATCH = 16          # photos inverted at once
-MEAN_START = 0.1        # without an encoder, start at z = 0.1 x N(0, I) (seed 0): near the mean, not on it
 WORDS = ((24.0, "close"), (20.0, "fair"), (0.0, "rough"))  # PSNR (dB) from which each word applies
+MEAN_START = 0.1        # without an encoder, start at z = 0.1 x N(0, I) (seed 0): near the mean, not on it
 
 
 @dataclass
 class Settings:
-    steps: int = 60              # Adam steps on z (0: the encoder's guess alone)
+    steps: int = 30              # Adam steps on z (0: the encoder's guess alone)
     lr: float = 0.08             # Adam's step size on z (best of 0.04-0.16 from the encoder's guess)
     perceptual: float = 0.5      # weight of D's feature distance
     prior: float = 0.05          # weight of the prior on |z|
     residual: bool = False       # also fit an offset on G's first feature map
+    tune: TuneSettings | None = TuneSettings()  # then tune G's last layers to each photo (None: z alone)
 
 
 @dataclass
 class Inversion:
     z: torch.Tensor                     # [N, nz], on the CPU
-    reconstructions: np.ndarray         # uint8 [N, S, S, C]: G(z) (plus the residual, if fitted)
+    reconstructions: np.ndarray         # uint8 [N, S, S, C]: G(z) (tuned, or plus the residual, if so)
     psnr: list[float]                   # of each reconstruction against its photo, dB
     seconds: float                      # time taken
     residual: torch.Tensor | None = None  # [N, C0, 4, 4] when fitted
+    tuned: list[Tuned] | None = None    # each photo's tuned G, when tuned
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -92,6 +100,9 @@ def invert(gan: GAN, images: np.ndarray, encoder: Encoder | None = None, setting
     else:  # near the mean: z = 0 itself can be a dead point (no first-layer unit on, no gradient)
         z0 = MEAN_START * torch.randn(len(images), cfg.nz, generator=torch.Generator().manual_seed(0)).to(gan.device)
     residual = None
+    # the share of the work done by the steps on z (progress): a tuning step costs about a quarter of one
+    tuning = settings.tune.steps * len(images) / 4 if settings.tune else 0
+    share = settings.steps * len(images) / max(settings.steps * len(images) + tuning, 1)
     with torch.inference_mode(False), torch.enable_grad():
         z = z0.clone().requires_grad_(True)
         params = [z]
@@ -113,11 +124,22 @@ def invert(gan: GAN, images: np.ndarray, encoder: Encoder | None = None, setting
             loss.backward()
             optimizer.step()
             if progress:
-                progress((step + 1) / settings.steps)
+                progress(share * (step + 1) / settings.steps)
         z = z.detach()
         residual = residual.detach() if residual is not None else None
+    tuned = None
+    if settings.tune and settings.tune.steps:
+        tuned = []
+        for i, (crop, zi) in enumerate(zip(images, z)):
+            done = share + (1 - share) * i / len(images)
+            tuned.append(tune(gan, crop, zi, settings.tune, progress and (
+                lambda f, done=done: progress(done + (1 - share) * f / len(images)))))
     with torch.inference_mode():
-        out = to_uint8(generate(gan, z, residual))
+        if tuned:
+            from .tuning import generate as generate_tuned
+            out = generate_tuned(gan, z, tuned)
+        else:
+            out = to_uint8(generate(gan, z, residual))
     return Inversion(z.cpu(), out, [psnr(a, b) for a, b in zip(out, images)], time.perf_counter() - start,
-                     residual.cpu() if residual is not None else None)
+                     residual.cpu() if residual is not None else None, tuned)
 
