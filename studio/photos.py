@@ -278,7 +278,7 @@ class PhotoPanel:
             with gr.Row():
                 self.find_btn = gr.Button(T("find_photos"), variant="primary", elem_id="find-photos", scale=2)
                 self.to_morph_btn = gr.Button(T("photos_to_morph"), elem_id="photos-to-morph", scale=1)
-            self.info = gr.Markdown(elem_id="photo-info")
+            self.info = gr.Markdown(elem_id="photo-info", min_height=48)  # tall enough to show the progress
             with gr.Column(visible=False) as self.results_box:  # shown once a photo is found
                 self.results = gr.Gallery(label=T("photo_results"), columns=3, height="fit-content",
                                           allow_preview=False, object_fit="contain", elem_id="photo-results")
