@@ -22,6 +22,7 @@ from gan_core.editing.directions import Direction
 from gan_core.editing.face import Face
 from gan_core.analysis.game import Tally
 from gan_core.model.networks import GAN
+from studio.i18n import say
 from studio.state import CONFIG, STORE, default_face, default_sliders
 
 
@@ -167,8 +168,12 @@ class Session:
         return next((p for p in self.photos if p.name == name), None)
 
     def named(self) -> dict[str, Face]:
-        """The faces found in the session's photos by name ("photo 1"), for keyframes and exemplars."""
-        return {face.name: face for face in self.found}
+        """The faces found in the session's photos by name ("photo 1", and as the page's language
+        says it: "照片 1"), for keyframes and exemplars."""
+        named = {}
+        for face in self.found:
+            named[face.name] = named[say("photo_caption", number=self.photo(face.name).number)] = face
+        return named
 
     def keep_photos(self, photos: list[Photo]) -> None:
         """`photos` become the session's; the faces found in any other (for every model) go with them."""
