@@ -190,6 +190,7 @@ MESSAGES: dict[str, str] = {
     "the_upload": "the upload",
     "the_image": "the image",
     "empty_file": "{name} is empty (0 bytes)",
+    "upload_gone": "{name} is no longer on the server (an upload is read once, then deleted); upload it again",
     "file_big": "{name} is {mb:.1f} MB; upload an image of at most {max:.0f} MB",
     "file_big_over": "{name} is over {mb:.1f} MB; upload an image of at most {max:.0f} MB",
     "pixels_unsafe": "{name} has too many pixels to decode safely; the limit is {limit:.3g} megapixels",

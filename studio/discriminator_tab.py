@@ -1,6 +1,8 @@
 """The Ask the discriminator tab: D's verdict, where it looks, and steps up its gradient."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 import torch
@@ -11,14 +13,17 @@ from gan_core.data.media import upscale
 from gan_core.analysis.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
                               pixel_steps, probability)
 from gan_core.analysis.teacher import layers as layers_of
-from gan_core.data.uploads import load_upload
-from studio.i18n import T, choices, say, word
+from gan_core.data.uploads import load_photo, load_upload
+from gan_core.errors import UserError
+from gan_core.photos.align import MIN_FACE, NoFace
+from studio.i18n import T, choices, say, sentences, word
 from studio.page import PRIVATE, Page, reveal
+from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly
 
 
-SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture")
+SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture", "The current face's photo (aligned crop)")
 
 
 def face_words(face: Face) -> str:
@@ -29,14 +34,48 @@ def face_words(face: Face) -> str:
     return say("face_moved_one", what=what) if face.moved == 1 else say("face_moved", what=what, count=face.moved)
 
 
+def uploaded(session: Session, upload) -> np.ndarray:
+    """What D sees of an uploaded picture: on a faces model, the face found in it, on the training
+    crop (a number for a picture without a face would mean nothing, so there is none); on another
+    model, its centre square. Read once (its file deleted) and kept in the session, so asking again
+    about the same upload needs no file."""
+    key = str(upload)
+    last = session.asked_upload
+    if not last or last["upload"] != key:
+        last = {"upload": key}
+        try:
+            last["image"] = read_for_d(session.model, key)
+        except UserError as err:
+            last["error"] = err
+        finally:
+            Path(key).unlink(missing_ok=True)
+        session.asked_upload = last
+    if "error" in last:
+        err = last["error"]
+        raise gr.Error(say("d_no_face", min=MIN_FACE)) if isinstance(err, NoFace) else err
+    return last["image"]
+
+
+def read_for_d(model: str, path: str) -> np.ndarray:
+    gan = STORE.get(model)
+    if not finds_faces(model):
+        return load_upload(path, gan.config.image_size, gan.config.channels)
+    return STORE.aligner(model).align(load_photo(path, max_side=KEPT_SIDE)).crop
+
+
 def subject_of(session: Session, source: str, d_seed, upload) -> dict:
     """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
     gan, face = session.gan, session.face
     if source == SOURCES[2]:
         if not upload:
             raise gr.Error(say("upload_first"))
-        image = load_upload(upload, gan.config.image_size, gan.config.channels)
-        return {"image": image, "z": None, "what": say("your_picture")}
+        return {"image": uploaded(session, upload), "z": None, "what": say("your_picture")}
+    if source == SOURCES[3]:
+        found = session.photo_face()
+        if found is None:
+            raise gr.Error(say("not_a_photo_face"))
+        return {"image": session.crops[found.name], "z": None,
+                "what": say("photo_crop", number=session.photo(found.name).number)}
     if source == SOURCES[1]:
         seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
         z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
@@ -69,7 +108,10 @@ def ask_discriminator(session: Session, source: str, d_seed, upload):
     subject = subject_of(session, source, d_seed, upload)
     verdict = ask(session.gan, subject["image"])
     side = CONFIG.display
-    shown = (big(subject["image"], smooth=False), verdict_text(verdict.probability, subject["what"]),
+    text = verdict_text(verdict.probability, subject["what"])
+    if source == SOURCES[0] and session.photo_face() is not None:  # G's version of a photo: the photo is there too
+        text = sentences(text, say("ask_photo_hint", source=word(SOURCES[3])))
+    shown = (big(subject["image"], smooth=False), text,
              verdict.heat_map(side), verdict.signed_map(side))
     session.subject, session.steps = subject, {"images": [subject["image"]], "probs": [verdict.probability]}
     return (session, *shown)

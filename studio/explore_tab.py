@@ -196,6 +196,12 @@ def share(session: Session):
     return session.face.to_text()
 
 
+def share_note(session: Session) -> str:
+    """Beside a shared face found in a photo: the text holds its z; the photo stays here."""
+    found = session.photo_face()
+    return say("share_photo_note", number=session.photo(found.name).number) if found else ""
+
+
 @friendly
 def scan_page(session: Session, page):
     gan = session.gan
@@ -424,6 +430,7 @@ class ExploreTab:
                         self.reset_btn = gr.Button(T("reset_sliders"))
                         self.share_btn = gr.Button(T("share"), elem_id="share")
                     self.state_text = gr.Textbox(label=T("state_text"), max_lines=2, elem_id="state-text")
+                    self.share_note = gr.Markdown(elem_id="share-note")
                     self.apply_btn = gr.Button(T("apply_face"), elem_id="apply-face")
                     self.face_json, self.face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
                     self.truncation_api = gr.Button(visible=False)  # the API's /truncation
@@ -486,7 +493,8 @@ class ExploreTab:
         self.after_face(self.apply_btn.click(set_face, [session, self.state_text], shown, api_name="apply_state",
                                              **QUIET), gallery=True)
         self.after_face(self.reset_btn.click(reset_sliders, session, shown, **PRIVATE, **QUIET))
-        self.share_btn.click(share, session, self.state_text, api_name="share")
+        self.share_btn.click(share, session, self.state_text, api_name="share").success(
+            share_note, session, self.share_note, **PRIVATE)
         self.photos.wire(self)
 
         # the browsers

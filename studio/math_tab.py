@@ -9,14 +9,15 @@ from gan_core.editing.face_math import MAX_EXEMPLARS, face_math
 from gan_core.data.media import make_grid
 from studio.i18n import T, choices, labelled, say
 from studio.page import PRIVATE, QUIET, Page
+from studio.photos import listed
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly, upscale_all
 
 
 def exemplars(session: Session, text: str, name: str, psi: float):
-    """A concept's exemplar latents from its text (seeds, or a JSON list of seeds and faces), every
-    seed at truncation `psi`."""
-    faces = parse_faces(text, MAX_EXEMPLARS)
+    """A concept's exemplar latents from its text (seeds, photos by name: "photo 1", or a JSON list
+    of seeds and faces), every seed at truncation `psi`."""
+    faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if not faces:
         raise gr.Error(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
     return latents(faces, session.nz, session.directions, psi)
@@ -36,10 +37,10 @@ def do_face_math(session: Session, a: str, b: str, c: str):
 
 @friendly
 def add_current_to_concept(session: Session, text: str):
-    faces = parse_faces(text, MAX_EXEMPLARS)
+    faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if len(faces) >= MAX_EXEMPLARS:
         raise gr.Error(say("concept_full", max=MAX_EXEMPLARS))
-    return faces_text(faces + [session.face])
+    return faces_text(faces + [listed(session)])
 
 
 def presets_of(model: str) -> list[list[str]]:

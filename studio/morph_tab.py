@@ -5,10 +5,13 @@ import gradio as gr
 
 from gan_core.model.latent import EASINGS
 from gan_core.data.media import write_gif, write_mp4
-from gan_core.editing.morph import (MAX_SIZE, MorphSettings, add_keyframe, filmstrip, keyframes_from_text, morph_frames,
-                            walk_keyframes, write_morph)
+from gan_core.editing.face import faces_text, latents, parse_faces
+from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, filmstrip, morph_frames, walk_keyframes,
+                                    write_morph)
+from gan_core.errors import UserError
 from studio.i18n import T, choices, say
 from studio.page import PRIVATE, QUIET, Page, reveal
+from studio.photos import listed
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import direction_choices, direction_label, friendly, md
@@ -16,12 +19,20 @@ from studio.state import direction_choices, direction_label, friendly, md
 
 @friendly
 def add_current_to_keyframes(session: Session, keyframes: str):
-    return add_keyframe(keyframes, session.face)
+    """The keyframes with the current face after them (a photo's by its name)."""
+    faces = parse_faces(keyframes, MAX_KEYFRAMES, named=session.named())
+    if len(faces) >= MAX_KEYFRAMES:
+        raise UserError("keyframes_max", max=MAX_KEYFRAMES)
+    return faces_text(faces + [listed(session)])
 
 
 def keyframes_of(session: Session, keyframes: str):
-    """The keyframes' latents, every seed at the session's truncation (the current face's psi)."""
-    return keyframes_from_text(keyframes, session.nz, session.directions, session.face.psi)
+    """The keyframes' latents ("photo 1" is the face found in photo 1), every seed at the
+    session's truncation (the current face's psi)."""
+    faces = parse_faces(keyframes, MAX_KEYFRAMES, named=session.named())
+    if len(faces) < 2:
+        raise UserError("morph_two")
+    return latents(faces, session.nz, session.directions, session.face.psi)
 
 
 @friendly

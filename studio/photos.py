@@ -13,18 +13,32 @@ import numpy as np
 
 from gan_core.photos.align import MIN_FACE, NoFace
 from gan_core.editing.face import Face
-from gan_core.photos.inversion import Settings, describe, invert
+from gan_core.photos.inversion import Settings, describe, invert, psnr
 from gan_core.data.media import upscale
 from gan_core.data.uploads import load_photo
 from gan_core.errors import UserError
 from studio.i18n import T, core, say, sentences, word
 from studio.page import PRIVATE, QUIET, reveal
-from studio.session import Session
+from studio.session import Photo, Session, photo_name
 from studio.state import CONFIG, STORE, big, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
 SHOWN = 160             # side of each picture in the results, pixels
 KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in the session's memory
+FINDING = Settings()    # how a photo's face is looked for in the model (gan_core.photos.inversion)
+
+
+def finds_faces(model: str) -> bool:
+    """Whether the model makes faces the face finder can put a photo's face beside: one that ships
+    an encoder or a face classifier."""
+    return STORE.encoder(model) is not None or STORE.classifier(model) is not None
+
+
+def listed(session: Session) -> Face:
+    """The current face as an item of a keyframe or exemplar list: a photo's face by its name
+    ("photo 1") while no slider of it is moved, else the face itself."""
+    found = session.photo_face()
+    return found if found is not None and not session.face.moved else session.face
 
 
 def photo_updates(session: Session):
@@ -34,16 +48,12 @@ def photo_updates(session: Session):
     return gr.update(visible=has), note
 
 
-def _paths(files, camera) -> list[str]:
+def _uploads(files, camera) -> list[str]:
+    """The uploads the files box and the camera hold (server paths, never shown), each once."""
     paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
     if camera:
         paths.append(camera if isinstance(camera, str) else getattr(camera, "name", None))
-    paths = [p for p in paths if p]
-    if not paths:
-        raise gr.Error(say("add_photo_first"))
-    if len(paths) > MAX_PHOTOS:
-        raise gr.Error(say("too_many_photos", max=MAX_PHOTOS, got=len(paths)))
-    return paths
+    return list(dict.fromkeys(p for p in paths if p))
 
 
 def _read_once(path: str) -> np.ndarray:
@@ -52,6 +62,34 @@ def _read_once(path: str) -> np.ndarray:
         return load_photo(path, max_side=KEPT_SIDE)
     finally:
         Path(path).unlink(missing_ok=True)
+
+
+def sync_photos(session: Session, files, camera) -> tuple[list[Photo], list[str]]:
+    """The session's photos made to follow the files box and the camera: an upload not seen before
+    is read once (its file deleted) and takes the smallest free number; one read before is the
+    session's photo (the box still shows its path, whose file is gone); a photo whose upload left
+    the box is dropped, with the faces found in it. (new photos, messages about refused uploads)."""
+    uploads = _uploads(files, camera)
+    held = {p.upload: p for p in session.photos}
+    kept = [held[u] for u in uploads if u in held]
+    fresh = [u for u in uploads if u not in held and u not in session.refused]
+    if len(kept) + len(fresh) > MAX_PHOTOS:
+        raise gr.Error(say("too_many_photos", max=MAX_PHOTOS, got=len(kept) + len(fresh)))
+    taken = {p.number for p in kept}
+    free = (n for n in range(1, MAX_PHOTOS + 1) if n not in taken)
+    new, problems, number = [], [], next(free, None)
+    for upload in fresh:
+        try:
+            image = _read_once(upload)
+        except UserError as err:
+            session.refused.add(upload)  # said once; its file is gone
+            problems.append(say("photo_error", number=number, error=core(err)))
+            continue
+        new.append(Photo(number, image, upload))
+        number = next(free, None)
+    session.keep_photos(kept + new)
+    session.refused &= set(uploads)  # one taken out of the box may come back, and is read again
+    return new, problems
 
 
 def _square(image: np.ndarray, side: int) -> np.ndarray:
@@ -63,72 +101,101 @@ def _square(image: np.ndarray, side: int) -> np.ndarray:
     return upscale(canvas, side, smooth=True)
 
 
-def _found(session: Session, originals: list, crops: list, numbers: list[int], notes: list[str], progress):
-    """Invert the aligned crops; the first becomes the current face. Outputs for the page."""
+def results(session: Session) -> tuple[list, str]:
+    """The results gallery (three pictures a found photo: the photo, its aligned crop, the model's
+    version) and how close each is, in words."""
+    shown, words = [], []
+    for face in session.found:
+        photo, crop = session.photo(face.name), session.crops[face.name]
+        made = face.render(session.gan)
+        p = psnr(crop, made)
+        shown += [(_square(photo.image, SHOWN), say("photo_caption", number=photo.number)),
+                  (upscale(crop, SHOWN, smooth=True), say("aligned")),
+                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
+        words.append(say("photo_how_close", number=photo.number, how=word(describe(p))))
+    return shown, say("photos_found", words=say("list_separator").join(words)) if words else ""
+
+
+def _found(session: Session, photos: list[Photo], crops: list, notes: list[str], progress):
+    """Invert the aligned crops of `photos`; the first becomes the current face. Outputs for the page."""
     gan = session.gan
     progress(0.2, desc=say("finding_in_model"))
     refining = say("refining")
-    result = invert(gan, np.stack(crops), STORE.encoder(session.model), Settings(),
+    result = invert(gan, np.stack(crops), STORE.encoder(session.model), FINDING,
                     progress=lambda f: progress(0.2 + 0.8 * f, desc=refining))
-    found = [Face(z=z.tolist()) for z in result.z]
-    shown = []  # three pictures a photo: what was uploaded, the aligned crop, the model's version
-    for n, original, crop, made, p in zip(numbers, originals, crops, result.reconstructions, result.psnr):
-        shown += [(_square(original, SHOWN), say("photo_caption", number=n)),
-                  (upscale(crop, SHOWN, smooth=True), say("aligned")),
-                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
+    names = {p.name for p in photos}
+    faces = {face.name: face for face in session.found if face.name not in names}
+    crops_by_name = {**session.crops}
+    for photo, z, crop in zip(photos, result.z, crops):
+        faces[photo.name] = Face(z=z.tolist(), name=photo.name)
+        crops_by_name[photo.name] = crop
     first = session.face.with_z(result.z[0].tolist()).reset()
     image = result.reconstructions[0]  # G(first): a reset face has no offsets
-    words = say("list_separator").join(say("photo_how_close", number=n, how=word(describe(p)))
-                                       for n, p in zip(numbers, result.psnr))
-    info = sentences(say("photos_found", words=words), *notes, say("photo_current", number=numbers[0]),
-                     say("photo_click_row") if len(numbers) > 1 else "")
-    session.face, session.found = first, found
+    session.face, session.crops = first, crops_by_name
+    session.found = [faces[p.name] for p in session.photos if p.name in faces]
+    shown, words = results(session)
+    info = sentences(words, *notes, say("photo_current", number=photos[0].number),
+                     say("photo_click_row") if len(session.found) > 1 else "")
     return session, big(image), readout(session.model, image), shown, info
+
+
+def _find(session: Session, photos: list[Photo], notes: list[str], progress):
+    """`photos` -> aligned crops -> z, as _found; notes: what to say beside the results."""
+    if STORE.encoder(session.model) is None:
+        raise gr.Error(say("no_encoder"))
+    aligner = STORE.aligner(session.model)
+    aligned, crops, notes, missed = [], [], list(notes), []
+    for i, photo in enumerate(photos):
+        progress(0.2 * i / len(photos), desc=say("finding_faces"))
+        try:
+            found = aligner.align(photo.image)
+        except NoFace:
+            missed.append(photo.number)
+            continue
+        if found.faces > 1:
+            notes.append(say("photo_note", number=photo.number, note=say("faces_found", count=found.faces)))
+        if not found.eyes:
+            notes.append(say("photo_no_eyes", number=photo.number))
+        aligned.append(photo)
+        crops.append(found.crop)
+    if missed:
+        notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
+    if not crops:
+        raise gr.Error(sentences(*notes))
+    return _found(session, aligned, crops, notes, progress)
 
 
 @friendly
 def read_photos(session: Session, files, camera) -> Session:
-    """The uploaded photos (files and/or the camera's), checked, shrunk and kept in the session;
-    the uploaded files themselves are deleted."""
-    kept = []
-    for i, path in enumerate(_paths(files, camera)):
-        try:
-            kept.append(_read_once(path))
-        except UserError as err:
-            raise gr.Error(say("photo_error", number=i + 1, error=core(err))) from None
-    session.photos = kept
+    """The photos in the files box and the camera's, as the session's (new ones read once, checked,
+    shrunk and kept in memory; their uploaded files deleted). For "Find" and API clients."""
+    _, problems = sync_photos(session, files, camera)
+    if problems:
+        raise gr.Error(sentences(*problems))
+    if not session.photos:
+        raise gr.Error(say("add_photo_first"))
     return session
 
 
 @friendly
 def find_photos(session: Session, progress=gr.Progress()):
-    """The session's photos -> aligned crops -> z; (session, big face, readout, results, info)."""
-    if STORE.encoder(session.model) is None:
-        raise gr.Error(say("no_encoder"))
-    kept = session.photos
-    if not kept:
+    """Every photo of the session found anew -> (session, big face, readout, results, info)."""
+    if not session.photos:
         raise gr.Error(say("add_photo_first"))
-    aligner = STORE.aligner(session.model)
-    originals, crops, numbers, notes, missed = [], [], [], [], []
-    for i, photo in enumerate(kept):
-        progress(0.2 * i / len(kept), desc=say("finding_faces"))
-        try:
-            found = aligner.align(photo)
-        except NoFace:
-            missed.append(i + 1)
-            continue
-        if found.faces > 1:
-            notes.append(say("photo_note", number=i + 1, note=say("faces_found", count=found.faces)))
-        if not found.eyes:
-            notes.append(say("photo_no_eyes", number=i + 1))
-        originals.append(photo)
-        crops.append(found.crop)
-        numbers.append(i + 1)
-    if missed:
-        notes.append(say("no_face", which=say("list_separator").join(map(str, missed)), min=MIN_FACE))
-    if not crops:
-        raise gr.Error(sentences(*notes))
-    return _found(session, originals, crops, numbers, notes, progress)
+    return _find(session, session.photos, [], progress)
+
+
+@friendly
+def photos_changed(session: Session, files, camera, progress=gr.Progress()):
+    """The files box or the camera changed: new photos read and found at once (the first becomes
+    the current face); a photo taken out of the box dropped. Outputs as find_photos's."""
+    new, problems = sync_photos(session, files, camera)
+    if new:
+        return _find(session, new, problems, progress)
+    if problems:
+        raise gr.Error(sentences(*problems))
+    shown, words = results(session)
+    return session, gr.skip(), gr.skip(), shown, words
 
 
 def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
@@ -144,22 +211,22 @@ def hand_crop(photo: np.ndarray, x, y, side, size: int) -> np.ndarray:
     return np.asarray(square.resize((size, size), Image.LANCZOS))
 
 
-def _which(kept: list, number) -> np.ndarray:
-    if not kept:
+def _which(session: Session, number) -> Photo:
+    if not session.photos:
         raise gr.Error(say("crop_upload_first"))
     try:
-        index = int(number) - 1
+        photo = session.photo(photo_name(int(number)))
     except (TypeError, ValueError, OverflowError):
-        index = -1
-    if not 0 <= index < len(kept):
-        raise gr.Error(say("pick_photo", last=len(kept)))
-    return kept[index]
+        photo = None
+    if photo is None:
+        raise gr.Error(say("pick_photo", numbers=say("list_separator").join(str(p.number) for p in session.photos)))
+    return photo
 
 
 @friendly
 def preview_crop(session: Session, number, x, y, side):
-    photo = _which(session.photos, number)
-    crop = hand_crop(photo, x, y, side, session.gan.config.image_size)
+    photo = _which(session, number)
+    crop = hand_crop(photo.image, x, y, side, session.gan.config.image_size)
     return upscale(crop, CONFIG.display // 2, smooth=True)
 
 
@@ -168,9 +235,9 @@ def find_cropped(session: Session, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
     if STORE.encoder(session.model) is None:
         raise gr.Error(say("no_encoder"))
-    photo = _which(session.photos, number)
-    crop = hand_crop(photo, x, y, side, session.gan.config.image_size)
-    return _found(session, [photo], [crop], [int(number)], [say("cropped_by_hand")], progress)
+    photo = _which(session, number)
+    crop = hand_crop(photo.image, x, y, side, session.gan.config.image_size)
+    return _found(session, [photo], [crop], [say("cropped_by_hand")], progress)
 
 
 @friendly
@@ -193,7 +260,7 @@ def photos_to_keyframes(session: Session):
 
     if len(session.found) < 2:
         raise gr.Error(say("two_photos_first"))
-    return faces_text(session.found)
+    return faces_text(session.found)  # by name: "photo 1, photo 2"
 
 
 class PhotoPanel:
@@ -211,7 +278,7 @@ class PhotoPanel:
             with gr.Row():
                 self.find_btn = gr.Button(T("find_photos"), variant="primary", elem_id="find-photos", scale=2)
                 self.to_morph_btn = gr.Button(T("photos_to_morph"), elem_id="photos-to-morph", scale=1)
-            self.info = gr.Markdown(elem_id="photo-info")
+            self.info = gr.Markdown(elem_id="photo-info", min_height=48)  # tall enough to show the progress
             with gr.Column(visible=False) as self.results_box:  # shown once a photo is found
                 self.results = gr.Gallery(label=T("photo_results"), columns=3, height="fit-content",
                                           allow_preview=False, object_fit="contain", elem_id="photo-results")
@@ -233,13 +300,22 @@ class PhotoPanel:
         page = explore.page
         session = page.session
         found_outputs = [session, explore.current, explore.attributes, self.results, self.info]
+        # Finding shows its progress on the line under the button, where the user looks; one at a
+        # time per page (they change the same photos).
+        finding = dict(show_progress_on=self.info, concurrency_id="photos")
+        for box in (self.files, self.camera):  # a photo chosen (or taken out): found at once
+            changed = box.change(photos_changed, [session, self.files, self.camera], found_outputs, **PRIVATE,
+                                 **finding)
+            explore.after_face(changed).then(reveal, None, self.results_box, **PRIVATE)
         found = self.find_btn.click(read_photos, [session, self.files, self.camera], session, api_name="add_photos",
-                                    **QUIET).success(find_photos, session, found_outputs, api_name="find_photos")
+                                    **QUIET, concurrency_id="photos").success(
+            find_photos, session, found_outputs, api_name="find_photos", **finding)
         explore.after_face(found).then(reveal, None, self.results_box, **PRIVATE)
         crop = [self.crop_which, self.crop_x, self.crop_y, self.crop_side]
         for control in (self.crop_x, self.crop_y, self.crop_side):
             control.release(preview_crop, [session, *crop], self.crop_preview, **PRIVATE, **QUIET)
-        cropped = self.crop_btn.click(find_cropped, [session, *crop], found_outputs, api_name="find_cropped")
+        cropped = self.crop_btn.click(find_cropped, [session, *crop], found_outputs, api_name="find_cropped",
+                                      **finding)
         explore.after_face(cropped).then(reveal, None, self.results_box, **PRIVATE)
         explore.after_face(self.results.select(pick_photo, session, [session, explore.current, explore.attributes],
                                                **PRIVATE, **QUIET))

@@ -22,6 +22,7 @@ from gan_core.editing.directions import Direction
 from gan_core.editing.face import Face
 from gan_core.analysis.game import Tally
 from gan_core.model.networks import GAN
+from studio.i18n import say
 from studio.state import CONFIG, STORE, default_face, default_sliders
 
 
@@ -80,7 +81,25 @@ class Sliders:
 
 
 # what goes with its model when the session switches to another: back when it switches back
-WITH_THE_MODEL = ("face", "mine", "marks", "found")
+WITH_THE_MODEL = ("face", "mine", "marks", "found", "crops")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One of the session's photos, in memory only."""
+    number: int          # "photo 1": kept while the session holds the photo; a free number goes to the next one
+    image: np.ndarray    # uint8 [H, W, 3], shrunk
+    upload: str = ""     # the upload it was read from (a server path, never shown): the files box keeps
+    # showing a path after its file is read and deleted, and a path already read is not read again
+
+    @property
+    def name(self) -> str:
+        """What keyframes and face-math exemplars call the face found in it."""
+        return photo_name(self.number)
+
+
+def photo_name(number: int) -> str:
+    return f"photo {number}"
 
 
 def no_marks() -> dict[str, list]:
@@ -94,8 +113,11 @@ class Session:
     face: Face | None = None         # the current face: base, edits, moves, truncation
     mine: dict[str, Direction] = field(default_factory=dict)  # the session's own directions (taught, uploaded)
     marks: dict[str, list] = field(default_factory=no_marks)  # z of the faces marked for teaching, yes and no
-    photos: list[np.ndarray] = field(default_factory=list)  # the session's photos, shrunk, in memory only
-    found: list[Face] = field(default_factory=list)  # the faces found in them (their z in the model)
+    photos: list[Photo] = field(default_factory=list)  # the session's photos, by number, in memory only
+    refused: set[str] = field(default_factory=set)  # uploads in the files box refused once (not read again)
+    found: list[Face] = field(default_factory=list)  # the faces found in them (their z in the model), by number
+    crops: dict[str, np.ndarray] = field(default_factory=dict)  # each found face's aligned crop, by its name
+    asked_upload: dict | None = None  # the Ask D tab's upload, read once: {"upload", "image"} or {"upload", "error"}
     gallery_seeds: list[int] = field(default_factory=list)  # the seeds the gallery shows
     subject: dict | None = None      # what D was last asked about: {"image", "z", "what"}
     steps: dict | None = None        # the steps up D's gradient from it: {"images", "probs"}
@@ -133,11 +155,36 @@ class Session:
         if model == self.model:
             return
         # made first: a model that fails to load changes nothing
-        back = self.away.get(model) or {"face": default_face(model), "mine": {}, "marks": no_marks(), "found": []}
+        back = self.away.get(model) or {"face": default_face(model), "mine": {}, "marks": no_marks(), "found": [],
+                                         "crops": {}}
         if self.model:
             self.away[self.model] = {name: getattr(self, name) for name in WITH_THE_MODEL}
         self.away.pop(model, None)
         for name, value in back.items():
             setattr(self, name, value)
         self.model, self.gallery_seeds, self.subject, self.steps = model, [], None, None
+
+    def photo(self, name: str) -> Photo | None:
+        return next((p for p in self.photos if p.name == name), None)
+
+    def named(self) -> dict[str, Face]:
+        """The faces found in the session's photos by name ("photo 1", and as the page's language
+        says it: "照片 1"), for keyframes and exemplars."""
+        named = {}
+        for face in self.found:
+            named[face.name] = named[say("photo_caption", number=self.photo(face.name).number)] = face
+        return named
+
+    def keep_photos(self, photos: list[Photo]) -> None:
+        """`photos` become the session's; the faces found in any other (for every model) go with them."""
+        names = {p.name for p in photos}
+        self.photos = sorted(photos, key=lambda p: p.number)
+        for held in (self.__dict__, *self.away.values()):
+            held["found"] = [f for f in held.get("found", []) if f.name in names]
+            held["crops"] = {n: c for n, c in held.get("crops", {}).items() if n in names}
+
+    def photo_face(self) -> Face | None:
+        """The found face the current face is based on (its z), if any."""
+        z = self.face.z if self.face else None
+        return next((f for f in self.found if z is not None and f.z == z), None)
 

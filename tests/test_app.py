@@ -344,10 +344,12 @@ def test_ask_the_discriminator_and_climb_its_gradient(client):
 
 
 def test_asking_about_an_upload(client, tmp_path):
-    photo = tmp_path / "photo.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(photo)
-    face_path, verdict, _, _ = ask_d(client, UPLOAD_SOURCE, upload=gradio_client.handle_file(str(photo)))
-    assert image(face_path).shape == (256, 256, 3) and "your picture" in verdict
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(noise)
+    message = error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(noise)), api_name="/ask")
+    assert "No face found in your picture" in message and "D says" not in message  # no verdict on a non-face
+    face_path, verdict, _, _ = ask_d(client, UPLOAD_SOURCE, upload=photo_of(tmp_path, client, [105], "me.jpg"))
+    assert image(face_path).shape == (256, 256, 3) and "your picture" in verdict  # the face found in it
     assert "need a face G made" in error_of(client, 3, "weights", 2e-5, api_name="/generator_steps")
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")
@@ -446,7 +448,19 @@ def test_several_photos_at_once_and_one_without_a_face(client, tmp_path):
     assert [r["caption"] for r in results[::3]] == ["photo 1", "photo 3"]
     assert "No face found in photo 2" in info and "crop it by hand" in info
     _, _, results, info = client.predict(2, 50, 50, 80, api_name="/find_cropped")
-    assert "Cropped by hand" in info and results[0]["caption"] == "photo 2"
+    assert "Cropped by hand" in info and "Photo 2 is the current face" in info
+    assert [r["caption"] for r in results[::3]] == ["photo 1", "photo 2", "photo 3"]  # photo 2 joins the found
+
+
+def test_a_second_photo_after_the_first_was_found(client, tmp_path):
+    """The box keeps the first photo's path (its file read and deleted) and adds the second."""
+    client.predict(FACES, api_name="/choose_model")
+    first = photo_of(tmp_path, client, [106], "one.jpg")
+    _, _, results, _ = find(client, first)
+    second = photo_of(tmp_path, client, [107], "two.jpg")
+    client.predict([first, second], None, api_name="/add_photos")
+    _, _, results, info = client.predict(api_name="/find_photos")
+    assert [r["caption"] for r in results[::3]] == ["photo 1", "photo 2"] and "photo 2" in info
 
 
 def test_bad_photos_are_refused_and_the_session_keeps_its_face(client, tmp_path):
@@ -455,14 +469,15 @@ def test_bad_photos_are_refused_and_the_session_keeps_its_face(client, tmp_path)
     Image.new("RGB", (300, 200), (120, 130, 140)).save(blank)
     client.predict([gradio_client.handle_file(str(blank))], None, api_name="/add_photos")
     assert "No face found" in error_of(client, api_name="/find_photos")
+    assert "pick one of your photos: 1" in error_of(client, 5, 50, 50, 50, api_name="/find_cropped")
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
     assert "photo 1: " in error_of(client, [gradio_client.handle_file(str(text))], None, api_name="/add_photos")
     bomb = tmp_path / "bomb.png"
     Image.new("I;16", (7000, 7000)).save(bomb)
     assert "memory" in error_of(client, [gradio_client.handle_file(str(bomb))], None, api_name="/add_photos")
-    assert "add a photo first" in error_of(client, [], None, api_name="/add_photos")
-    assert "pick a photo from 1 to 1" in error_of(client, 5, 50, 50, 50, api_name="/find_cropped")
+    assert "add a photo first" in error_of(client, [], None, api_name="/add_photos")  # the box emptied
+    assert "upload a photo first" in error_of(client, 1, 50, 50, 50, api_name="/find_cropped")
     assert json.loads(client.predict(api_name="/share")) == {"seed": 5, "edits": {"2": 1.0}}
 
 

@@ -195,11 +195,11 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
     Image.fromarray(paste(face, np.random.default_rng(0), canvas=400, scales=(3.0, 3.0), degrees=5)[0]).save(photo)
     page.get_by_role("tab", name="Explore").click()
     page.get_by_text("Your own photo: find it in the model").click()  # the panel starts closed
-    page.locator("#photo-files input[type=file]").set_input_files(str(photo))
-    page.wait_for_timeout(1000)
     before = image_src(page, "current-face")
-    page.locator("#find-photos").click()
-    page.locator("#photo-results img").first.wait_for(timeout=60_000)
+    page.locator("#photo-files input[type=file]").set_input_files(str(photo))  # found at once: no button
+    page.locator("#photo-info .progress-text, #photo-info .eta-bar").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "photo_finding.png"), full_page=True)  # the progress, under the button
+    page.locator("#photo-results img").first.wait_for(timeout=120_000)
     wait_for_new_src(page, "current-face", before)
     assert "photo 1" in page.locator("#photo-info").inner_text()
     page.wait_for_function("document.querySelector('#face-seed input').value === ''", timeout=10_000)
@@ -210,6 +210,14 @@ def test_a_photo_found_and_aged(page, shots, tmp_path):
     wait_for_new_src(page, "current-face", before)
     page.locator("#current-face").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "photo_aged.png"), full_page=True)
+    second = tmp_path / "friend.jpg"  # a second photo, added after the first was found (its file is gone)
+    Image.fromarray(paste(load_gan("checkpoints/celeba64", "cpu").generate(z_from_seeds([102], 100))[0],
+                          np.random.default_rng(1), canvas=400, scales=(3.0, 3.0), degrees=5)[0]).save(second)
+    page.locator("#photo-files input[type=file]").set_input_files(str(second))
+    page.wait_for_function("document.querySelectorAll('#photo-results img').length >= 6", timeout=120_000)
+    assert "photo 2" in page.locator("#photo-info").inner_text() and not page.locator(".toast-body").count()
+    page.locator("#photo-panel").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "photo_two.png"), full_page=True)
 
 
 def test_morph(page, shots):

@@ -206,7 +206,7 @@ def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
         Image.fromarray(np.full((120, 90, 3), 200, np.uint8)).save(tmp_path / name)
         paths.append(str(tmp_path / name))
     kept = read_photos(Session(), paths, None).photos
-    assert [p.shape for p in kept] == [(120, 90, 3)] * 2
+    assert [(p.number, p.image.shape) for p in kept] == [(1, (120, 90, 3)), (2, (120, 90, 3))]
     assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
     with pytest.raises(gr.Error, match="at most 8 photos"):
-        read_photos(Session(), [str(tmp_path / "x.png")] * 9, None)
+        read_photos(Session(), [str(tmp_path / f"x{i}.png") for i in range(9)], None)

@@ -102,3 +102,167 @@ def test_keyframes_from_text_and_add_keyframe(gan):
     for bad in ("1", "", "[1, {\"seed\": -1}]", "[oops", "{}", "-4, 7", "[1, 1e400]"):
         with pytest.raises(ValueError):
             keyframes_from_text(bad, nz)
+
+
+# --- the studio's photo flow, on the shipped faces model ------------------------------------------
+FACES = "Faces (CelebA 64x64)"
+
+
+def quiet(*args, **kwargs):  # a gr.Progress stand-in
+    pass
+
+
+@pytest.fixture(scope="module")
+def faces_model():
+    """The shipped faces model; photos found by the encoder's guess alone (the flow is tested here,
+    not the likeness: tests/test_photos.py)."""
+    from gan_core.photos.inversion import Settings
+    from studio import photos
+    from studio.state import STORE
+
+    finding, photos.FINDING = photos.FINDING, Settings(steps=0)
+    yield STORE.get(FACES)
+    photos.FINDING = finding
+
+
+def photo_file(folder, faces_model, seed: int, name: str) -> str:
+    """A JPEG of a generated face pasted on a background, as a user would upload it."""
+    from PIL import Image
+
+    from gan_core.photos.align import paste
+
+    face = faces_model.generate(z_from_seeds([seed], faces_model.config.nz))[0]
+    path = folder / name
+    Image.fromarray(paste(face, np.random.default_rng(seed), canvas=360, scales=(3.0, 3.5), degrees=8)[0]).save(
+        path, quality=90)
+    return str(path)
+
+
+def message_of(call, *args) -> str:
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as caught:
+        call(*args)
+    return str(caught.value.message)
+
+
+def test_photos_one_after_another_replaced_and_taken_out(tmp_path, faces_model):
+    from studio.photos import find_photos, photos_changed, read_photos
+    from studio.session import Session
+
+    session = Session.opening(FACES)
+    first = photo_file(tmp_path, faces_model, 101, "me.jpg")
+    session, image, readout, shown, info = photos_changed(session, [first], None, quiet)
+    assert [f.name for f in session.found] == ["photo 1"] and len(shown) == 3 and "photo 1" in info.lower()
+    assert session.face.z == session.found[0].z and not (tmp_path / "me.jpg").exists()  # read once, deleted
+    me = session.found[0]
+    second = photo_file(tmp_path, faces_model, 102, "friend.jpg")
+    # the box still shows the first photo's path (its file is gone) beside the new one
+    session, _, _, shown, info = photos_changed(session, [first, second], None, quiet)
+    assert [f.name for f in session.found] == ["photo 1", "photo 2"] and len(shown) == 6
+    assert session.found[0] == me and session.face.z == session.found[1].z  # only the new photo was found
+    assert read_photos(session, [first, second], None) is session  # "Find in the model" again: no file needed
+    session, _, _, shown, _ = find_photos(session, quiet)
+    assert [p.number for p in session.photos] == [1, 2] and len(shown) == 6
+    third = photo_file(tmp_path, faces_model, 103, "other.jpg")
+    session, _, _, shown, _ = photos_changed(session, [second, third], None, quiet)  # photo 1 replaced
+    assert [(p.number, p.upload) for p in session.photos] == [(1, third), (2, second)]
+    assert [f.name for f in session.found] == ["photo 1", "photo 2"] and set(session.crops) == {"photo 1", "photo 2"}
+    assert session.face.z == session.found[0].z != me.z
+    face = session.face
+    session, image, readout, shown, info = photos_changed(session, [second], None, quiet)  # one taken out
+    assert [f.name for f in session.found] == ["photo 2"] and len(shown) == 3
+    assert session.face == face  # the current face stays as it was
+    session, _, _, shown, info = photos_changed(session, None, None, quiet)  # the box cleared
+    assert not session.photos and not session.found and not session.crops and shown == [] and info == ""
+    assert "add a photo first" in message_of(read_photos, session, None, None)
+
+
+def test_no_server_path_in_any_message_of_the_photo_flow(tmp_path, faces_model):
+    from PIL import Image
+
+    from studio.discriminator_tab import SOURCES, ask_discriminator
+    from studio.photos import find_cropped, find_photos, photos_changed, preview_crop, read_photos
+    from studio.session import Session
+
+    session = Session.opening(FACES)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    broken = tmp_path / "cut.jpg"
+    broken.write_bytes(open(photo_file(tmp_path, faces_model, 5, "whole.jpg"), "rb").read()[:400])
+    wall = tmp_path / "wall.png"
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(wall)
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(tmp_path / "wall2.png")
+    gone = str(tmp_path / "gone.jpg")  # never there (or cleared from the server's cache)
+    messages = [message_of(read_photos, session, [str(text)], None),
+                message_of(read_photos, session, [gone], None),
+                message_of(photos_changed, session, [str(broken)], None, quiet),
+                message_of(photos_changed, session, [str(wall)], None, quiet),  # no face: kept for a hand crop
+                message_of(find_photos, Session.opening(FACES), quiet),
+                message_of(preview_crop, session, 7, 50, 50, 50),
+                message_of(find_cropped, Session.opening(FACES), 1, 50, 50, 50, quiet),
+                message_of(ask_discriminator, session, SOURCES[2], 0, str(tmp_path / "wall2.png")),
+                message_of(ask_discriminator, Session.opening(FACES), SOURCES[2], 0, gone),
+                message_of(ask_discriminator, session, SOURCES[3], 0, None)]
+    assert messages[0].startswith("photo 1: notes.jpg is not an image")
+    assert messages[1].startswith("photo 1: gone.jpg is no longer on the server")
+    assert "could not be decoded" in messages[2] and "No face found in photo 1" in messages[3]
+    assert "pick one of your photos: 1" in messages[5] and "No face found in your picture" in messages[7]
+    assert "no longer on the server" in messages[8] and "not one found in a photo" in messages[9]
+    for message in messages:
+        assert str(tmp_path) not in message and "/tmp" not in message and "gradio" not in message, message
+    # the refused uploads stay in the box: said once, never read again; a good photo beside them is found
+    good = photo_file(tmp_path, faces_model, 101, "me.jpg")
+    session, _, _, shown, info = photos_changed(session, [str(text), str(broken), str(wall), good], None, quiet)
+    assert [p.number for p in session.photos] == [1, 2] and [f.name for f in session.found] == ["photo 2"]
+
+
+def test_photos_by_name_in_morph_face_math_share_and_ask_d(tmp_path, faces_model):
+    from gan_core.model.latent import truncate
+    from studio.discriminator_tab import SOURCES, ask_discriminator
+    from studio.explore_tab import set_face, share_note
+    from studio.math_tab import add_current_to_concept, do_face_math, exemplars
+    from studio.morph_tab import add_current_to_keyframes, keyframes_of
+    from studio.photos import photos_changed, photos_to_keyframes
+    from studio.session import Session
+
+    session = Session.opening(FACES)
+    nz, psi = session.nz, session.face.psi
+    assert share_note(session) == "" and "find at least two photos" in message_of(photos_to_keyframes, session)
+    assert "not one found in a photo" in message_of(ask_discriminator, session, SOURCES[3], 0, None)
+    files = [photo_file(tmp_path, faces_model, seed, f"{seed}.jpg") for seed in (101, 102)]
+    session, *_ = photos_changed(session, files, None, quiet)
+    one, two = (torch.tensor(f.z) for f in session.found)
+    assert photos_to_keyframes(session) == "photo 1, photo 2"  # names, not walls of numbers
+    keys = keyframes_of(session, "photo 1, 7, photo 2")
+    assert torch.equal(keys[0], one) and torch.equal(keys[2], two)
+    assert torch.allclose(keys[1], truncate(z_from_seed(7, nz), psi))
+    assert add_current_to_keyframes(session, "7") == "7, photo 1"  # the current face is photo 1's
+    assert torch.equal(exemplars(session, "photo 2", "A", psi)[0], two)
+    assert add_current_to_concept(session, "3") == "3, photo 1"
+    result, *_ = do_face_math(session, "photo 1", "3", "photo 2")
+    assert result.shape[-1] == 3
+    with pytest.raises(ValueError):
+        keyframes_of(session, "photo 1, photo 3")  # no photo 3
+    note = share_note(session)
+    assert "photo 1" in note and "stays private" in note  # the z is shared, the photo is not
+    _, image, verdict, _, _ = ask_discriminator(session, SOURCES[3], 0, None)
+    assert np.array_equal(session.subject["image"], session.crops["photo 1"]) and "photo 1" in verdict
+    _, _, verdict, _, _ = ask_discriminator(session, SOURCES[0], 0, None)
+    assert "aligned crop" in verdict  # the photo itself is offered
+    moved = Face(z=session.face.z, moves={"Smile": 1.0})
+    session, *_ = set_face(session, moved.to_text())
+    assert add_current_to_keyframes(session, "7").startswith("[7, {")  # an edited photo face is itself
+
+
+def test_ask_d_sees_the_face_found_in_an_upload(tmp_path, faces_model):
+    from studio.discriminator_tab import SOURCES, ask_discriminator
+    from studio.session import Session
+
+    session = Session.opening(FACES)
+    path = photo_file(tmp_path, faces_model, 101, "me.jpg")
+    session, image, verdict, _, _ = ask_discriminator(session, SOURCES[2], 0, path)
+    assert session.subject["image"].shape == (64, 64, 3) and "your picture" in verdict
+    assert not (tmp_path / "me.jpg").exists()  # read once, deleted ...
+    _, again, _, _, _ = ask_discriminator(session, SOURCES[2], 0, path)  # ... and asked about again
+    assert np.array_equal(again, image)

@@ -64,7 +64,7 @@ def test_bad_uploads_are_refused_clearly(tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not a picture at all")
     cases = [
-        (tmp_path / "missing.png", "no uploaded file"),
+        (tmp_path / "missing.png", "^missing.png is no longer on the server"),  # its name, not the server's path
         (empty, "empty"),
         (text, "not an image"),
         (png_header_only(8000, 8000), r"64 megapixels\); the limit is 50"),  # a bomb, caught from its header

@@ -120,8 +120,8 @@ def _model_sized(image: Image.Image, size: int, channels: int) -> np.ndarray:
 def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
-            raise ValueError(f"no uploaded file at {path}")
+        if not path.is_file():  # read before (and deleted), or cleared from the server's cache
+            raise UserError("upload_gone", name=path.name)
         length, name = path.stat().st_size, path.name
         read = path.read_bytes
     elif isinstance(source, (bytes, bytearray, memoryview)):
