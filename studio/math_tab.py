@@ -16,18 +16,19 @@ from studio.state import CONFIG, STORE, big, friendly, upscale_all
 
 def exemplars(session: Session, text: str, name: str, psi: float):
     """A concept's exemplar latents from its text (seeds, photos by name: "photo 1", or a JSON list
-    of seeds and faces), every seed at truncation `psi`."""
+    of seeds and faces), every seed at truncation `psi`, and each one's tuned generator (or None)."""
     faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if not faces:
         raise gr.Error(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
-    return latents(faces, session.nz, session.directions, psi)
+    return latents(faces, session.nz, session.directions, psi), [f.tuned for f in faces]
 
 
 @friendly
 def do_face_math(session: Session, a: str, b: str, c: str):
     """A - B + C at the session's truncation (the current face's psi)."""
     concepts = ((a, "A"), (b, "B"), (c, "C"))
-    out = face_math(session.gan, *(exemplars(session, text, n, session.face.psi) for text, n in concepts))
+    z, tuned = zip(*(exemplars(session, text, n, session.face.psi) for text, n in concepts))
+    out = face_math(session.gan, *z, tuned=tuned)
     rows = [upscale_all(faces, 96) for faces in out.concepts]
     blank = np.full_like(rows[0][0], 255)
     table = make_grid(np.stack([row[i] if i < len(row) else blank for row in rows for i in range(3)]), nrow=3,

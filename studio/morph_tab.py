@@ -6,7 +6,7 @@ import gradio as gr
 from gan_core.model.latent import EASINGS
 from gan_core.data.media import write_gif, write_mp4
 from gan_core.editing.face import faces_text, latents, parse_faces
-from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, filmstrip, morph_frames, walk_keyframes,
+from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, filmstrip, keyframe_faces, morph_frames, walk_keyframes,
                                     write_morph)
 from gan_core.errors import UserError
 from studio.i18n import T, choices, say
@@ -28,18 +28,16 @@ def add_current_to_keyframes(session: Session, keyframes: str):
 
 def keyframes_of(session: Session, keyframes: str):
     """The keyframes' latents ("photo 1" is the face found in photo 1), every seed at the
-    session's truncation (the current face's psi)."""
-    faces = parse_faces(keyframes, MAX_KEYFRAMES, named=session.named())
-    if len(faces) < 2:
-        raise UserError("morph_two")
-    return latents(faces, session.nz, session.directions, session.face.psi)
+    session's truncation (the current face's psi), and each one's tuned generator (or None)."""
+    faces = keyframe_faces(keyframes, session.named())
+    return latents(faces, session.nz, session.directions, session.face.psi), [f.tuned for f in faces]
 
 
 @friendly
 def check_morph(session: Session, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool, size,
                 smooth: bool):
     """Every setting of a morph checked before anything on the page changes (milliseconds)."""
-    keys = keyframes_of(session, keyframes)
+    keys, _ = keyframes_of(session, keyframes)
     MorphSettings(frames_per_segment, fps, mode, easing, loop, size, smooth).frame_count(len(keys))
 
 
@@ -54,10 +52,11 @@ def check_walk(session: Session, name, span, frames_per_segment, fps, easing: st
 
 
 def render_morph(session: Session, keyframes: str, settings: MorphSettings, progress) -> list:
-    keys = keyframes_of(session, keyframes)
+    keys, tuned = keyframes_of(session, keyframes)
     rendering = say("rendering_frames")
     progress(0, desc=rendering)
-    return morph_frames(session.gan, keys, settings, progress=lambda f: progress(0.8 * f, desc=rendering))
+    return morph_frames(session.gan, keys, settings, progress=lambda f: progress(0.8 * f, desc=rendering),
+                        tuned=tuned)
 
 
 def finish_morph(frames, settings: MorphSettings, request, progress, walking: str = ""):
@@ -87,7 +86,8 @@ def make_walk(session: Session, name, span, frames_per_segment, fps, easing: str
     keys = walk_keyframes(session.face.latent(session.nz, directions), directions[name], float(span))
     rendering = say("rendering_frames")
     progress(0, desc=rendering)
-    frames = morph_frames(session.gan, keys, settings, progress=lambda f: progress(0.8 * f, desc=rendering))
+    frames = morph_frames(session.gan, keys, settings, progress=lambda f: progress(0.8 * f, desc=rendering),
+                          tuned=[session.face.tuned] * 2)  # a photo's face walks with its own G
     return finish_morph(frames, settings, request, progress, md(direction_label(directions[name])))
 
 

@@ -35,10 +35,9 @@ def finds_faces(model: str) -> bool:
 
 
 def listed(session: Session) -> Face:
-    """The current face as an item of a keyframe or exemplar list: a photo's face by its name
-    ("photo 1") while no slider of it is moved, else the face itself."""
-    found = session.photo_face()
-    return found if found is not None and not session.face.moved else session.face
+    """The current face as an item of a keyframe or exemplar list (a photo's face is written by its
+    name, "photo 1", with its moved sliders if any)."""
+    return session.face
 
 
 def photo_updates(session: Session):
@@ -126,11 +125,11 @@ def _found(session: Session, photos: list[Photo], crops: list, notes: list[str],
     names = {p.name for p in photos}
     faces = {face.name: face for face in session.found if face.name not in names}
     crops_by_name = {**session.crops}
-    for photo, z, crop in zip(photos, result.z, crops):
-        faces[photo.name] = Face(z=z.tolist(), name=photo.name)
+    for photo, z, tuned, crop in zip(photos, result.z, result.tuned or [None] * len(photos), crops):
+        faces[photo.name] = Face(z=z.tolist(), name=photo.name, tuned=tuned)
         crops_by_name[photo.name] = crop
-    first = session.face.with_z(result.z[0].tolist()).reset()
-    image = result.reconstructions[0]  # G(first): a reset face has no offsets
+    first = session.face.with_photo(faces[photos[0].name])
+    image = result.reconstructions[0]  # the tuned G's version: a reset face has no offsets
     session.face, session.crops = first, crops_by_name
     session.found = [faces[p.name] for p in session.photos if p.name in faces]
     shown, words = results(session)
@@ -247,7 +246,7 @@ def pick_photo(session: Session, event: gr.SelectData):
     found = session.found
     if not found or not 0 <= row < len(found):
         raise gr.Error(say("click_photo_row"))
-    chosen = session.face.with_z(found[row].z).reset()
+    chosen = session.face.with_photo(found[row])
     image = chosen.render(session.gan, session.directions)
     session.face = chosen
     return session, big(image), readout(session.model, image)

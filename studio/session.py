@@ -184,7 +184,7 @@ class Session:
             held["crops"] = {n: c for n, c in held.get("crops", {}).items() if n in names}
 
     def photo_face(self) -> Face | None:
-        """The found face the current face is based on (its z), if any."""
-        z = self.face.z if self.face else None
-        return next((f for f in self.found if z is not None and f.z == z), None)
+        """The found face the current face is based on, if any."""
+        name = self.face.name if self.face else None
+        return next((f for f in self.found if name is not None and f.name == name), None)
 

@@ -117,10 +117,11 @@ def faces_model():
     """The shipped faces model; photos found by the encoder's guess alone (the flow is tested here,
     not the likeness: tests/test_photos.py)."""
     from gan_core.photos.inversion import Settings
+    from gan_core.photos.tuning import TuneSettings
     from studio import photos
     from studio.state import STORE
 
-    finding, photos.FINDING = photos.FINDING, Settings(steps=0)
+    finding, photos.FINDING = photos.FINDING, Settings(steps=0, tune=TuneSettings(steps=3))
     yield STORE.get(FACES)
     photos.FINDING = finding
 
@@ -234,11 +235,12 @@ def test_photos_by_name_in_morph_face_math_share_and_ask_d(tmp_path, faces_model
     session, *_ = photos_changed(session, files, None, quiet)
     one, two = (torch.tensor(f.z) for f in session.found)
     assert photos_to_keyframes(session) == "photo 1, photo 2"  # names, not walls of numbers
-    keys = keyframes_of(session, "photo 1, 7, photo 2")
+    keys, tuned = keyframes_of(session, "photo 1, 7, photo 2")
     assert torch.equal(keys[0], one) and torch.equal(keys[2], two)
+    assert tuned[0] is session.found[0].tuned and tuned[1] is None  # each photo with its own generator
     assert torch.allclose(keys[1], truncate(z_from_seed(7, nz), psi))
     assert add_current_to_keyframes(session, "7") == "7, photo 1"  # the current face is photo 1's
-    assert torch.equal(exemplars(session, "photo 2", "A", psi)[0], two)
+    assert torch.equal(exemplars(session, "photo 2", "A", psi)[0][0], two)
     assert add_current_to_concept(session, "3") == "3, photo 1"
     result, *_ = do_face_math(session, "photo 1", "3", "photo 2")
     assert result.shape[-1] == 3

@@ -193,7 +193,7 @@ class Face:
 
     def with_photo(self, photo: "Face") -> "Face":
         """This face's sliders (at 0) on a face found in a photo: its z, name and tuned G."""
-        return replace(self.reset(), seed=None, z=photo.z, psi=1.0, name=photo.name, tuned=photo.tuned)
+        return replace(self.reset(), seed=None, z=photo.z, name=photo.name, tuned=photo.tuned)
 
     def with_psi(self, psi) -> "Face":
         return replace(self, psi=check_psi(psi))
