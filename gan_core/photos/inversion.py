@@ -43,7 +43,8 @@ MEAN_START = 0.1        # without an encoder, start at z = 0.1 x N(0, I) (seed 0
 
 @dataclass
 class Settings:
-    steps: int = 30              # Adam steps on z (0: the encoder's guess alone)
+    steps: int = 0               # Adam steps on z (0: the encoder's guess alone: tuning G does the rest,
+                                 # as well from it as from 30 steps on, in half the time; bench/inversion.py)
     lr: float = 0.08             # Adam's step size on z (best of 0.04-0.16 from the encoder's guess)
     perceptual: float = 0.5      # weight of D's feature distance
     prior: float = 0.05          # weight of the prior on |z|
