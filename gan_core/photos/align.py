@@ -47,7 +47,7 @@ CNN_MARGIN = 0.7        # the square MMOD sees spans the box's centre +- this ma
 # (HOG's tilted filters stop near 25 degrees), then upsampled 2x for faces of 40-80 pixels
 PASSES = ((0, 0), (-20, 0), (20, 0), (0, 1))
 MAX_CONFIRM = 6         # proposals looked at per photo, all passes together (MMOD: about 0.1 s each)
-SURE = 0.5              # HOG score over which another proposal counts as a face in the note
+SURE = 0.5              # HOG score over which another proposal counts as a face without MMOD
 DETECT_SIDE = 800       # pixels: larger photos are looked at shrunk to this (the faces stay large)
 MAX_RESIDUAL = 4.0      # crop pixels (64x64): RMS of the five points around their fit; faces ~1
 CROP_PER_BOX = (0.8, 1.6)  # the crop's side over the box's, after the fit (faces: about 1.18)
@@ -179,7 +179,11 @@ class Aligner:
                     continue
                 (cx, cy), = apply(back, [(box[0] + box[2] / 2, box[1] + box[3] / 2)])
                 side = box[2] / shrink
-                others = sum(1 for j, (_, score) in enumerate(proposals) if j != i and score > SURE)
+                others = 0  # the other faces, for the note: HOG's sure ones, and others MMOD confirms
+                for other, score in proposals[i + 1:]:
+                    if score > SURE or (other[2] / shrink >= MIN_FACE and budget > 0 and self.confirm(turned, other)):
+                        others += 1
+                    budget -= score <= SURE
                 notes = [f"found {others + 1} faces; took the largest"] if others else []
                 return Alignment(warp(photo, matrix, self.size), matrix,
                                  tuple(int(round(v)) for v in (cx - side / 2, cy - side / 2, side, side)),
