@@ -181,9 +181,11 @@ class Aligner:
                 side = box[2] / shrink
                 others = 0  # the other faces, for the note: HOG's sure ones, and others MMOD confirms
                 for other, score in proposals[i + 1:]:
-                    if score > SURE or (other[2] / shrink >= MIN_FACE and budget > 0 and self.confirm(turned, other)):
+                    if score > SURE:
                         others += 1
-                    budget -= score <= SURE
+                    elif other[2] / shrink >= MIN_FACE and budget > 0:
+                        budget -= 1
+                        others += self.confirm(turned, other)
                 notes = [f"found {others + 1} faces; took the largest"] if others else []
                 return Alignment(warp(photo, matrix, self.size), matrix,
                                  tuple(int(round(v)) for v in (cx - side / 2, cy - side / 2, side, side)),
