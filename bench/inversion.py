@@ -247,8 +247,8 @@ generated pairs (z, G(z)), where E(G(z)) should be z, and {notes.get('real', 32)
 first three feature maps + a prior on |z|). G and D stay frozen. The `test` split is not used. Like
 the model, the encoder is derived from CelebA: non-commercial research only (see the data's terms above).
 
-In the studio a photo's face is found with OpenCV's Haar cascades, put on the training crop
-(eyes where CelebA's aligned landmarks put them), and its z is the encoder's guess refined by
+In the studio a photo's face is found with dlib's face detectors, put on the training crop
+(eyes and nose where they sit in CelebA's aligned crops), and its z is the encoder's guess refined by
 {args.steps} Adam steps (pixels + D's features + the prior). Measured by `bench/inversion.py`
 on {args.faces} held-out `test` faces (already aligned), every method given the same steps:
 

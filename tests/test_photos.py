@@ -1,13 +1,16 @@
-"""Photos in the model: the aligner on synthetic pastes of generated faces, the encoder and the
-refinement on a tiny model, whole-photo uploads, and the hand crop."""
+"""Photos in the model: the face finder on pastes of generated faces, on a real portrait and on
+pictures that hold no face; likeness; the encoder and the refinement on a tiny model, whole-photo
+uploads, and the hand crop."""
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from gan_core.photos.align import EYES_64, Aligner, NoFace, eye_error, paste
+from gan_core.photos.align import EYES_64, MIN_FACE, Aligner, NoFace, apply, eye_error, paste
+from gan_core.photos import likeness
 from gan_core.model.checkpoints import CheckpointError, load_gan
 from gan_core.model.config import GANConfig
 from gan_core.photos.encoder import EncoderTraining, load_encoder, save_encoder, train_encoder
@@ -19,6 +22,7 @@ from gan_core.data.uploads import load_photo
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 FACES = "checkpoints/celeba64"
+DATA = Path(__file__).parent / "data"  # small public-domain / CC0 pictures (README.md there)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +59,65 @@ def test_no_face_and_a_face_too_small_are_refused_clearly(faces_gan, aligner):
         aligner.align(np.full((300, 400, 3), 128, np.uint8))
     face = faces_gan.generate(z_from_seeds([3], 100))[0]
     photo, _ = paste(face, rng, canvas=256, scales=(0.4, 0.45), degrees=0)  # a 26-pixel face
-    with pytest.raises(NoFace, match="at least 32 pixels"):
+    with pytest.raises(NoFace, match=f"at least {MIN_FACE} pixels"):
         aligner.align(photo)
+
+
+def _picture(name: str) -> np.ndarray:
+    return np.array(Image.open(DATA / f"{name}.jpg").convert("RGB"))
+
+
+def test_pictures_without_a_face_are_refused():
+    import cv2
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:320, :320]
+    blobs = np.full((320, 320, 3), 90, np.uint8)
+    for _ in range(12):
+        cv2.circle(blobs, tuple(int(v) for v in rng.integers(0, 320, 2)), int(rng.integers(8, 60)),
+                   tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+    pictures = {
+        "noise": rng.integers(0, 256, (320, 320, 3), dtype=np.uint8),
+        "blurred noise": cv2.normalize(cv2.GaussianBlur(rng.integers(0, 256, (320, 320, 3), dtype=np.uint8), (0, 0), 8),
+                                       None, 0, 255, cv2.NORM_MINMAX),
+        "gradient": np.repeat(np.linspace(0, 255, 320, dtype=np.uint8)[None, :, None], 320, 0).repeat(3, 2),
+        "checkerboard": np.repeat(((yy // 20 + xx // 20) % 2 * 255).astype(np.uint8)[..., None], 3, 2),
+        "shapes": blobs,
+        "cat": _picture("chelsea"),      # the cat's face is no person's
+        "coffee": _picture("coffee"),    # nor is a cup's reflection
+    }
+    aligner = Aligner()
+    for name, picture in pictures.items():
+        with pytest.raises(NoFace, match="no face found"):
+            aligner.align(picture)
+            pytest.fail(f"a face was found in the {name}")
+
+
+def test_a_real_portrait_is_found_with_its_eyes_where_the_training_faces_have_them():
+    photo = _picture("astronaut")           # 320 px; the eyes marked by hand
+    eyes = np.array([(127.0, 63.0), (154.0, 65.0)])
+    for picture in (photo, np.repeat(photo.mean(2, keepdims=True).astype(np.uint8), 3, 2)):  # colour, grey
+        found = Aligner().align(picture)
+        assert found.crop.shape == (64, 64, 3) and found.faces == 1
+        assert np.abs(apply(found.matrix, eyes) - np.array(EYES_64)).max() < 2.0
+    big = Aligner(np.zeros((128, 128, 3), np.uint8)).align(photo)  # the crop follows the template's size
+    assert big.crop.shape == (128, 128, 3)
+    assert np.abs(apply(big.matrix, eyes) - 2 * np.array(EYES_64)).max() < 4.0
+
+
+def test_likeness_knows_a_face_from_another(faces_gan):
+    import cv2
+
+    crop = Aligner().align(_picture("astronaut")).crop
+    others = faces_gan.generate(z_from_seeds(range(20, 24), faces_gan.config.nz))
+    blurred = cv2.GaussianBlur(crop, (0, 0), 0.7)
+    d = likeness.descriptors(np.stack([crop, blurred, *others]))
+    assert d.shape == (6, 128) and d.dtype == np.float32
+    same = likeness.distance(d[:1], likeness.descriptors(crop[None]))[0]
+    near = likeness.distance(d[0], d[1])
+    far = likeness.distance(d[:1], d[2:])
+    assert same < 1e-4 and near < likeness.CLOSE and far.min() > near
+    assert likeness.describe(near) == "close" and likeness.describe(0.5) == "fair" and likeness.describe(far.max()) == "rough"
 
 
 def test_of_two_faces_the_largest_is_taken_and_said(faces_gan, aligner):
