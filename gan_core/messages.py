@@ -33,7 +33,7 @@ MESSAGES: dict[str, str] = {
     "unknown_key": "unknown key {key!r} in a face; it may have {keys}",
     "seed_or_z": 'a face needs a "seed" or a "z" (not both)',
     "photo_or_seed": 'a photo\'s face is {{"photo": "photo 1"}}, with "edits" and "moves" if you like, but no "seed", "z" or "psi"',
-    "unknown_photo": "no photo called {name!r} here; this page has {known}",
+    "unknown_photo": "{name!r} is neither a seed (a whole number) nor the name of a photo found on this page ({known})",
     "photo_name": "a photo's name has 1 to {count} characters",
     "edits_dict": '"edits" must map dimension numbers to offsets',
     "moves_dict": '"moves" must map direction names to offsets',

@@ -92,7 +92,7 @@ class ModelParts:
 
     @cached_property
     def aligner(self) -> Aligner:
-        """Puts a photo's face on the model's training crop; refined against its mean face."""
+        """Puts a photo's face on the model's training crop (dlib: detector, 5 landmarks)."""
         mean = self.gan.generate(z_from_seeds(range(256), self.gan.config.nz)).astype(np.float32).mean(0)
         return Aligner(mean.round().astype(np.uint8))
 
@@ -176,7 +176,7 @@ class ModelStore:
         return self.parts(key).encoder
 
     def aligner(self, key: str) -> Aligner:
-        """Puts a photo's face on the model's training crop; refined against its mean face."""
+        """Puts a photo's face on the model's training crop (dlib: detector, 5 landmarks)."""
         return self.parts(key).aligner
 
     def warm_up(self) -> None:

@@ -13,7 +13,8 @@ import numpy as np
 
 from gan_core.photos.align import MIN_FACE, NoFace
 from gan_core.editing.face import Face
-from gan_core.photos.inversion import Settings, describe, invert, psnr
+from gan_core.photos.inversion import Settings, invert, psnr
+from gan_core.photos.likeness import describe, descriptors, distance
 from gan_core.data.media import upscale
 from gan_core.data.uploads import load_photo
 from gan_core.errors import UserError
@@ -107,11 +108,12 @@ def results(session: Session) -> tuple[list, str]:
     for face in session.found:
         photo, crop = session.photo(face.name), session.crops[face.name]
         made = face.render(session.gan)
-        p = psnr(crop, made)
+        apart = session.likeness[face.name]
         shown += [(_square(photo.image, SHOWN), say("photo_caption", number=photo.number)),
                   (upscale(crop, SHOWN, smooth=True), say("aligned")),
-                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(p)), psnr=p))]
-        words.append(say("photo_how_close", number=photo.number, how=word(describe(p))))
+                  (upscale(made, SHOWN, smooth=True), say("photo_quality", how=word(describe(apart)), distance=apart,
+                                                          psnr=psnr(crop, made)))]
+        words.append(say("photo_how_close", number=photo.number, how=word(describe(apart))))
     return shown, say("photos_found", words=say("list_separator").join(words)) if words else ""
 
 
@@ -121,16 +123,18 @@ def _found(session: Session, photos: list[Photo], crops: list, notes: list[str],
     progress(0.2, desc=say("finding_in_model"))
     refining = say("refining")
     result = invert(gan, np.stack(crops), STORE.encoder(session.model), FINDING,
-                    progress=lambda f: progress(0.2 + 0.8 * f, desc=refining))
+                    progress=lambda f: progress(0.2 + 0.75 * f, desc=refining))
     names = {p.name for p in photos}
     faces = {face.name: face for face in session.found if face.name not in names}
-    crops_by_name = {**session.crops}
-    for photo, z, tuned, crop in zip(photos, result.z, result.tuned or [None] * len(photos), crops):
+    crops_by_name, likeness = {**session.crops}, {**session.likeness}
+    progress(0.97, desc=say("measuring_likeness"))
+    apart = distance(descriptors(np.stack(crops)), descriptors(result.reconstructions))  # the face recognition model's
+    for photo, z, tuned, crop, d in zip(photos, result.z, result.tuned or [None] * len(photos), crops, apart):
         faces[photo.name] = Face(z=z.tolist(), name=photo.name, tuned=tuned)
-        crops_by_name[photo.name] = crop
+        crops_by_name[photo.name], likeness[photo.name] = crop, float(d)
     first = session.face.with_photo(faces[photos[0].name])
     image = result.reconstructions[0]  # the tuned G's version: a reset face has no offsets
-    session.face, session.crops = first, crops_by_name
+    session.face, session.crops, session.likeness = first, crops_by_name, likeness
     session.found = [faces[p.name] for p in session.photos if p.name in faces]
     shown, words = results(session)
     info = sentences(words, *notes, say("photo_current", number=photos[0].number),

@@ -81,7 +81,7 @@ class Sliders:
 
 
 # what goes with its model when the session switches to another: back when it switches back
-WITH_THE_MODEL = ("face", "mine", "marks", "found", "crops")
+WITH_THE_MODEL = ("face", "mine", "marks", "found", "crops", "likeness")
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ class Session:
     refused: set[str] = field(default_factory=set)  # uploads in the files box refused once (not read again)
     found: list[Face] = field(default_factory=list)  # the faces found in them (their z in the model), by number
     crops: dict[str, np.ndarray] = field(default_factory=dict)  # each found face's aligned crop, by its name
+    likeness: dict[str, float] = field(default_factory=dict)  # how far its face is from it (face descriptors)
     asked_upload: dict | None = None  # the Ask D tab's upload, read once: {"upload", "image"} or {"upload", "error"}
     gallery_seeds: list[int] = field(default_factory=list)  # the seeds the gallery shows
     subject: dict | None = None      # what D was last asked about: {"image", "z", "what"}
@@ -156,7 +157,7 @@ class Session:
             return
         # made first: a model that fails to load changes nothing
         back = self.away.get(model) or {"face": default_face(model), "mine": {}, "marks": no_marks(), "found": [],
-                                         "crops": {}}
+                                         "crops": {}, "likeness": {}}
         if self.model:
             self.away[self.model] = {name: getattr(self, name) for name in WITH_THE_MODEL}
         self.away.pop(model, None)
@@ -182,6 +183,7 @@ class Session:
         for held in (self.__dict__, *self.away.values()):
             held["found"] = [f for f in held.get("found", []) if f.name in names]
             held["crops"] = {n: c for n, c in held.get("crops", {}).items() if n in names}
+            held["likeness"] = {n: d for n, d in held.get("likeness", {}).items() if n in names}
 
     def photo_face(self) -> Face | None:
         """The found face the current face is based on, if any."""

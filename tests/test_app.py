@@ -499,7 +499,7 @@ def test_a_user_error_is_shown_in_the_page_language_and_english_without_one(stud
     chinese = gradio_client.Client(studio_url, verbose=False, headers={"Cookie": "studio-lang=zh-CN"})
     try:
         assert "未知的方向 'Bogus'；这个模型有：" in error_of(chinese, {"seed": 1, "moves": {"Bogus": 1}}, api_name="/face")
-        assert "种子必须是整数" in error_of(chinese, "0, x", 24, 24, "slerp", "linear", True, 256, True, api_name="/morph")
+        assert "既不是种子（整数），也不是本页找到的照片的名字" in error_of(chinese, "0, x", 24, 24, "slerp", "linear", True, 256, True, api_name="/morph")
     finally:
         chinese.close()
     assert "a seed must be a whole number, got 'x'" in error_of(client, "0, x", 24, 24, "slerp", "linear", True, 256,

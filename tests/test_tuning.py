@@ -66,7 +66,7 @@ def test_keyframes_name_photos_and_morph_blends_their_generators(tiny_gan, photo
     text = faces_text([moved, Face(seed=7)])
     assert "photo 1" in text and len(text) < 80  # never a wall of numbers
     assert parse_faces(text, named=photos)[0].nonzero_moves == {"Smile": 2.0}
-    with pytest.raises(ValueError, match="no photo called 'photo 9'"):
+    with pytest.raises(ValueError, match="'photo 9' is neither a seed"):
         keyframe_faces("photo 1, photo 9", photos)
 
     z = torch.stack([faces[0].latent(16), faces[2].latent(16)])
