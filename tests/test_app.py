@@ -502,5 +502,5 @@ def test_a_user_error_is_shown_in_the_page_language_and_english_without_one(stud
         assert "既不是种子（整数），也不是本页找到的照片的名字" in error_of(chinese, "0, x", 24, 24, "slerp", "linear", True, 256, True, api_name="/morph")
     finally:
         chinese.close()
-    assert "a seed must be a whole number, got 'x'" in error_of(client, "0, x", 24, 24, "slerp", "linear", True, 256,
+    assert "'x' is neither a seed (a whole number)" in error_of(client, "0, x", 24, 24, "slerp", "linear", True, 256,
                                                                 True, api_name="/morph")
