@@ -43,6 +43,7 @@ class TuneSettings:
     steps: int = 40              # Adam steps on the tuned layers
     lr: float = 3e-3             # Adam's step size
     perceptual: float = 0.5      # weight of D's feature distance (0 without a D)
+    depth: int = 2               # how many of D's feature maps the perceptual term compares
     locality: float = 1.0        # weight of the locality term
     locality_every: int = 4      # the locality term is computed every this many steps
 
@@ -60,6 +61,18 @@ class Tuned:
         """The tuned parameters' values, for torch.func.functional_call on G."""
         own = dict(G.named_parameters())
         return {name: own[name] + offset.to(own[name].device) for name, offset in self.offsets.items()}
+
+
+def early_features(D: nn.Module, x: torch.Tensor, depth: int) -> list[torch.Tensor]:
+    """D's first `depth` feature maps (after each LeakyReLU), without running the rest of D."""
+    maps = []
+    for layer in D.main:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            maps.append(x)
+            if len(maps) == depth:
+                break
+    return maps
 
 
 def first_tuned(G: nn.Module) -> int:
@@ -119,7 +132,7 @@ def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = T
         target = from_uint8(np.asarray(crop)[None], gan.device)
         if perceptual:
             D.eval()
-            target_features = D.features(target)[:3]
+            target_features = early_features(D, target, settings.depth)
     shipped = {name: p.detach() for name, p in tail.named_parameters()}
     with torch.inference_mode(False), torch.enable_grad():
         params = {name: p.clone().requires_grad_(True) for name, p in shipped.items()}
@@ -128,7 +141,8 @@ def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = T
             fake = functional_call(tail, params, (pivot,))
             loss = F.mse_loss(fake, target)
             if perceptual:
-                loss = loss + perceptual * sum(F.mse_loss(a, b) for a, b in zip(D.features(fake)[:3], target_features)) / 3
+                loss = loss + perceptual * sum(F.mse_loss(a, b) for a, b in zip(early_features(D, fake, settings.depth),
+                                                                                 target_features)) / settings.depth
             if settings.locality and step % settings.locality_every == 0:
                 loss = loss + settings.locality * F.mse_loss(functional_call(tail, params, (around,)), kept)
             optimizer.zero_grad(set_to_none=True)
