@@ -79,3 +79,34 @@ def studio_url():
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.demo.close()
+
+
+_WRITES: dict = {"on": False, "paths": []}
+
+
+def _audit(event, args):
+    if _WRITES["on"] and event == "open" and len(args) > 1 and isinstance(args[1], str) \
+            and any(mode in args[1] for mode in "wax+"):
+        _WRITES["paths"].append(str(args[0]))
+
+
+@pytest.fixture
+def files_written():
+    """Every file this process opens for writing while the test runs (Python's audit hook sees every
+    open); a context manager: `with files_written() as paths: ...`."""
+    import contextlib
+
+    if not _WRITES.get("hooked"):
+        sys.addaudithook(_audit)  # a hook cannot be removed: it records only while "on"
+        _WRITES["hooked"] = True
+
+    @contextlib.contextmanager
+    def recording():
+        _WRITES["paths"] = []
+        _WRITES["on"] = True
+        try:
+            yield _WRITES["paths"]
+        finally:
+            _WRITES["on"] = False
+
+    return recording

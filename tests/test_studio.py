@@ -147,13 +147,15 @@ def message_of(call, *args) -> str:
     return str(caught.value.message)
 
 
-def test_photos_one_after_another_replaced_and_taken_out(tmp_path, faces_model):
+def test_photos_one_after_another_replaced_and_taken_out(tmp_path, faces_model, files_written):
     from studio.photos import find_photos, photos_changed, read_photos
     from studio.session import Session
 
     session = Session.opening(FACES)
     first = photo_file(tmp_path, faces_model, 101, "me.jpg")
-    session, image, readout, shown, info = photos_changed(session, [first], None, quiet)
+    with files_written() as paths:  # nothing of a photo reaches the disk: read, found, tuned in memory
+        session, image, readout, shown, info = photos_changed(session, [first], None, quiet)
+    assert paths == [] and session.found[0].tuned is not None
     assert [f.name for f in session.found] == ["photo 1"] and len(shown) == 3 and "photo 1" in info.lower()
     assert session.face.z == session.found[0].z and not (tmp_path / "me.jpg").exists()  # read once, deleted
     me = session.found[0]
