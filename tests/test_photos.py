@@ -208,3 +208,20 @@ def test_train_encoder_cli_trains_resumes_and_exports(tiny_gan_folder, tmp_path,
     assert "from step 3" in capsys.readouterr().out
     assert load_encoder(tiny_gan_folder, GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)) is not None
     assert train_encoder.main(["--checkpoint", str(tmp_path / "missing")]) == 2
+
+
+def test_the_search_is_bounded_in_checks_and_time(monkeypatch):
+    from gan_core.photos import align
+
+    rng = np.random.default_rng(4)
+    noise = rng.integers(0, 256, (400, 400, 3), dtype=np.uint8)  # HOG proposes dozens of "faces" in it
+    checks = []
+    monkeypatch.setattr(Aligner, "confirm", lambda self, photo, box: checks.append(box) or False)
+    with pytest.raises(NoFace):
+        Aligner().align(noise)
+    assert 0 < len(checks) <= align.MAX_CONFIRM
+    checks.clear()
+    monkeypatch.setattr(align, "TIME_BUDGET", 0.0)
+    with pytest.raises(NoFace):
+        Aligner().align(noise)
+    assert not checks  # out of time: nothing more is looked at

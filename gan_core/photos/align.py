@@ -9,9 +9,12 @@
    the photo and, when nothing is confirmed there, on the photo upsampled 2x (faces of MIN_FACE
    pixels and up). Its five filters cover frontal faces and faces turned or tilted to about 30
    degrees, so the photo is not turned.
-2. Each proposal, largest first, must be confirmed by dlib's CNN face detector (MMOD), run on a
-   small square around it: HOG alone takes blurred noise or a pile of coins for a face now and
-   then, the CNN does not (bench/face_finder.py: 0 false faces).
+2. Each proposal (HOG's sure ones largest first, then the others by score) must be confirmed by
+   dlib's CNN face detector (MMOD), run on a small square around it with the box scaled to
+   CNN_FACE: HOG alone takes blurred noise or a pile of coins for a face now and then, the CNN
+   does not (bench/face_finder.py: 0 false faces; none of 1,169 MMOD checks of HOG's proposals
+   down to -1.5 on the 165 non-face pictures found anything). At most MAX_CONFIRM checks and
+   TIME_BUDGET seconds per photo bound the worst case.
 3. dlib's 5-point predictor places the eye corners and the base of the nose; a similarity
    (scale, rotation, shift), least squares over the five points, puts them where they sit in
    CelebA's crops (FIVE_POINTS_64). A fit that leaves the points far from a face's shape is
@@ -23,6 +26,7 @@ offline, once per process (gan_core.photos.face_models).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,14 +43,17 @@ EYES_64 = ((20.3, 33.3), (43.1, 33.3))  # left and right eye centres in the 64x6
 # sit 0.8 px below CelebA's official eye landmarks (EYES_64): corners are not pupils.
 FIVE_POINTS_64 = ((47.59, 33.91), (38.41, 34.32), (15.46, 33.81), (24.60, 34.33), (31.53, 51.73))
 MIN_FACE = 40           # pixels: HOG's face box (brows to chin) on the photo upsampled 2x; smaller is not found
-HOG_THRESHOLD = -0.8    # HOG score for a proposal (real faces: about 1; -0.5 lost 1 in 7 with glasses or hats)
+HOG_THRESHOLD = -1.2    # HOG score for a proposal (real faces: about 1; sunglasses, hats, turned heads down to -1.5)
 CNN_THRESHOLD = 0.0     # MMOD's confidence to confirm a proposal (its own default)
-CNN_FACE = 80           # pixels: the proposal's box is scaled to this for MMOD (its window)
-CNN_MARGIN = 0.7        # the square MMOD sees spans the box's centre +- this many box sides
+CNN_FACE = 120          # pixels: the proposal's box is scaled to this for MMOD (at 80, its window's edge,
+                        # it missed half the faces with sunglasses or hats that it finds at 100-130)
+CNN_MARGIN = 0.6        # the square MMOD sees spans the box's centre +- this many box sides (144 px: ~0.16 s)
 # (turn in degrees, upsampling) in order until a face is confirmed: upright, then turned both ways
 # (HOG's tilted filters stop near 25 degrees), then upsampled 2x for faces of 40-80 pixels
 PASSES = ((0, 0), (-20, 0), (20, 0), (0, 1))
-MAX_CONFIRM = 6         # proposals looked at per photo, all passes together (MMOD: about 0.1 s each)
+MAX_CONFIRM = 6         # proposals looked at per photo, all passes together (MMOD: about 0.16 s each)
+OTHERS = (-0.8, 2)      # other faces, for the note: HOG's proposals over this score, at most this many MMOD checks
+TIME_BUDGET = 1.2       # seconds: no pass and no MMOD check starts after this (one check may finish after)
 SURE = 0.5              # HOG score over which another proposal counts as a face without MMOD
 DETECT_SIDE = 800       # pixels: larger photos are looked at shrunk to this (the faces stay large)
 MAX_RESIDUAL = 4.0      # crop pixels (64x64): RMS of the five points around their fit; faces ~1
@@ -115,11 +122,11 @@ class Aligner:
 
     def propose(self, photo: np.ndarray, upsample: int) -> list[tuple[tuple, float]]:
         """HOG's faces as ((x, y, w, h) in `photo`, score): the sure ones (score over SURE) largest
-        first, then the others largest first."""
+        first, then the others by score."""
         with face_models.use("detector_hog") as hog:
             rects, scores, _ = hog.run(photo, upsample, HOG_THRESHOLD)
         found = [((r.left(), r.top(), r.width(), r.height()), float(s)) for r, s in zip(rects, scores)]
-        return sorted(found, key=lambda f: (f[1] < SURE, -f[0][2]))
+        return sorted(found, key=lambda f: (f[1] < SURE, -f[0][2] if f[1] >= SURE else -f[1]))
 
     def confirm(self, photo: np.ndarray, box) -> bool:
         """Whether MMOD sees a face in a small square around `box` (scaled so the box is CNN_FACE)."""
@@ -147,6 +154,12 @@ class Aligner:
             return None
         return matrix
 
+    def _face(self, turned: np.ndarray, box, back: np.ndarray, shrink: float):
+        """(photo -> crop matrix, the five points in the photo) for a confirmed box, or None."""
+        points = apply(back, self.landmarks(turned, box))
+        matrix = self.fit(points, box[2] / shrink)
+        return None if matrix is None else (matrix, points)
+
     def align(self, photo: np.ndarray) -> Alignment:
         """The face of `photo` on the training crop: the largest confirmed face of the first pass
         (PASSES) that confirms one; NoFace if none does."""
@@ -158,34 +171,36 @@ class Aligner:
         shrink = min(1.0, DETECT_SIDE / max(photo.shape[:2]))
         small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
         h, w = small.shape[:2]
-        budget = MAX_CONFIRM
+        budget, deadline = MAX_CONFIRM, time.perf_counter() + TIME_BUDGET
         for angle, upsample in PASSES:
-            if budget <= 0:
+            if budget <= 0 or time.perf_counter() > deadline:
                 break
             turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
             turned = np.ascontiguousarray(
                 cv2.warpAffine(small, turn, (w, h), borderMode=cv2.BORDER_REPLICATE) if angle else small)
             proposals = self.propose(turned, upsample)
             for i, (box, _) in enumerate(proposals):
-                if box[2] / shrink < MIN_FACE or budget <= 0:
+                if box[2] / shrink < MIN_FACE or budget <= 0 or time.perf_counter() > deadline:
                     continue
                 budget -= 1
-                if not self.confirm(turned, box):
-                    continue
                 back = np.linalg.inv(np.vstack([turn, [0, 0, 1]]))[:2] / shrink  # turned -> photo
-                points = apply(back, self.landmarks(turned, box))
-                matrix = self.fit(points, box[2] / shrink)
-                if matrix is None:
+                fitted = self._face(turned, box, back, shrink) if self.confirm(turned, box) else None
+                if fitted is None:
                     continue
-                (cx, cy), = apply(back, [(box[0] + box[2] / 2, box[1] + box[3] / 2)])
-                side = box[2] / shrink
-                others = 0  # the other faces, for the note: HOG's sure ones, and others MMOD confirms
+                others, checks = 0, OTHERS[1]  # the other faces: HOG's sure ones, and likely ones MMOD confirms
                 for other, score in proposals[i + 1:]:
                     if score > SURE:
                         others += 1
-                    elif other[2] / shrink >= MIN_FACE and budget > 0:
-                        budget -= 1
-                        others += self.confirm(turned, other)
+                    elif (score > OTHERS[0] and other[2] / shrink >= MIN_FACE and checks > 0
+                          and time.perf_counter() <= deadline):
+                        checks -= 1
+                        if self.confirm(turned, other):
+                            others += 1
+                            larger = self._face(turned, other, back, shrink) if other[2] > box[2] else None
+                            box, fitted = (other, larger) if larger is not None else (box, fitted)
+                matrix, points = fitted
+                (cx, cy), = apply(back, [(box[0] + box[2] / 2, box[1] + box[3] / 2)])
+                side = box[2] / shrink
                 notes = [f"found {others + 1} faces; took the largest"] if others else []
                 return Alignment(warp(photo, matrix, self.size), matrix,
                                  tuple(int(round(v)) for v in (cx - side / 2, cy - side / 2, side, side)),
