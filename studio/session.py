@@ -57,9 +57,10 @@ class Sliders:
         return dataclasses.replace(self, **{row: tuple(shown)})
 
     def face(self, base: Face | None) -> Face:
-        """`base`'s seed or z and truncation, with these sliders as its edits and moves."""
+        """`base`'s seed or z, truncation and photo (its name and tuned G), with these sliders as its
+        edits and moves."""
         base = base if isinstance(base, Face) else Face()
-        return Face(seed=base.seed, z=base.z, psi=base.psi,
+        return dataclasses.replace(base,
                     edits=[(d, v or 0.0) for d, v in zip(self.dims, self.values) if d is not None],
                     moves=[(name, v or 0.0) for name, v in zip(self.names, self.offsets) if name])
 

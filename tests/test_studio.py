@@ -156,6 +156,8 @@ def test_photos_one_after_another_replaced_and_taken_out(tmp_path, faces_model, 
     with files_written() as paths:  # nothing of a photo reaches the disk: read, found, tuned in memory
         session, image, readout, shown, info = photos_changed(session, [first], None, quiet)
     assert paths == [] and session.found[0].tuned is not None
+    from studio.explore_tab import moved
+    assert moved(session, "offsets", 0, 2.0).tuned is session.found[0].tuned  # a slider keeps the photo's G
     assert [f.name for f in session.found] == ["photo 1"] and len(shown) == 3 and "photo 1" in info.lower()
     assert session.face.z == session.found[0].z and not (tmp_path / "me.jpg").exists()  # read once, deleted
     me = session.found[0]
