@@ -182,9 +182,15 @@ def test_careless_input_leaves_the_session_working(page, shots):
     page.wait_for_function("document.querySelector('#face-seed input').value === '8'", timeout=10_000)
 
 
-def test_a_photo_found_and_aged(page, shots, tmp_path):
+def test_a_photo_found_and_aged(page, shots, tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
+
+    from gan_core.photos.inversion import Settings
+    from gan_core.photos.tuning import TuneSettings
+    from studio import photos
+
+    monkeypatch.setattr(photos, "FINDING", Settings(tune=TuneSettings(steps=8)))  # the flow, not the likeness
 
     from gan_core.photos.align import paste
     from gan_core.model.checkpoints import load_gan

@@ -266,7 +266,8 @@ def test_sentences_and_numbers_read_as_chinese_in_chinese():
         "Original: close. Photo 1 is the current face now. Click another row."
     zh = functools.partial(in_language, "zh-CN")
     assert zh(i18n.say, "verdict_fake", p=0.29) == "假（0.29）"
-    assert zh(i18n.say, "photo_quality", how=zh(i18n.word, "close"), psnr=31.24) == "很接近（31.2 dB）"
+    assert zh(i18n.say, "photo_quality", how=zh(i18n.word, "close"), distance=0.243, psnr=31.24) == \
+        "很接近（人脸匹配 0.24；31.2 dB）"
     assert "数字约" not in UI["zh-CN"]["step_size"]
     for key, text in UI["zh-CN"].items():  # full-width punctuation in Chinese sentences, no space after 。
         assert "。 " not in text and not re.search(r"[\u3400-\u9fff] ?[,(]", text), (key, text)
