@@ -46,7 +46,7 @@ from gan_core.training.model_card import write_sections  # noqa: E402
 
 SPAN = 3.0               # a move towards the other class, as bench/directions.py measures flips
 EDIT = 2.0               # Smile +2 and Age +2 must keep the same person
-DEFAULT_SLIDERS = ("Age", "Gender", "Glasses", "Smile")  # the Explore tab's named sliders
+DEFAULT_SLIDERS = ("Age, gender kept", "Gender, glasses kept", "Glasses, gender kept", "Smile, gender kept")  # the Explore tab's
 KEPT_EDITS = ("Smile", "Age")
 METHODS = {"z alone (encoder + 60 steps on z)": Settings(steps=60, tune=None), "z + tuned G (the studio)": Settings()}
 

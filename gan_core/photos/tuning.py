@@ -46,8 +46,6 @@ class TuneSettings:
     depth: int = 2               # how many of D's feature maps the perceptual term compares
     locality: float = 1.0        # weight of the locality term
     locality_every: int = 4      # the locality term is computed every this many steps
-    nearby: int = 0              # edits of the photo checked each step (0: none)
-    span: float = 2.0            # how far those edits move z
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,11 +118,8 @@ def generate(gan: GAN, z: torch.Tensor, tuned: Sequence[Tuned | None] | None = N
 
 
 def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = TuneSettings(),
-         progress: Callable[[float], None] | None = None, directions: torch.Tensor | None = None) -> Tuned:
-    """G's last layers tuned so that G(z) draws `crop` (uint8 [S, S, C], aligned), z: [nz].
-    `directions` [K, nz] (unit vectors: the model's named directions; else random ones): moved
-    settings.span along each, either way, the tuned G must change the photo as the shipped G
-    changes its own face there, so the sliders do to the photo what they do to any face."""
+         progress: Callable[[float], None] | None = None) -> Tuned:
+    """G's last layers tuned so that G(z) draws `crop` (uint8 [S, S, C], aligned), z: [nz]."""
     G, D, cfg = gan.G.eval(), gan.D, gan.config
     start = first_tuned(G)
     head, tail = G.main[:start], G.main[start:]
@@ -135,13 +130,6 @@ def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = T
         around = head(locality_z.view(LOCALITY, -1, 1, 1).to(gan.device))
         kept = tail(around)
         target = from_uint8(np.asarray(crop)[None], gan.device)
-        if directions is None or not len(directions):
-            directions = torch.randn(8, cfg.nz, generator=torch.Generator().manual_seed(LOCALITY_SEED + 1))
-        units = directions.float() / directions.float().norm(dim=1, keepdim=True)
-        offsets = torch.cat([units, -units]) * settings.span
-        moved = head((z.reshape(1, -1) + offsets).view(len(offsets), -1, 1, 1).to(gan.device))
-        # the photo, edited as the shipped G edits its own version of it
-        edited = (target + tail(moved) - tail(pivot)).clamp(-1, 1)
         if perceptual:
             D.eval()
             target_features = early_features(D, target, settings.depth)
@@ -157,9 +145,6 @@ def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = T
                                                                                  target_features)) / settings.depth
             if settings.locality and step % settings.locality_every == 0:
                 loss = loss + settings.locality * F.mse_loss(functional_call(tail, params, (around,)), kept)
-            if settings.nearby:
-                pick = (torch.arange(settings.nearby) + step * settings.nearby) % len(offsets)
-                loss = loss + F.mse_loss(functional_call(tail, params, (moved[pick],)), edited[pick])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
