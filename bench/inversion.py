@@ -172,10 +172,13 @@ def card_section(r: dict) -> str:
                      for name, row in r[f"same person after +{EDIT:g}"].items())
     s = r["different people"]
     return f"""
-A photo's face is found in two stages (`gan_core/photos/`): z, the encoder's guess refined by Adam
-steps on z; then the last three layers of G are tuned to the photo around that z (pivotal tuning,
-Roich et al. 2021) with a locality term that keeps the tuned G drawing what the shipped G draws for
-other faces. The tuned offsets (about 2.6 MB) live in the session's memory only.
+A photo's face is found in two stages (`gan_core/photos/`): z, the encoder's guess (steps on z
+add nothing once G is tuned, and cost time); then the last three layers of G are tuned to the
+photo around that z for 40 Adam steps (pivotal tuning, Roich et al. 2021: pixels + D's first two
+feature maps), with a locality term that keeps the tuned G drawing what the shipped G draws for
+other faces. The tuned offsets (about 2.6 MB) live in the session's memory only. The "z alone"
+column is the studio before tuning (the encoder's guess refined by 60 steps on z), on the first
+faces only.
 
 Measured by `bench/inversion.py` on {r['faces']} held-out `test` faces (already aligned), each found
 alone as a photo is, {r['threads']} CPU thread. "Same person": dlib's ResNet face descriptor puts the
@@ -186,8 +189,10 @@ resolution: median {s['median']:.2f}, 5th percentile {s['p5']:.2f}, {s['under_0.
 |---|---|---|---|---|---|
 {rows}
 
-Named sliders on the studio's reconstructions (share of faces whose attribute flips on a move of 3
-towards the other class, read by the attribute classifier):
+Named sliders on the reconstructions (share of faces whose attribute flips on a move of 3
+towards the other class, read by the attribute classifier). Tuning keeps the photo's skin and
+hair in G's last layers, so the sliders that change texture (beard, pale skin, moustache, hat)
+flip fewer faces than on random faces:
 
 | slider | random faces | z alone | studio | studio - random (points) |
 |---|---|---|---|---|
