@@ -37,7 +37,6 @@ from gan_core.data.images import load_images  # noqa: E402
 from gan_core.editing.directions import load_directions  # noqa: E402
 from gan_core.editing.face import Face  # noqa: E402
 from gan_core.model.checkpoints import load_gan  # noqa: E402
-from gan_core.model.latent import z_from_seeds  # noqa: E402
 from gan_core.photos.encoder import load_encoder  # noqa: E402
 from gan_core.photos.inversion import Settings, invert  # noqa: E402
 from gan_core.photos.likeness import SAME_PERSON, descriptors, distance  # noqa: E402

@@ -9,7 +9,6 @@ from gan_core.editing.face_math import MAX_EXEMPLARS, face_math
 from gan_core.data.media import make_grid
 from studio.i18n import T, choices, labelled, say
 from studio.page import PRIVATE, QUIET, Page
-from studio.photos import listed
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, friendly, upscale_all
 
@@ -41,7 +40,7 @@ def add_current_to_concept(session: Session, text: str):
     faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if len(faces) >= MAX_EXEMPLARS:
         raise gr.Error(say("concept_full", max=MAX_EXEMPLARS))
-    return faces_text(faces + [listed(session)])
+    return faces_text(faces + [session.face])  # a photo's face by its name
 
 
 def presets_of(model: str) -> list[list[str]]:

@@ -11,7 +11,6 @@ from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, film
 from gan_core.errors import UserError
 from studio.i18n import T, choices, say
 from studio.page import PRIVATE, QUIET, Page, reveal
-from studio.photos import listed
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import direction_choices, direction_label, friendly, md
@@ -23,7 +22,7 @@ def add_current_to_keyframes(session: Session, keyframes: str):
     faces = parse_faces(keyframes, MAX_KEYFRAMES, named=session.named())
     if len(faces) >= MAX_KEYFRAMES:
         raise UserError("keyframes_max", max=MAX_KEYFRAMES)
-    return faces_text(faces + [listed(session)])
+    return faces_text(faces + [session.face])  # a photo's face by its name
 
 
 def keyframes_of(session: Session, keyframes: str):

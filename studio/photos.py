@@ -35,12 +35,6 @@ def finds_faces(model: str) -> bool:
     return STORE.encoder(model) is not None or STORE.classifier(model) is not None
 
 
-def listed(session: Session) -> Face:
-    """The current face as an item of a keyframe or exemplar list (a photo's face is written by its
-    name, "photo 1", with its moved sliders if any)."""
-    return session.face
-
-
 def photo_updates(session: Session):
     """The photo panel for the session's model: shown when it ships an encoder (faces), else a note why not."""
     has = STORE.encoder(session.model) is not None
@@ -157,8 +151,6 @@ def _find(session: Session, photos: list[Photo], notes: list[str], progress):
             continue
         if found.faces > 1:
             notes.append(say("photo_note", number=photo.number, note=say("faces_found", count=found.faces)))
-        if not found.eyes:
-            notes.append(say("photo_no_eyes", number=photo.number))
         aligned.append(photo)
         crops.append(found.crop)
     if missed:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,9 +31,7 @@ from ..errors import Phrase, UserError
 from .directions import MAX_NAME, MAX_OFFSET, Direction, move
 from ..model.latent import check_psi, check_seed, parse_seeds, truncate, z_from_seed
 from ..model.networks import GAN
-
-if TYPE_CHECKING:
-    from ..photos.tuning import Tuned
+from ..photos.tuning import Tuned, generate
 
 MAX_EDIT = 5.0          # an edit's offset, in units of z's standard deviation
 MAX_Z = 10.0            # an explicit z's coordinates (z ~ N(0, I): 10 sigma never happens by chance)
@@ -92,7 +89,7 @@ class Face:
     moves: tuple[tuple[str, float], ...] = ()  # (direction name, offset), in slider order
     psi: float = 1.0                           # truncation of a seed's z (1: none)
     name: str | None = field(default=None, compare=False)  # "photo 1": a face found in a photo
-    tuned: "Tuned | None" = field(default=None, compare=False, repr=False)  # G tuned to that photo
+    tuned: Tuned | None = field(default=None, compare=False, repr=False)  # G tuned to that photo
 
     def __post_init__(self):
         """Normalise (dicts and lists become tuples) and check what needs no model."""
@@ -157,8 +154,6 @@ class Face:
 
     def render(self, gan: GAN, directions: dict[str, Direction] | None = None) -> np.ndarray:
         """The face, uint8 [H, W, C] (a photo's with the generator tuned to it)."""
-        from ..photos.tuning import generate
-
         return generate(gan, self.latent(gan.config.nz, directions)[None], [self.tuned])[0]
 
     # --- edits ----------------------------------------------------------------------------

@@ -70,7 +70,6 @@ class Alignment:
     matrix: np.ndarray                # 2x3: photo pixel -> crop pixel
     box: tuple[int, int, int, int]    # the detected face (x, y, w, h) in the photo
     faces: int                        # faces found
-    eyes: bool                        # whether the eyes were placed (always, with landmarks)
     notes: list[str] = field(default_factory=list)
     points: np.ndarray | None = None  # the five landmarks, [5, 2] photo pixels
 
@@ -204,7 +203,7 @@ class Aligner:
                 notes = [f"found {others + 1} faces; took the largest"] if others else []
                 return Alignment(warp(photo, matrix, self.size), matrix,
                                  tuple(int(round(v)) for v in (cx - side / 2, cy - side / 2, side, side)),
-                                 others + 1, True, notes, points)
+                                 others + 1, notes, points)
         raise NoFace("no_face_found", min=MIN_FACE)
 
 

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 from .encoder import Encoder, frozen, prior_loss
-from .tuning import TuneSettings, Tuned, tune
+from .tuning import TuneSettings, Tuned, tune, generate as generate_tuned
 from ..model.networks import GAN, from_uint8, to_uint8
 
 MAX_STEPS = 300
@@ -137,7 +137,6 @@ def invert(gan: GAN, images: np.ndarray, encoder: Encoder | None = None, setting
                 lambda f, done=done: progress(done + (1 - share) * f / len(images)))))
     with torch.inference_mode():
         if tuned:
-            from .tuning import generate as generate_tuned
             out = generate_tuned(gan, z, tuned)
         else:
             out = to_uint8(generate(gan, z, residual))

@@ -21,7 +21,6 @@ two photos and face math with photos do (`mix`).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
