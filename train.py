@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     data.add_argument("--init-from", metavar="FOLDER", help="start from a release folder's weights (fresh optimizers; "
                                                              "its config is used)")
     data.add_argument("--dry-run", action="store_true", help="a few steps on synthetic data (smoke test)")
-    model = p.add_argument_group("model (ignored with --resume)")
+    model = p.add_argument_group("model (ignored with --resume; with --init-from, only D's flags count)")
     model.add_argument("--image-size", type=int, choices=(32, 64, 128), help="image side (default 64)")
     model.add_argument("--channels", type=int, choices=(1, 3), help="3 RGB, 1 greyscale (default 3)")
     model.add_argument("--nz", type=int, help="latent length (default 100)")
@@ -126,8 +126,9 @@ def build(args) -> tuple[GANConfig, TrainConfig, Path | None]:
         out = args.out or str(checkpoint.parent)  # the folder given, not the one the checkpoint recorded
         opts = TrainConfig(**{**saved, **given(args, train_fields), "out": out})
         return model, opts, checkpoint
-    if args.init_from:
-        model = read_config(args.init_from)
+    if args.init_from:  # the release's config; D's own flags may give G a new D
+        d_flags = {MODEL_FLAGS[k]: v for k, v in given(args, ("d_width", "spectral_norm")).items()}
+        model = dataclasses.replace(read_config(args.init_from), **d_flags)
     else:
         model = GANConfig(**{MODEL_FLAGS[k]: v for k, v in given(args, MODEL_FLAGS).items()})
     opts = TrainConfig(**given(args, train_fields))
@@ -176,8 +177,8 @@ def main(argv=None) -> int:
         trainer = Trainer(model, opts, images, ranks)
         if checkpoint:
             load_checkpoint(trainer, checkpoint)
-        elif args.init_from:
-            init_from_release(trainer, args.init_from)
+        elif args.init_from and not init_from_release(trainer, args.init_from):
+            say(f"G from {args.init_from}; D is new (built differently from the release's)", flush=True)
     except (DataError, CheckpointError, ValueError, OSError) as err:
         print(f"train.py: {err}", file=sys.stderr)
         distributed.stop()

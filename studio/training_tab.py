@@ -7,6 +7,7 @@ import gradio as gr
 
 from gan_core.analysis.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_tables, find_runs, grid_at, read_run, summarise,
                                 timelapse)
+from gan_core.data.media import upscale
 from gan_core.training.live import MAX_MINUTES, MAX_STEPS
 from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
 from studio.page import PRIVATE, QUIET, Page, reveal
@@ -16,6 +17,8 @@ from studio.state import CONFIG, LIVE, STORE, friendly
 
 
 LIVE_RUN = "Live run (digits, trained here)"
+LIVE_GRID = 548  # pixels: the live run's 8x8 grid at twice its size, readable on a 1280x720 page
+LIVE_SECONDS = 90  # the live run's default time budget, as its intro says
 COLOURS = {LOSSES["loss_d"]: "#1f77b4", LOSSES["loss_g"]: "#ff7f0e", OUTPUTS["d_real"]: "#1f77b4",
            OUTPUTS["d_fake"]: "#ff7f0e", OUTPUTS["d_accuracy"]: "#7f7f7f",
            CHANCE: "#d62728"}  # D blue, G orange, D's accuracy grey, the 0.5 line red
@@ -130,16 +133,30 @@ def owner_of(request: gr.Request | None) -> str:
 
 
 def live_line(status) -> str:
-    """Where the live run is, how well D tells real from generated, how many grid digits read clearly."""
+    """Where the live run is, and how many of its grid's digits read clearly."""
     lines = [live_message(status)]
-    recent = [r["d_accuracy"] for r in status.records[-10:] if "d_accuracy" in r]
-    if recent:
-        steps = status.records[-1]["step"] - (status.records[-len(recent) - 1]["step"]
-                                              if len(status.records) > len(recent) else 0)
-        lines.append(say("live_accuracy", share=sum(recent) / len(recent), steps=steps))
     if status.legible is not None:
         lines.append(say("live_legible", count=status.legible))
     return "\n\n".join(lines)
+
+
+def live_figures(status) -> str:
+    """D(x), D(G(z)) and D's accuracy over the recent steps, and what they say: the words follow
+    the numbers (an edge is called an edge)."""
+    recent = status.recent()
+    if not recent:
+        return say("live_figures_none")
+    figures = say("live_figures", d_real=recent["d_real"], d_fake=recent["d_fake"], accuracy=recent["d_accuracy"],
+                  steps=recent["steps"])
+    return figures + "\n\n" + say("live_even" if status.balance == "even" else "live_edge",
+                                   accuracy=recent["d_accuracy"])
+
+
+def live_grid(status):
+    """The run's latest grid at twice its size, and its caption."""
+    if status.grid is None:
+        return None, ""
+    return upscale(status.grid, LIVE_GRID), say("grid_caption", step=status.grid_step)
 
 
 @friendly
@@ -149,15 +166,11 @@ def start_live(steps, minutes, request: gr.Request):
 
 
 def live_outputs():
+    """The live panel, each tick: the status line, the figures, D's outputs so far, the grid."""
     status = LIVE.status()
-    if status.records:
-        losses, outputs = curves(status.records)
-    else:
-        losses = outputs = None
-    timer = gr.Timer(active=status.running)
-    caption = say("grid_caption", step=status.grid_step) if status.grid_step is not None else ""
-    slider = step_slider(status.grid_step) if status.grid_step is not None else gr.update()
-    return live_line(status), live_message(status), losses, outputs, slider, status.grid, caption, timer
+    outputs = curves(status.records)[1] if status.records else None
+    grid, caption = live_grid(status)
+    return live_line(status), live_figures(status), outputs, grid, caption, gr.Timer(active=status.running)
 
 
 @friendly
@@ -181,10 +194,6 @@ def follow_model(session: Session, which: str):
     """The run picker on the session's model's run (which then shows), when the tab lists one."""
     run = run_of_model(session.model)
     return gr.update(value=run) if run and run != which else gr.skip()
-
-
-def live_picked():
-    return gr.update(choices=run_choices(), value=LIVE_RUN)
 
 
 # --- the tab -----------------------------------------------------------------------------------
@@ -219,12 +228,24 @@ class TrainingTab:
             with gr.Group():
                 gr.Markdown(T("live_intro"))
                 with gr.Row(equal_height=True):
-                    self.live_steps = gr.Slider(50, MAX_STEPS, 1100, step=50, label=T("live_steps"), min_width=200)
-                    self.live_minutes = gr.Slider(0.5, MAX_MINUTES, 2, step=0.5, label=T("live_minutes"),
-                                                  min_width=200)
+                    self.live_steps = gr.Slider(50, MAX_STEPS, MAX_STEPS, step=50, label=T("live_steps"),
+                                                min_width=200)
+                    self.live_minutes = gr.Slider(0.5, MAX_MINUTES, LIVE_SECONDS / 60, step=0.5,
+                                                  label=T("live_minutes"), min_width=200)
                     self.live_start = gr.Button(T("live_start"), variant="primary", elem_id="live-start")
                     self.live_stop = gr.Button(T("live_stop"), elem_id="live-stop")
                 self.live_message = gr.Markdown(elem_id="live-message")
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=LIVE_GRID):
+                        self.live_caption = gr.Markdown(elem_id="live-caption")
+                        self.live_grid = gr.Image(label=T("grid_image"), interactive=False, height=LIVE_GRID,
+                                                  width=LIVE_GRID, buttons=[], elem_id="live-grid")
+                    with gr.Column(scale=1):
+                        self.live_figures = gr.Markdown(T("live_figures_none"), elem_id="live-figures")
+                        self.live_outputs = gr.LinePlot(x="step", y="value", color="series", y_lim=[0, 1],
+                                                        height=340, color_map=CURVE_COLOURS, color_title="",
+                                                        x_title=T("axis_step"), y_title=T("axis_output"),
+                                                        label=T("output_plot"), elem_id="live-output-plot")
                 self.timer = gr.Timer(1.0, active=False)
 
     def wire(self):
@@ -237,8 +258,9 @@ class TrainingTab:
         self.lapse_btn.click(make_timelapse, [which, self.lapse_fps], self.lapse, api_name="timelapse").success(
             reveal, None, self.lapse, **PRIVATE)
         self.live_start.click(start_live, [self.live_steps, self.live_minutes], [self.live_message, self.timer],
-                              api_name="live_start").success(live_picked, None, which, **PRIVATE)
+                              api_name="live_start")
         self.live_stop.click(stop_live, None, self.live_message, api_name="live_stop")
-        self.timer.tick(live_outputs, None, [self.live_message, *run, self.timer], **PRIVATE, **QUIET)
+        live = [self.live_message, self.live_figures, self.live_outputs, self.live_grid, self.live_caption]
+        self.timer.tick(live_outputs, None, [*live, self.timer], **PRIVATE, **QUIET)
         self.tab.select(refresh_runs, which, which, **PRIVATE).then(show_run, which, run, **PRIVATE)
         self.page.follow_model(follow_model, [self.page.session, which], which)

@@ -221,7 +221,7 @@ def test_status_data_is_written_in_the_page_language():
     assert zh(live_message, Status(running=True, step=12, total=1100, seconds=3.2)) == "训练中：第 12 步，共 1100 步，3 秒"
     assert zh(live_message, Status(ending="stopped", step=40, total=100, seconds=2)) == "已停止：第 40 步，共 100 步，用时 2 秒"
     assert zh(live_message, Status(ending="out of time", step=9, total=100, seconds=7, minutes=0.1)) \
-        == "时间到（0.1 分钟）：第 9 步，共 100 步，用时 7 秒"
+        == "0.1 分钟已到：第 9 步，共 100 步，用时 7 秒"
     assert zh(live_message, Status()) == "还没有现场训练"
     assert live_message(Status(ending="finished", step=6, total=6, seconds=1)) == "finished at step 6 of 6 after 1 s"
     assert zh(face_words, Face(seed=4, edits={1: 0.5})) == "种子 4，移动了 1 个滑块"

@@ -146,7 +146,7 @@ def test_the_time_budget_still_ends_it(live):
     live.start(steps=3000, minutes=0.002, batch_size=16, log_every=5, sample_every=1000, owner="page-a")
     wait_until_done(live)
     status = live.status()
-    assert status.message.startswith("out of time") and 0 < status.step < 3000
+    assert status.ending == "out of time" and status.message.startswith("its 0.002 min are up") and 0 < status.step < 3000
     assert status.records[-1]["step"] == status.step and status.grid_step == status.step
 
 
@@ -218,3 +218,33 @@ def test_the_shipped_held_out_digits_are_the_last_2000():
     assert set(held["labels"].tolist()) == set(range(10))
     live = load_live_digits(DIGITS_DATA)
     assert not any((held["images"][:50, None] == live[None, :, :, :, :].numpy()).all(axis=(2, 3, 4)).any(1))
+
+
+def test_the_recent_figures_and_what_they_say():
+    from gan_core.training.live import LiveStatus
+
+    def status(accuracies):
+        records = [{"step": 10 * (i + 1), "d_real": 0.5 + a / 4, "d_fake": 0.5 - a / 4, "d_accuracy": a}
+                   for i, a in enumerate(accuracies)]
+        return LiveStatus(True, 10 * len(records), 100, 1.0, records)
+
+    assert status([]).recent() == {} and status([]).balance == ""
+    edge = status([0.9] * 8 + [0.8, 0.7])  # the last 20%: the last 2 of 10 records
+    assert edge.recent() == pytest.approx({"d_real": 0.6875, "d_fake": 0.3125, "d_accuracy": 0.75, "steps": 20})
+    assert edge.balance == "edge"
+    even = status([0.9] * 8 + [0.55, 0.55])
+    assert even.balance == "even" and even.recent()["steps"] == 20
+    assert status([0.7]).recent()["steps"] == 10  # one record: all of it
+
+
+def test_the_live_panel_says_what_its_numbers_say():
+    from gan_core.training.live import LiveStatus
+    from studio.training_tab import LIVE_GRID, live_figures, live_grid
+
+    records = [{"step": 10, "d_real": 0.62, "d_fake": 0.39, "d_accuracy": 0.78}]
+    text = live_figures(LiveStatus(True, 10, 100, 1.0, records))
+    assert "D(x) 0.62" in text and "D(G(z)) 0.39" in text and "78%" in text and "keeps an edge" in text
+    records = [{"step": 10, "d_real": 0.52, "d_fake": 0.48, "d_accuracy": 0.55}]
+    assert "hardly tell" in live_figures(LiveStatus(True, 10, 100, 1.0, records))
+    grid, caption = live_grid(LiveStatus(True, 10, 100, 1.0, records, np.zeros((274, 274, 3), np.uint8), 10))
+    assert grid.shape[:2] == (LIVE_GRID, LIVE_GRID) and LIVE_GRID >= 400 and "10" in caption

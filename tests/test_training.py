@@ -1,4 +1,5 @@
 """The training loop: resume equals uninterrupted, it learns, it logs, it exports; its hooks; train.py."""
+import dataclasses
 import json
 import shutil
 
@@ -188,6 +189,17 @@ def test_train_py_can_start_from_a_release_folder(tmp_path):
     with pytest.raises(Exception, match="differs"):
         init_from_release(Trainer(TINY, TrainConfig(out=str(tmp_path / "d"), batch_size=16, device="cpu"),
                                   synthetic_images(64, 32)), release)
+    # a D built differently: G from the release, D fresh (a stronger D to polish a shipped G)
+    wider = dataclasses.replace(shipped.config, d_width=16)
+    trainer = Trainer(wider, TrainConfig(out=str(tmp_path / "e"), batch_size=16, device="cpu", seed=9),
+                      synthetic_images(64, 32))
+    fresh_d = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    assert init_from_release(trainer, release) is False
+    assert all(torch.equal(trainer.G.state_dict()[k], v) for k, v in shipped.G.state_dict().items())
+    assert all(torch.equal(trainer.D.state_dict()[k], v) for k, v in fresh_d.items())
+    assert train.main(["--init-from", str(release), "--d-width", "16", "--dry-run", "--out", str(tmp_path / "f"),
+                       "--batch-size", "16"]) == 0
+    assert read_checkpoint_configs(tmp_path / "f" / "checkpoint.safetensors")[0].d_width == 16
 
 
 def test_losses_live_in_their_own_module():

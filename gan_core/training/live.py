@@ -45,6 +45,8 @@ MAX_MINUTES = 3.0
 # "Live training"): a D half G's width, instance noise on everything D sees, so real and generated
 # overlap and D cannot become sure; and both learning fast, G faster (2.5x), so G learns a lot in 90 s.
 RECIPE = {"instance_noise": 0.3, "lr_g": 1.5e-3, "lr_d": 6e-4}
+TAIL = 0.2   # "recent": the last 20% of the logged steps
+EVEN = 0.6   # D right at most 60% of the time: it can hardly tell real from generated
 BALANCE = ("What keeps them balanced: D is half as wide as G, it sees every image, real or generated, through "
            "noise (instance noise), so it can never be quite sure, and G learns 2.5 times faster than D.")
 
@@ -106,6 +108,26 @@ class LiveStatus:
     def latest(self) -> dict:
         return self.records[-1] if self.records else {}
 
+    def recent(self, share: float = TAIL) -> dict:
+        """Where the two players stand: the means of D(x) ("d_real"), D(G(z)) ("d_fake") and D's
+        accuracy ("d_accuracy") over the last `share` of the logged records (at least one), and
+        the steps they cover ("steps"); {} before the first record."""
+        if not self.records:
+            return {}
+        tail = self.records[-max(1, round(len(self.records) * share)):]
+        means = {k: float(np.mean([r[k] for r in tail])) for k in ("d_real", "d_fake", "d_accuracy")}
+        before = self.records[-len(tail) - 1]["step"] if len(tail) < len(self.records) else 0
+        return {**means, "steps": tail[-1]["step"] - before}
+
+    @property
+    def balance(self) -> str:
+        """What the numbers say: "" before any, "even" while D is right at most EVEN of the time
+        over the recent steps (it can hardly tell), else "edge" (D keeps an edge)."""
+        recent = self.recent()
+        if not recent:
+            return ""
+        return "even" if recent["d_accuracy"] <= EVEN else "edge"
+
     @property
     def started(self) -> bool:
         return self.running or bool(self.ending)
@@ -117,7 +139,7 @@ class LiveStatus:
             return "no live run yet"
         if self.running:
             return f"training: step {self.step} of {self.total}, {self.seconds:.0f} s"
-        how = {"out of time": f"out of time ({self.minutes:g} min)", "failed": f"failed ({self.error})"}
+        how = {"out of time": f"its {self.minutes:g} min are up", "failed": f"failed ({self.error})"}
         return f"{how.get(self.ending, self.ending)} at step {self.step} of {self.total} after {self.seconds:.0f} s"
 
 

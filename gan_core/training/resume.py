@@ -60,16 +60,25 @@ def save_checkpoint(trainer: Run, path: str | Path | None = None) -> Path:
     return path
 
 
-def init_from_release(trainer: Run, folder: str | Path) -> None:
+D_FIELDS = ("d_width", "d_spectral_norm")  # a run may start G from a release and give it a new D
+
+
+def init_from_release(trainer: Run, folder: str | Path) -> bool:
     """Start from a release folder's weights (its EMA G for G and G_ema, its D for D), with
-    fresh optimizers: how a shipped model goes on training where only its release survives."""
+    fresh optimizers: how a shipped model goes on training where only its release survives.
+    A run whose D is built differently (D_FIELDS) takes G alone and trains a fresh D against it
+    (e.g. a stronger D to polish a shipped G). Returns whether D came from the release too."""
     folder = Path(folder)
     config = read_config(folder)
-    if {**config.to_dict(), "name": ""} != {**trainer.model.to_dict(), "name": ""}:
+    ours, theirs = ({**c.to_dict(), "name": ""} for c in (trainer.model, config))
+    same_d = all(ours[k] == theirs[k] for k in D_FIELDS)
+    if {k: v for k, v in ours.items() if k not in D_FIELDS} != {k: v for k, v in theirs.items() if k not in D_FIELDS}:
         raise CheckpointError("release_config_differs", folder=str(folder), config=config.to_dict())
     load_weights(trainer.G, folder / GENERATOR_NAME)
-    load_weights(trainer.D, folder / DISCRIMINATOR_NAME)
+    if same_d:
+        load_weights(trainer.D, folder / DISCRIMINATOR_NAME)
     trainer.G_ema.load_state_dict(trainer.G.state_dict())
+    return same_d
 
 
 def load_checkpoint(trainer: Run, path: str | Path) -> None:
