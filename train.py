@@ -87,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     train.add_argument("--instance-noise", type=float, help="std of Gaussian noise added to every image D sees, "
                                                              "on the [-1, 1] scale (default 0)")
     train.add_argument("--g-steps", type=int, help="G updates per D update (default 1)")
+    train.add_argument("--lr-decay", type=float, metavar="SHARE",
+                       help="both learning rates fall linearly to 0 over this last share of the run (its steps, "
+                            "or --max-minutes if that ends it first; default 0: constant)")
     train.add_argument("--flip", action="store_true", default=None, help="random horizontal flips")
     train.add_argument("--seed", type=int, help="default 0")
     train.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, mps (under torchrun: cuda:LOCAL_RANK)")

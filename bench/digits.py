@@ -96,8 +96,11 @@ def quality(args) -> dict:
     held = digits[TRAIN_DIGITS:]
     n = len(held)
     same, other, first, second = digits[TRAIN_DIGITS - n:TRAIN_DIGITS], digits[:n], digits[:n], digits[n:2 * n]
-    seen = digits[np.random.default_rng(0).choice(TRAIN_DIGITS, n, replace=False)]  # like the model's diet
-    result = {"floor": {"two_sample_same_writers": two_sample(held, same),
+    order = np.random.default_rng(0).permutation(TRAIN_DIGITS)
+    seen = digits[order[:n]]  # like the model's diet
+    diet = digits[order[n:2 * n]]  # another 2,000 of it: the floor for the same split as the model's test
+    result = {"floor": {"two_sample_training_digits": two_sample(held, diet),
+                        "two_sample_same_writers": two_sample(held, same),
                         "two_sample_other_writers": two_sample(held, other),
                         "two_sample_within_the_first_5000": two_sample(first, second),
                         "fid_same_writers": round(digit_fid(classifier, held, same), 3),
@@ -117,11 +120,21 @@ def quality(args) -> dict:
                   f"(vs its training digits {q['two_sample_vs_training_digits']['accuracy']:.3f}); FID {q['fid']:.2f} "
                   f"(vs training digits {q['fid_vs_training_digits']:.2f}); D's accuracy {q.get('d_accuracy')}")
     f = result["floor"]
-    print(f"real vs real floors: two-sample same writers {f['two_sample_same_writers']['accuracy']:.3f}, other "
+    print(f"real vs real floors: two-sample real training digits {f['two_sample_training_digits']['accuracy']:.3f}, same writers {f['two_sample_same_writers']['accuracy']:.3f}, other "
           f"writers {f['two_sample_other_writers']['accuracy']:.3f}, within the first 5,000 "
           f"{f['two_sample_within_the_first_5000']['accuracy']:.3f}; FID same writers {f['fid_same_writers']:.2f}, "
           f"other {f['fid_other_writers']:.2f}, training digits {f['fid_training_digits']:.2f}; held-out real digits "
           f"confident: {f['held_out']['confident']:.1%}")
+    ours = result["ours"]
+    targets = {"confident within 3 points of real held-out digits":
+               ours["samples"]["confident"] >= f["held_out"]["confident"] - 0.03,
+               "each digit's share 8-12%": all(0.08 <= v <= 0.12 for v in ours["samples"]["shares"]),
+               "two-sample at most 0.08 above the floor (real training digits vs held out, "
+               f"{f['two_sample_training_digits']['accuracy']:.3f})":
+               ours["two_sample"]["accuracy"] <= f["two_sample_training_digits"]["accuracy"] + 0.08}
+    result["targets"] = targets
+    for name, met in targets.items():
+        print(f"target {'met' if met else 'NOT met'}: {name}")
     if "baseline" in result:
         print(f"ratio confident ours/baseline: "
               f"{result['ours']['samples']['confident'] / result['baseline']['samples']['confident']:.2f}x")
@@ -246,7 +259,8 @@ def quality_section(result: dict) -> str:
     row("grid of seeds 0-63 read confidently", [f"{c['grid_seeds_0_63']['confident_count']} / 64" for c in cols])
     row("two-sample test vs the held-out digits: a fresh CNN's accuracy (0.5: cannot tell)",
         [f"**{c['two_sample']['accuracy']:.3f}**" for c in cols],
-        f"{floor['two_sample_same_writers']['accuracy']:.3f} (training rows 6,000-7,999: the same writers)")
+        f"**{floor['two_sample_training_digits']['accuracy']:.3f}** (2,000 of the training digits: the floor for this "
+        f"split); {floor['two_sample_same_writers']['accuracy']:.3f} (training rows 6,000-7,999: the same writers)")
     row("two-sample test vs 2,000 of its training digits", [f"{c['two_sample_vs_training_digits']['accuracy']:.3f}"
                                                             for c in cols],
         f"{floor['two_sample_other_writers']['accuracy']:.3f} (held out vs rows 0-1,999: the other writers); "

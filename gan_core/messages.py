@@ -246,6 +246,7 @@ MESSAGES: dict[str, str] = {
     "option_positive": "{key} must be positive",
     "option_at_least_one": "{key} must be at least 1",
     "option_unit": "{key} must be in [0, 1)",
+    "option_unit_closed": "{key} must be in [0, 1]",
     "option_instance_noise": "instance_noise must be from 0 to 2",
     # --- resume: training checkpoints ---
     "release_config_differs": "{folder}: its config {config} differs from this run's",

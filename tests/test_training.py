@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import train
+from gan_core.errors import UserError
 from gan_core.training.augment import diff_augment
 from gan_core.model import losses
 from gan_core.training import loop as training
@@ -429,3 +430,18 @@ def test_train_py_takes_the_balancing_flags(tmp_path):
                              "--instance-noise", "0.3", "--g-steps", "2"])
     _, opts, _ = train.build(args)
     assert (opts.label_smoothing, opts.instance_noise, opts.g_steps) == (0.1, 0.3, 2)
+
+
+def test_lr_decay_brings_both_learning_rates_to_zero_over_the_runs_end(tmp_path):
+    opts = TrainConfig(out=str(tmp_path / "r"), steps=8, batch_size=8, device="cpu", lr_decay=0.5, log_every=4,
+                       sample_every=100, lr_g=4e-4, lr_d=2e-4)
+    trainer = Trainer(TINY, opts, synthetic_images(32, 32))
+    seen = []
+    step = trainer.train_step
+    trainer.train_step = lambda: (seen.append((trainer.opt_g.param_groups[0]["lr"],
+                                               trainer.opt_d.param_groups[0]["lr"])), step())[1]
+    trainer.train(progress=False, checkpoints=False)
+    assert seen[:5] == [(4e-4, 2e-4)] * 5  # constant over the first half (steps 0-4: done <= 0.5)
+    assert seen[5] == pytest.approx((3e-4, 1.5e-4)) and seen[7] == pytest.approx((1e-4, 0.5e-4))
+    with pytest.raises(UserError):
+        TrainConfig(lr_decay=1.5)

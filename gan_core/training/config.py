@@ -39,6 +39,8 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this
     instance_noise: float = 0.0   # std of Gaussian noise added to every image D sees ([-1, 1] scale)
     g_steps: int = 1              # G updates per D update
+    lr_decay: float = 0.0         # the last share of the run (of its steps, or of its time budget if that ends
+                                  # it first) over which both learning rates fall linearly to 0; 0: constant
     flip: bool = False            # random horizontal flips of the training images
     seed: int = 0
     device: str = "auto"
@@ -79,6 +81,8 @@ class TrainConfig:
         for key in ("lr_g", "lr_d"):
             if getattr(self, key) <= 0:
                 raise UserError("option_positive", key=key)
+        if not 0 <= self.lr_decay <= 1:
+            raise UserError("option_unit_closed", key="lr_decay")
         for key in ("beta1", "beta2", "ema_decay", "label_smoothing"):
             if not 0 <= getattr(self, key) < 1:
                 raise UserError("option_unit", key=key)

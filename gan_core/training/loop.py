@@ -183,6 +183,14 @@ class Trainer:
                                 torch.sigmoid(fake_logits).mean(), torch.sigmoid(gen_logits).mean(),
                                 accuracy]).detach()
 
+    def _decay_learning_rates(self, done: float) -> None:
+        """opts.lr_decay: both learning rates fall linearly to 0 over the last share of the run;
+        `done` is the share of the run behind us (of its steps or of its time budget)."""
+        scale = min(1.0, max(0.0, 1.0 - done) / self.opts.lr_decay)
+        for optimizer, lr in ((self.opt_g, self.opts.lr_g), (self.opt_d, self.opts.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * scale
+
     @torch.no_grad()
     def _update_ema(self) -> None:
         decay = min(self.opts.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up
@@ -229,6 +237,12 @@ class Trainer:
         seconds_at_start = self.seconds
         try:
             while self.step < total:
+                if opts.lr_decay:  # how much of the run is behind us: of its steps, or of a time budget
+                    elapsed = time.perf_counter() - start
+                    self._decay_learning_rates(max(self.step / total,
+                                                   (seconds_at_start + elapsed) / (60 * opts.max_minutes)
+                                                   if opts.max_minutes else 0.0,
+                                                   elapsed / max_seconds if max_seconds else 0.0))
                 sums[:-1] += self.train_step()
                 count += 1
                 bar.update(1)
