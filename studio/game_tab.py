@@ -67,7 +67,8 @@ def new_round(session: Session, kind: str, real_faces: str = ""):
     deck_ = deck(kind, real_faces)
     round_ = deck_.deal(np.random.default_rng())
     pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
-    cleared = [gr.update(value=None, interactive=True)] * ROUND
+    # one update each: Gradio pops "value" from an update it sends, so a shared one clears the first mark only
+    cleared = [gr.update(value=None, interactive=True) for _ in range(ROUND)]
     note = say("game_note", count=ROUND) + "\n\n" + judges_text(deck_, kind)
     session.game = {"kind": kind, "round": round_, "checked": False}
     return session, *pictures, *cleared, note, ""
@@ -110,19 +111,21 @@ def check_round(session: Session, *marks):
                  say("card_detector", verdict=_verdict(round_.detector_says[i], round_.detector_real[i])))
         captions.append(gr.update(label=say("card_caption", number=i + 1, truth=word(REAL if truth else FAKE),
                                             tick=tick, verdict=_verdict(d, d_real)) + extra))
-    locked = [gr.update(interactive=False)] * ROUND
+    locked = [gr.update(interactive=False) for _ in range(ROUND)]
     session.game, session.tally = {**game, "checked": True}, tally
-    text = "\n\n".join([result_text(result, round_), conclusion_text(tally, round_, [m == REAL for m in marks])])
-    return (session, *captions, *locked, text, tally_text(tally))
+    return (session, *captions, *locked, result_text(result, round_, tally, [m == REAL for m in marks]),
+            tally_text(tally))
 
 
-def result_text(result, round_: Round) -> str:
-    lines = [say("result_you", right=result.right, count=result.count, half=result.count // 2, reals=result.reals),
-             say("result_d", right=result.d_right, count=result.count, threshold=round_.d_threshold)]
+def result_text(result, round_: Round, tally: Tally, marks: list[bool]) -> str:
+    """The player's score, what it says (conclusion_text), and the judges' scores on one line."""
+    judges = say("result_d", right=result.d_right, count=result.count, threshold=round_.d_threshold)
     if result.detector_right is not None:
-        lines.append(say("result_detector", right=result.detector_right, count=result.count,
-                         threshold=round_.detector_threshold))
-    return "\n\n".join(lines)
+        judges = sentences(judges, say("result_detector", right=result.detector_right, count=result.count,
+                                       threshold=round_.detector_threshold))
+    return "\n\n".join([
+        say("result_you", right=result.right, count=result.count, half=result.count // 2, reals=result.reals),
+        conclusion_text(tally, round_, marks), judges])
 
 
 def _numbers(numbers: list[int]) -> str:

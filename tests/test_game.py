@@ -190,8 +190,9 @@ def test_the_conclusion_for_a_coin_like_score_and_a_high_one():
     assert "caught the fakes 4; D called 4 fake" in text
     backwards = [not t for t in r.real]
     assert "Worse than a coin" in conclusion_text(Tally().add(r.score(backwards)), r, backwards)
-    lines = result_text(r.score(sharp), r)
-    assert "**D** (real above 0.20): 5 of 8." in lines and "**The detector** (real above 0.50): 7 of 8." in lines
+    lines = result_text(r.score(sharp), r, Tally().add(r.score(sharp)), sharp).split("\n\n")
+    assert lines[0].startswith("**You: 8 of 8 right**") and lines[1].startswith("**You could tell")
+    assert lines[2] == "**D** (real above 0.20): 5 of 8. **The detector** (real above 0.50): 7 of 8."
 
 
 def test_the_tab_says_what_d_and_the_detector_are(tiny_gan_folder, monkeypatch):
