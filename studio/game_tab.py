@@ -1,9 +1,10 @@
 """The "Real or fake?" tab: rounds of 8 images, real (held out from training) and generated mixed;
 the player marks each, then sees the truth, their score against chance, what it says (about as
 well as a coin, or they could tell, and which fakes gave themselves away), and D's and the
-detector's verdicts (D's against a threshold the deck measured: gan_core.analysis.game). Digits always; faces only when CelebA test faces are on this machine
-(app.py --real-faces PATH, or STUDIO_REAL_FACES): they are read from there, never shipped or
-uploaded. Nothing about a player is kept beyond the page's own tally."""
+detector's verdicts (D's against a threshold the deck measured: gan_core.analysis.game). Digits
+always; faces only when CelebA test faces are on this machine (app.py --real-faces PATH, or
+STUDIO_REAL_FACES): they are read from there, never shipped or uploaded. Nothing about a player
+is kept beyond the page's own tally."""
 from __future__ import annotations
 
 import functools
@@ -136,14 +137,14 @@ def conclusion_text(tally: Tally, round_: Round, marks: list[bool]) -> str:
     """The article's conclusion, drawn from the player's own score (the session's, once there are
     several rounds): about as well as a coin, they could tell (and which fakes gave themselves
     away, beside D's and the detector's verdicts on them), or worse than a coin."""
-    kind = conclusion(tally.right, tally.count)
-    luck = chance_of_at_least(tally.right if kind != "backwards" else tally.count - tally.right, tally.count)
+    says = conclusion(tally.right, tally.count)
+    luck = chance_of_at_least(tally.right if says != "backwards" else tally.count - tally.right, tally.count)
     odds = round(1 / luck)  # "once in 28 tries": a small chance read at a glance
     over = say("game_this_round") if tally.rounds == 1 else say("game_rounds", rounds=tally.rounds)
-    if kind == "coin":
+    if says == "coin":
         return sentences(say("game_coin", right=tally.right, count=tally.count, over=over, luck=luck),
                          say("game_more") if tally.rounds == 1 else "")
-    if kind == "backwards":
+    if says == "backwards":
         return say("game_backwards", right=tally.right, count=tally.count, over=over, odds=odds)
     fakes = [i for i, truth in enumerate(round_.real) if not truth]
     caught = [i for i in fakes if not marks[i]]
