@@ -149,7 +149,7 @@ MESSAGES: dict[str, str] = {
     # --- game: real or fake? ---
     "mark_each": "mark each of the {count} images real or fake",
     "real_images_shape": "real images must be uint8 [N, {shape}], got {dtype} {got}",
-    "real_images_few": "a round needs at least {size} real images, got {got}",
+    "real_images_few": "a game needs at least {size} real images (half measure D's threshold, half are dealt), got {got}",
     # --- inversion: photos found in the model ---
     "invert_shape": "photos must be {size}x{size} with {channels} channel(s) to invert",
     "invert_count": "invert 1 to {max} photos at once, not {got}",

@@ -1,8 +1,10 @@
 """The "Real or fake?" tab: rounds of 8 images, real (held out from training) and generated mixed;
-the player marks each, then sees the truth, their score against chance, and D's and the
-detector's verdicts. Digits always; faces only when CelebA test faces are on this machine
-(app.py --real-faces PATH, or STUDIO_REAL_FACES): they are read from there, never shipped or
-uploaded. Nothing about a player is kept beyond the page's own tally."""
+the player marks each, then sees the truth, their score against chance, what it says (about as
+well as a coin, or they could tell, and which fakes gave themselves away), and D's and the
+detector's verdicts (D's against a threshold the deck measured: gan_core.analysis.game). Digits
+always; faces only when CelebA test faces are on this machine (app.py --real-faces PATH, or
+STUDIO_REAL_FACES): they are read from there, never shipped or uploaded. Nothing about a player
+is kept beyond the page's own tally."""
 from __future__ import annotations
 
 import functools
@@ -12,10 +14,10 @@ import gradio as gr
 import numpy as np
 
 from gan_core.data.images import load_images
-from gan_core.analysis.game import ROUND, Deck, Round, Tally, chance_of_at_least
+from gan_core.analysis.game import ROUND, Deck, Round, Tally, chance_of_at_least, conclusion
 from gan_core.training.live import load_live_digits
 from gan_core.analysis.real_or_fake import load_detector
-from studio.i18n import T, choices, say, word
+from studio.i18n import T, choices, say, sentences, word
 from studio.page import PRIVATE, QUIET, Page
 from studio.session import Session
 from studio.state import CONFIG, STORE, friendly, log, upscale_all
@@ -63,16 +65,29 @@ def _shown(round_: Round) -> list[np.ndarray]:
 def new_round(session: Session, kind: str, real_faces: str = ""):
     """(the session, the round's 8 pictures, 8 cleared marks, the note, an empty result): a fresh mix,
     nothing told."""
-    round_ = deck(kind, real_faces).deal(np.random.default_rng())
+    deck_ = deck(kind, real_faces)
+    round_ = deck_.deal(np.random.default_rng())
     pictures = [gr.update(value=p, label=f"{i + 1}") for i, p in enumerate(_shown(round_))]
-    cleared = [gr.update(value=None, interactive=True)] * ROUND
-    note = say("game_note", count=ROUND)
+    # one update each: Gradio pops "value" from an update it sends, so a shared one clears the first mark only
+    cleared = [gr.update(value=None, interactive=True) for _ in range(ROUND)]
+    note = say("game_note", count=ROUND) + "\n\n" + judges_text(deck_, kind)
     session.game = {"kind": kind, "round": round_, "checked": False}
     return session, *pictures, *cleared, note, ""
 
 
-def _verdict(p: float) -> str:
-    return say("verdict_real" if p > 0.5 else "verdict_fake", p=p)
+def judges_text(deck_: Deck, kind: str) -> str:
+    """One line on the judges: what D is and where its threshold comes from; what the detector is."""
+    d, things = deck_.d_calibration, say("game_things_digits" if kind == DIGITS else "game_things_faces")
+    line = say("game_judge_d", count=d.count, things=things, real=d.mean_real, fake=d.mean_fake,
+               threshold=d.threshold, accuracy=d.accuracy)
+    found = deck_.detector_calibration
+    if found is not None:
+        line = sentences(line, say("game_judge_detector", threshold=found.threshold, accuracy=found.accuracy))
+    return line
+
+
+def _verdict(p: float, real: bool) -> str:
+    return say("verdict_real" if real else "verdict_fake", p=p)
 
 
 @friendly
@@ -91,24 +106,61 @@ def check_round(session: Session, *marks):
     result = round_.score([m == REAL for m in marks])
     tally = (session.tally or Tally()).add(result)
     captions = []
-    for i, (truth, mark, d) in enumerate(zip(round_.real, marks, round_.d_says)):
+    for i, (truth, mark, d, d_real) in enumerate(zip(round_.real, marks, round_.d_says, round_.d_real)):
         tick = "\u2713" if (mark == REAL) == truth else "\u2717"
-        extra = "" if round_.detector_says is None else say("card_detector", verdict=_verdict(round_.detector_says[i]))
+        extra = ("" if round_.detector_says is None else
+                 say("card_detector", verdict=_verdict(round_.detector_says[i], round_.detector_real[i])))
         captions.append(gr.update(label=say("card_caption", number=i + 1, truth=word(REAL if truth else FAKE),
-                                            tick=tick, verdict=_verdict(d)) + extra))
-    locked = [gr.update(interactive=False)] * ROUND
+                                            tick=tick, verdict=_verdict(d, d_real)) + extra))
+    locked = [gr.update(interactive=False) for _ in range(ROUND)]
     session.game, session.tally = {**game, "checked": True}, tally
-    return (session, *captions, *locked, result_text(result), tally_text(tally))
+    return (session, *captions, *locked, result_text(result, round_, tally, [m == REAL for m in marks]),
+            tally_text(tally))
 
 
-def result_text(result) -> str:
-    luck = chance_of_at_least(result.right, result.count)
-    lines = [say("result_you", right=result.right, count=result.count, half=result.count // 2, luck=luck,
-                 reals=result.reals),
-             say("result_d", right=result.d_right, count=result.count)]
+def result_text(result, round_: Round, tally: Tally, marks: list[bool]) -> str:
+    """The player's score, what it says (conclusion_text), and the judges' scores on one line."""
+    judges = say("result_d", right=result.d_right, count=result.count, threshold=round_.d_threshold)
     if result.detector_right is not None:
-        lines.append(say("result_detector", right=result.detector_right, count=result.count))
-    return "\n\n".join(lines)
+        judges = sentences(judges, say("result_detector", right=result.detector_right, count=result.count,
+                                       threshold=round_.detector_threshold))
+    return "\n\n".join([
+        say("result_you", right=result.right, count=result.count, half=result.count // 2, reals=result.reals),
+        conclusion_text(tally, round_, marks), judges])
+
+
+def _numbers(numbers: list[int]) -> str:
+    return say("list_separator").join(map(str, numbers)) if numbers else say("game_none")
+
+
+def conclusion_text(tally: Tally, round_: Round, marks: list[bool]) -> str:
+    """The article's conclusion, drawn from the player's own score (the session's, once there are
+    several rounds): about as well as a coin, they could tell (and which fakes gave themselves
+    away, beside D's and the detector's verdicts on them), or worse than a coin."""
+    says = conclusion(tally.right, tally.count)
+    luck = chance_of_at_least(tally.right if says != "backwards" else tally.count - tally.right, tally.count)
+    odds = round(1 / luck)  # "once in 28 tries": a small chance read at a glance
+    over = say("game_this_round") if tally.rounds == 1 else say("game_rounds", rounds=tally.rounds)
+    if says == "coin":
+        return sentences(say("game_coin", right=tally.right, count=tally.count, over=over, luck=luck),
+                         say("game_more") if tally.rounds == 1 else "")
+    if says == "backwards":
+        return say("game_backwards", right=tally.right, count=tally.count, over=over, odds=odds)
+    fakes = [i for i, truth in enumerate(round_.real) if not truth]
+    caught = [i for i in fakes if not marks[i]]
+    if not fakes:
+        clues = say("game_no_fakes")
+    elif not caught:
+        clues = say("game_caught_none")
+    else:
+        numbers = [i + 1 for i in caught]
+        d_flagged = [i + 1 for i in caught if not round_.d_real[i]]
+        detector_flagged = ([] if round_.detector_real is None else
+                            [i + 1 for i in caught if not round_.detector_real[i]])
+        clues = say("game_caught" if round_.detector_real is None else "game_caught_both", caught=_numbers(numbers),
+                    d=_numbers(d_flagged), detector=_numbers(detector_flagged))
+        clues = sentences(clues, say("game_look"))
+    return sentences(say("game_told", right=tally.right, count=tally.count, over=over, odds=odds), clues)
 
 
 def tally_text(tally: Tally) -> str:

@@ -317,7 +317,8 @@ def test_live_training_in_the_page(page, shots):
 def test_a_round_of_real_or_fake(page, shots):
     page.get_by_role("tab", name="Real or fake?").click()
     page.locator("#game-card-7 img").wait_for(timeout=30_000)  # the first round is dealt on the first visit
-    assert "coin toss" in page.locator("#game-note").inner_text()
+    note = page.locator("#game-note").inner_text()
+    assert "coin toss" in note and "trained against G all along" in note and "D calls an image real above" in note
     page.locator("#game-check").click()  # careless: nothing marked yet
     assert "not marked yet" in toast(page)
     close_toasts(page)
@@ -327,6 +328,8 @@ def test_a_round_of_real_or_fake(page, shots):
     page.locator("#game-check").click()
     page.wait_for_function("document.querySelector('#game-result').innerText.includes('of 8 right')", timeout=30_000)
     assert "This session, 1 round" in page.locator("#game-tally").inner_text()
+    result = page.locator("#game-result").inner_text()  # what the score says, drawn from it
+    assert any(head in result for head in ("about as well as a coin", "You could tell", "Worse than a coin"))
     assert "D " in page.locator("#game-card-0").inner_text()  # each picture's caption: the truth, D's verdict
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "real_or_fake_scored.png"), full_page=True)
@@ -337,6 +340,7 @@ def test_a_round_of_real_or_fake(page, shots):
     page.locator("#game-deal").click()
     wait_for_new_src(page, "game-card-0", before)
     page.wait_for_function("document.querySelector('#game-result').innerText.trim() === ''", timeout=10_000)
+    assert page.locator("[id^=game-guess-] input:checked").count() == 0  # every mark cleared, not just the first
 
 
 def test_the_page_adapts_to_the_digits_model(page, shots):
