@@ -303,7 +303,7 @@ def test_live_training_in_the_page(page, shots):
                            timeout=30_000)
     page.wait_for_function("document.querySelector('#live-grid img') !== null", timeout=30_000)
     # D(x), D(G(z)) and D's accuracy beside the grid while it runs, and words that follow them
-    page.wait_for_function("document.querySelector('#live-figures').innerText.includes('D(G(z))')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#live-figures').innerText.includes('D right')", timeout=60_000)
     figures = page.locator("#live-figures").inner_text()
     assert "D right" in figures and ("keeps an edge" in figures or "hardly tell" in figures)
     page.wait_for_timeout(4000)  # a few ticks of the timer: curves and grid update
