@@ -117,6 +117,11 @@ def direction_picker(session: Session, group: str):
         gr.update(choices=direction_choices(session.directions), value=None)
 
 
+def no_scans():
+    """The browsers' pictures and captions, cleared: they showed the model the session left."""
+    return None, "", None, ""
+
+
 def random_seed() -> int:
     return random.randint(0, MAX_SEED)
 
@@ -520,6 +525,7 @@ class ExploreTab:
         self.group.input(scan_directions, [session, self.group], browsed, **PRIVATE)
         self.after_face(self.use_dir_btn.click(use_direction, [session, self.pick_direction], shown,
                                                api_name="use_direction", **QUIET))
+        page.follow_model(no_scans, None, [*browsed, self.scan_image, self.scan_caption])
 
         # teach a direction
         marked = [session, self.marks_info]
