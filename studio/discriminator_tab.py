@@ -20,15 +20,18 @@ from studio.i18n import T, choices, say, sentences, word
 from studio.page import PRIVATE, Page, reveal
 from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
-from studio.state import CONFIG, STORE, big, friendly
+from studio.state import CONFIG, STORE, big, draws_digits, friendly
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture", "The current face's photo (aligned crop)")
 
 
-def face_words(face: Face) -> str:
-    """A few words about a face, in the page's language: "seed 42, 2 sliders moved"."""
-    what = say("seed_caption", seed=face.seed) if face.z is None else say("face_yours")
+def face_words(face: Face, digits: bool = False) -> str:
+    """A few words about a face (a digit's, with `digits`), in the page's language: "seed 42, 2 sliders moved"."""
+    if face.z is None:
+        what = say("seed_caption", seed=face.seed)
+    else:
+        what = say("digits_face_yours" if digits else "face_yours")
     if not face.moved:
         return what
     return say("face_moved_one", what=what) if face.moved == 1 else say("face_moved", what=what, count=face.moved)
@@ -80,7 +83,9 @@ def subject_of(session: Session, source: str, d_seed, upload) -> dict:
         seed = check_seed(d_seed)  # at the session's truncation, as the gallery shows it
         z, what = Face(seed=seed, psi=face.psi).latent(gan.config.nz), say("seed_caption", seed=seed)
     elif source == SOURCES[0]:
-        z, what = face.latent(gan.config.nz, session.directions), say("the_current_face", what=face_words(face))
+        digits = draws_digits(session.model)
+        z = face.latent(gan.config.nz, session.directions)
+        what = say("digits_the_current_face" if digits else "the_current_face", what=face_words(face, digits))
     else:
         raise gr.Error(say("show_d_one_of", choices=say("list_separator").join(map(word, SOURCES))))
     return {"image": gan.generate(z[None])[0], "z": z.tolist(), "what": what}
@@ -92,6 +97,11 @@ def first_look(session: Session, layer, top):
     feature maps filled in (pictures, not empty boxes)."""
     asked = ask_discriminator(session, SOURCES[0], 0, None)
     return (*asked, *steps_outputs(session)[1:], show_feature_maps(session, layer, top))
+
+
+def ask_first(session: Session) -> gr.Error:
+    """The refusal of a step before D was asked anything."""
+    return gr.Error(say("digits_ask_first" if draws_digits(session.model) else "ask_first"))
 
 
 def verdict_text(p: float, what: str) -> str:
@@ -121,7 +131,7 @@ def ask_discriminator(session: Session, source: str, d_seed, upload):
 def show_feature_maps(session: Session, layer, top):
     subject = session.subject
     if not subject:
-        raise gr.Error(say("ask_first"))
+        raise ask_first(session)
     maps = feature_maps(session.gan, subject["image"], int(layer), int(top), size=160)
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
@@ -141,9 +151,10 @@ def steps_outputs(session: Session):
 def take_pixel_steps(session: Session, count, step_size):
     subject, steps = session.subject, session.steps
     if not subject or not steps:
-        raise gr.Error(say("ask_first"))
+        raise ask_first(session)
     if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
-        raise gr.Error(say("steps_full", max=CONFIG.max_pixel_steps))
+        raise gr.Error(say("digits_steps_full" if draws_digits(session.model) else "steps_full",
+                           max=CONFIG.max_pixel_steps))
     more = pixel_steps(session.gan, steps["images"][-1], int(count), float(step_size))
     session.steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
     return steps_outputs(session)
@@ -153,7 +164,7 @@ def take_pixel_steps(session: Session, count, step_size):
 def reset_steps(session: Session):
     subject = session.subject
     if not subject:
-        raise gr.Error(say("ask_first"))
+        raise ask_first(session)
     session.steps = {"images": [subject["image"]], "probs": [probability(session.gan, subject["image"])]}
     return steps_outputs(session)
 
@@ -162,15 +173,22 @@ def reset_steps(session: Session):
 def take_generator_steps(session: Session, count, target: str, lr):
     subject = session.subject
     if not subject:
-        raise gr.Error(say("ask_first"))
+        raise ask_first(session)
     if subject.get("z") is None:
-        raise gr.Error(say("g_steps_need_z"))
+        raise gr.Error(say("digits_g_steps_need_z" if draws_digits(session.model) else "g_steps_need_z"))
     out = generator_steps(session.gan, torch.tensor(subject["z"]), int(count), float(lr), target)
     picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
     strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
     note = say("g_steps_weights" if target == "weights" else "g_steps_z", count=len(out.images) - 1,
                before=out.probabilities[0], after=out.probabilities[-1])
     return strip, probability_table(out.probabilities), note
+
+
+def source_choices(model: str) -> list:
+    """What D can be shown: on a digits model, the current digit (and no photo: photos are faces)."""
+    if draws_digits(model):
+        return [(T("digits_source_current"), SOURCES[0]), *choices(SOURCES[1:3])]
+    return choices(SOURCES)
 
 
 def model_settings(session: Session) -> tuple:
@@ -185,10 +203,11 @@ def model_settings(session: Session) -> tuple:
 def follow_model(session: Session, top):
     """The tab on a new model: its layers and step size; if the tab showed a picture, D asked again
     about the (new) current face, the generator's steps cleared (they were the other model's)."""
-    settings = model_settings(session)
+    settings, sources = model_settings(session), source_choices(session.model)
     if "ask" not in session.drawn:
-        return (*settings, *[gr.skip()] * 13)
-    return (*settings, SOURCES[0], gr.update(visible=False), "", *first_look(session, 0, top))
+        return (*settings, gr.update(choices=sources), *[gr.skip()] * 12)
+    return (*settings, gr.update(choices=sources, value=SOURCES[0]), gr.update(visible=False), "",
+            *first_look(session, 0, top))
 
 
 def default_lr(target: str) -> float:
@@ -203,7 +222,7 @@ class AskTab:
         with gr.Tab(T("tab_ask"), id="ask") as self.tab:
             gr.Markdown(T("ask_intro"), elem_classes="tab-intro")
             with gr.Row(equal_height=True):
-                self.source = gr.Radio(choices(SOURCES), value=SOURCES[0], label=T("source"), scale=3)
+                self.source = gr.Radio(source_choices(first), value=SOURCES[0], label=T("source"), scale=3)
                 self.seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=T("seed"), scale=1)
                 self.upload = gr.File(label=T("upload_face"), file_types=["image"], type="filepath", scale=2)
                 self.ask_btn = gr.Button(T("ask"), variant="primary", scale=1, elem_id="ask-button")
@@ -226,7 +245,7 @@ class AskTab:
                                                  height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
                                                  elem_id="step-plot")
             with gr.Accordion(T("g_steps"), open=False):
-                gr.Markdown(T("g_steps_intro"))
+                page.tell(gr.Markdown(), value="g_steps_intro")
                 with gr.Row(equal_height=True):
                     self.g_count = gr.Slider(1, 20, 5, step=1, label=T("g_count"))
                     self.g_target = gr.Radio(choices(["weights", "z"]), value="weights", label=T("g_target"))
@@ -234,7 +253,8 @@ class AskTab:
                     self.g_btn = gr.Button(T("g_train"), elem_id="g-step-button")
                 self.g_note = gr.Markdown()
                 with gr.Row(visible=False) as self.g_box:  # shown once the copy is trained
-                    self.g_strip = gr.Gallery(label=T("g_strip"), columns=3, height="fit-content", allow_preview=False)
+                    self.g_strip = page.tell(gr.Gallery(columns=3, height="fit-content", allow_preview=False),
+                                             label="g_strip")
                     self.g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("g_plot"), height=220,
                                               x_title=T("axis_step"), y_title=T("axis_d_image"))
             with gr.Accordion(T("maps"), open=True):
@@ -243,7 +263,8 @@ class AskTab:
                     self.layer = gr.Dropdown(layers, value=0, label=T("d_layer"), scale=2)
                     self.top = gr.Slider(1, 12, 6, step=1, label=T("d_top"), scale=2, min_width=200)
                     self.maps_btn = gr.Button(T("show_maps"), scale=1)
-                self.maps = gr.Gallery(label=T("d_maps"), columns=6, height=220, allow_preview=False, elem_id="d-maps")
+                self.maps = page.tell(gr.Gallery(columns=6, height=220, allow_preview=False, elem_id="d-maps"),
+                                      label="d_maps")
 
     def wire(self):
         page, session = self.page, self.page.session

@@ -23,8 +23,8 @@ from studio.page import LIVE, PRIVATE, QUIET, Page, reveal
 from studio.photos import PhotoPanel, photo_updates
 from studio.session import Session, Sliders, no_marks
 from studio.session_files import session_folder
-from studio.state import (CONFIG, STORE, big, direction_choices, direction_label, ends_label, fits_the_sliders,
-                          friendly, md, readout, upscale_all)
+from studio.state import (CONFIG, STORE, big, direction_choices, direction_label, draws_digits, ends_label,
+                          fits_the_sliders, friendly, md, readout, upscale_all)
 
 MAX_DIRECTION_FILE = 64_000  # bytes: a direction file of a 1,024-number z is about 12 kB
 
@@ -102,10 +102,24 @@ def slider_ends(session: Session, name):
     return gr.update(label=ends_label(session.directions, name))
 
 
+def groups_of(directions: dict[str, Direction]) -> list[str]:
+    """The browser's groups that hold some of `directions` (a digits model has no Age or Smile), and
+    "Yours", which says how to teach one."""
+    return [g for g in GROUPS if g == "Yours" or in_group(directions.values(), g)]
+
+
 @friendly
-def direction_picker(session: Session):
-    """The browser's direction picker, listing the session's directions."""
-    return gr.update(choices=direction_choices(session.directions), value=None)
+def direction_picker(session: Session, group: str):
+    """The browser's groups (the one picked kept if the session still has it) and its direction
+    picker, listing the session's directions."""
+    groups = groups_of(session.directions)
+    return gr.update(choices=labelled(groups), value=group if group in groups else groups[0]), \
+        gr.update(choices=direction_choices(session.directions), value=None)
+
+
+def no_scans():
+    """The browsers' pictures and captions, cleared: they showed the model the session left."""
+    return None, "", None, ""
 
 
 def random_seed() -> int:
@@ -135,7 +149,7 @@ pick_seed = friendly(reseeded)
 def pick_from_gallery(session: Session, event: gr.SelectData):
     seeds = session.gallery_seeds
     if not seeds or event.index is None or not 0 <= event.index < len(seeds):
-        raise gr.Error(say("click_gallery"))
+        raise gr.Error(say("digits_click_gallery" if draws_digits(session.model) else "click_gallery"))
     return reseeded(session, seeds[event.index])
 
 
@@ -215,7 +229,8 @@ def scan_page(session: Session, page):
         raise gr.Error(say("pick_page", last=pages - 1))
     dims = list(range(first, min(first + CONFIG.scan_page, nz)))
     images = dimension_scan(gan, session.face.latent(nz, session.directions), dims)
-    caption = say("scan_caption", first=dims[0], last=dims[-1])
+    caption = say("digits_scan_caption" if draws_digits(session.model) else "scan_caption", first=dims[0],
+                  last=dims[-1])
     return make_grid(upscale_all(images, 96), nrow=7), caption
 
 
@@ -352,7 +367,7 @@ class ExploreTab:
         sliders = first.sliders()
         picks = direction_choices(directions)
         with gr.Tab(T("tab_explore"), id="explore"):
-            gr.Markdown(T("explore_intro"), elem_classes="tab-intro")
+            page.tell(gr.Markdown(elem_classes="tab-intro"), value="explore_intro")
             with gr.Row():
                 with gr.Column(scale=3):
                     with gr.Row(equal_height=True):
@@ -360,20 +375,21 @@ class ExploreTab:
                                                     label=T("first_seed"), scale=1, min_width=120)
                         self.psi = page.truncation_slider(elem_id="truncation")
                         self.random_btn = gr.Button(T("random_seeds"), scale=1, min_width=120, size="md")
-                    self.faces = gr.Gallery(label=T("gallery"), columns=CONFIG.gallery_columns, format="jpeg",
-                                            height="fit-content", elem_id="faces", allow_preview=False,
-                                            object_fit="contain")
+                    self.faces = page.tell(gr.Gallery(columns=CONFIG.gallery_columns, format="jpeg",
+                                                      height="fit-content", elem_id="faces", allow_preview=False,
+                                                      object_fit="contain"), label="gallery")
                     self.photos = PhotoPanel()
                     with gr.Accordion(T("browser"), open=False):
                         with gr.Row(equal_height=True):
-                            self.group = gr.Radio(choices(GROUPS), value=GROUPS[0], label=T("browser_group"), scale=3)
+                            groups = groups_of(directions)
+                            self.group = gr.Radio(choices(groups), value=groups[0], label=T("browser_group"), scale=3)
                             self.browse_btn = gr.Button(T("show"), scale=1)
                         with gr.Row(equal_height=True):
                             self.pick_direction = gr.Dropdown(picks, label=T("browser_pick"), scale=3,
                                                               allow_custom_value=True)
                             self.use_dir_btn = gr.Button(T("put_on_slider"), scale=1)
-                        self.browse_image = gr.Image(label=T("browser_image"), interactive=False,
-                                                     placeholder=T("browser_image_empty"), elem_id="direction-scan")
+                        self.browse_image = page.tell(gr.Image(interactive=False, elem_id="direction-scan"),
+                                                      label="browser_image", placeholder="browser_image_empty")
                         self.browse_caption = gr.Markdown()
                     with gr.Accordion(T("scanner"), open=False):
                         with gr.Row(equal_height=True, elem_id="dimension-scanner"):
@@ -383,13 +399,13 @@ class ExploreTab:
                             self.pick_dim = gr.Number(None, precision=0, label=T("scanner_pick"), elem_id="pick-dim")
                             self.use_btn = gr.Button(T("put_on_slider"), elem_id="use-dim")
                         self.scan_caption = gr.Markdown()
-                        self.scan_image = gr.Image(label=T("scanner_image"), interactive=False,
-                                                   placeholder=T("scanner_image_empty"))
-                    with gr.Accordion(T("teach"), open=False):
-                        gr.Markdown(T("teach_intro"))
-                        self.concept = gr.Textbox(label=T("concept"), placeholder=T("concept_placeholder"))
+                        self.scan_image = page.tell(gr.Image(label=T("scanner_image"), interactive=False),
+                                                    placeholder="scanner_image_empty")
+                    with page.tell(gr.Accordion(open=False), label="teach"):
+                        page.tell(gr.Markdown(), value="teach_intro")
+                        self.concept = page.tell(gr.Textbox(label=T("concept")), placeholder="concept_placeholder")
                         with gr.Row():
-                            self.yes_btn = gr.Button(T("mark_yes"), elem_id="mark-yes")
+                            self.yes_btn = page.tell(gr.Button(elem_id="mark-yes"), value="mark_yes")
                             self.no_btn = gr.Button(T("mark_no"), elem_id="mark-no")
                             self.clear_btn = gr.Button(T("clear_marks"), size="sm")
                         self.marks_info = gr.Markdown(T("marks_none"))
@@ -401,11 +417,11 @@ class ExploreTab:
                             self.upload = gr.File(label=T("upload_direction"), file_types=[".json"], type="filepath")
                 with gr.Column(scale=2):
                     face = first.face
-                    self.face_seed = gr.Number(face.seed if face else None, precision=0, minimum=0, maximum=MAX_SEED,
-                                               label=T("face_seed"), elem_id="face-seed")
-                    self.current = gr.Image(label=T("current_face"), height=300, interactive=False,
-                                            elem_id="current-face",
-                                            format="jpeg")  # 20x faster to encode than webp, and closer (44 vs 42 dB)
+                    self.face_seed = page.tell(gr.Number(face.seed if face else None, precision=0, minimum=0,
+                                                         maximum=MAX_SEED, elem_id="face-seed"), label="face_seed")
+                    # jpeg: 20x faster to encode than webp, and closer (44 vs 42 dB)
+                    self.current = page.tell(gr.Image(height=300, interactive=False, elem_id="current-face",
+                                                      format="jpeg"), label="current_face")
                     names, offsets = [], []
                     short = direction_choices(directions, short=True)
                     for i, name in enumerate(sliders.names):
@@ -429,9 +445,9 @@ class ExploreTab:
                     with gr.Row():
                         self.reset_btn = gr.Button(T("reset_sliders"))
                         self.share_btn = gr.Button(T("share"), elem_id="share")
-                    self.state_text = gr.Textbox(label=T("state_text"), max_lines=2, elem_id="state-text")
+                    self.state_text = page.tell(gr.Textbox(max_lines=2, elem_id="state-text"), label="state_text")
                     self.share_note = gr.Markdown(elem_id="share-note")
-                    self.apply_btn = gr.Button(T("apply_face"), elem_id="apply-face")
+                    self.apply_btn = page.tell(gr.Button(elem_id="apply-face"), value="apply_face")
                     self.face_json, self.face_api = gr.JSON(visible=False), gr.Button(visible=False)  # the API's /face
                     self.truncation_api = gr.Button(visible=False)  # the API's /truncation
         self.gallery = dict(fn=show_gallery, inputs=[page.session, self.start_seed], outputs=[page.session, self.faces])
@@ -461,6 +477,7 @@ class ExploreTab:
                 photo_updates, session, [self.photos.panel, self.photos.note], **PRIVATE).then(
                 session_marks, session, self.marks_info, **PRIVATE)
         page.model_pick.focus(refresh_models, page.model_pick, page.model_pick, **PRIVATE, **QUIET)
+        page.follow_told()  # every tab is laid out: the texts that name what G draws follow the model
 
         # the gallery and the current face
         self.start_seed.submit(**gallery, api_name="gallery")
@@ -508,6 +525,7 @@ class ExploreTab:
         self.group.input(scan_directions, [session, self.group], browsed, **PRIVATE)
         self.after_face(self.use_dir_btn.click(use_direction, [session, self.pick_direction], shown,
                                                api_name="use_direction", **QUIET))
+        page.follow_model(no_scans, None, [*browsed, self.scan_image, self.scan_caption])
 
         # teach a direction
         marked = [session, self.marks_info]
@@ -523,4 +541,4 @@ class ExploreTab:
         page.directions_changed += [*page.model_switched, fitted, uploaded]
         self.after_face(fitted)
         self.after_face(uploaded)
-        page.follow_directions(direction_picker, session, self.pick_direction)
+        page.follow_directions(direction_picker, [session, self.group], [self.group, self.pick_direction])

@@ -10,7 +10,7 @@ from gan_core.data.media import make_grid
 from studio.i18n import T, choices, labelled, say
 from studio.page import PRIVATE, QUIET, Page
 from studio.session import Session
-from studio.state import CONFIG, STORE, big, friendly, upscale_all
+from studio.state import CONFIG, STORE, big, draws_digits, friendly, upscale_all
 
 
 def exemplars(session: Session, text: str, name: str, psi: float):
@@ -18,7 +18,8 @@ def exemplars(session: Session, text: str, name: str, psi: float):
     of seeds and faces), every seed at truncation `psi`, and each one's tuned generator (or None)."""
     faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if not faces:
-        raise gr.Error(say("no_exemplars", name=name, max=MAX_EXEMPLARS))
+        raise gr.Error(say("digits_no_exemplars" if draws_digits(session.model) else "no_exemplars", name=name,
+                           max=MAX_EXEMPLARS))
     return latents(faces, session.nz, session.directions, psi), [f.tuned for f in faces]
 
 
@@ -39,7 +40,8 @@ def do_face_math(session: Session, a: str, b: str, c: str):
 def add_current_to_concept(session: Session, text: str):
     faces = parse_faces(text, MAX_EXEMPLARS, named=session.named())
     if len(faces) >= MAX_EXEMPLARS:
-        raise gr.Error(say("concept_full", max=MAX_EXEMPLARS))
+        raise gr.Error(say("digits_concept_full" if draws_digits(session.model) else "concept_full",
+                           max=MAX_EXEMPLARS))
     return faces_text(faces + [session.face])  # a photo's face by its name
 
 
@@ -54,7 +56,7 @@ def presets_of(model: str) -> list[list[str]]:
 def preset_updates(session: Session):
     """The ready-examples picker for the session's model, hidden (with a note why) when it has none."""
     presets = presets_of(session.model)
-    note = "" if presets else say("no_presets")
+    note = "" if presets else say("digits_no_presets" if draws_digits(session.model) else "no_presets")
     return gr.update(choices=labelled([p[0] for p in presets]), value=None, visible=bool(presets)), note
 
 
@@ -84,13 +86,13 @@ class MathTab:
         self.page = page
         first = page.first.model
         presets = (presets_of(first) if first else []) or [["", "1, 2, 3", "4, 5, 6", "7, 8, 9"]]
-        with gr.Tab(T("tab_math"), id="math") as self.tab:
-            gr.Markdown(T("math_intro"), elem_classes="tab-intro")
+        with page.tell(gr.Tab(id="math"), label="tab_math") as self.tab:
+            page.tell(gr.Markdown(elem_classes="tab-intro"), value="math_intro")
             with gr.Row():
-                self.concepts = [gr.Textbox(text, label=label, max_lines=3) for text, label in
-                                 zip(presets[0][1:], (T("concept_a"), T("concept_b"), T("concept_c")))]
+                self.concepts = [page.tell(gr.Textbox(text, max_lines=3), label=key) for text, key in
+                                 zip(presets[0][1:], ("concept_a", "concept_b", "concept_c"))]
             with gr.Row():
-                self.adds = [gr.Button(label, size="sm") for label in (T("add_to_a"), T("add_to_b"), T("add_to_c"))]
+                self.adds = [page.tell(gr.Button(size="sm"), value=key) for key in ("add_to_a", "add_to_b", "add_to_c")]
                 self.math_btn = gr.Button(T("compute"), variant="primary", elem_id="math-button")
             with gr.Row(equal_height=True):
                 self.preset_pick = gr.Dropdown(choices([p[0] for p in presets if p[0]]), value=presets[0][0] or None,

@@ -115,12 +115,12 @@ class MorphTab:
     def __init__(self, page: Page):
         self.page = page
         with gr.Tab(T("tab_morph"), id="morph"):
-            gr.Markdown(T("morph_intro"), elem_classes="tab-intro")
+            page.tell(gr.Markdown(elem_classes="tab-intro"), value="morph_intro")
             with gr.Row():
                 with gr.Column(scale=2):
-                    self.keyframes = page.keyframes = gr.Textbox("9, 11, 28", label=T("keyframes"), max_lines=4,
-                                                                 elem_id="keyframes")
-                    self.add_key_btn = gr.Button(T("add_keyframe"))
+                    self.keyframes = page.keyframes = page.tell(gr.Textbox("9, 11, 28", max_lines=4,
+                                                                           elem_id="keyframes"), label="keyframes")
+                    self.add_key_btn = page.tell(gr.Button(), value="add_keyframe")
                     with gr.Row():
                         self.frames_per = gr.Slider(1, 120, 24, step=1, label=T("frames_per_segment"),
                                                     elem_id="frames-per-segment")
@@ -135,7 +135,7 @@ class MorphTab:
                         self.loop = gr.Checkbox(True, label=T("loop"))
                     self.morph_btn = gr.Button(T("render_morph"), variant="primary", elem_id="morph-button")
                     with gr.Group():
-                        gr.Markdown(T("walk_intro"))
+                        page.tell(gr.Markdown(), value="walk_intro")
                         with gr.Row(equal_height=True):
                             picks = direction_choices(page.first.directions)
                             self.walk_name = gr.Dropdown(picks, label=T("walk_direction"), scale=3,

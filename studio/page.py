@@ -10,6 +10,8 @@ the context each tab lays itself out and wires itself from.
 
 A tab follows what another tab changes through the page: page.follow_model (the session switched
 models) and page.follow_directions (the session's directions changed), both after Explore's events.
+A text that names what the model draws (a face, a digit) is laid out through page.tell, and follows
+the session's model by itself.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import gradio as gr
 
 from studio.i18n import SWITCH, T, choices
 from studio.session import Session
-from studio.state import DEFAULT_MODEL, STORE
+from studio.state import DEFAULT_MODEL, STORE, told
 
 PRIVATE = dict(api_visibility="private")  # wiring only: no API endpoint
 QUIET = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
@@ -48,6 +50,7 @@ class Page:
     # set by Explore's wiring, followed by the other tabs
     model_switched: list = field(default_factory=list)  # events after which the session is on another model
     directions_changed: list = field(default_factory=list)  # ... has other directions (a new model's, or its own)
+    texts: list = field(default_factory=list)  # (component, {property: key of state.TOLD}): what names what G draws
 
     @classmethod
     def header(cls, demo: gr.Blocks, real_faces: str = "") -> "Page":
@@ -56,7 +59,7 @@ class Page:
         session = gr.State(first)
         gr.Markdown(T("page_language"), elem_id="studio-language")  # read by the page's script (studio/i18n.py)
         with gr.Row():
-            gr.Markdown(T("header"), elem_id="header")
+            header = gr.Markdown(elem_id="header")
             language_btn = gr.Button(T("language_switch"), size="sm", elem_id="language-switch")
         with gr.Row():
             model_pick = gr.Dropdown(choices(STORE.names), value=DEFAULT_MODEL, label=T("model_pick"),
@@ -65,15 +68,38 @@ class Page:
             hub_btn = gr.Button(T("hub_load"), scale=1, size="md")
         model_info = gr.Markdown()
         language_btn.click(None, js=SWITCH)  # the whole page in the other language, kept across reloads
-        return cls(demo, first, session, model_pick, hub_id, hub_btn, model_info, real_faces)
+        page = cls(demo, first, session, model_pick, hub_id, hub_btn, model_info, real_faces)
+        page.tell(header, value="header")
+        return page
 
     def truncation_slider(self, elem_id: str) -> gr.Slider:
         """A view of the session's truncation (the current face's psi); Explore wires every one."""
         face = self.first.face
-        slider = gr.Slider(0, 1, face.psi if face else 1.0, step=0.05, label=T("truncation"), info=T("truncation_info"),
+        slider = gr.Slider(0, 1, face.psi if face else 1.0, step=0.05, label=T("truncation"),
                            elem_id=elem_id, scale=2, min_width=220)
         self.truncation.append(slider)
-        return slider
+        return self.tell(slider, info="truncation_info")
+
+    def tell(self, component, **texts: str):
+        """`component`, its `texts` (label=, info=, placeholder=, value=: keys of studio.state.TOLD) as
+        the session's model says them: "Current face" on a faces model, "Current digit" on a digits
+        model, now and after every switch of model."""
+        for name, key in texts.items():
+            if name not in ("label", "info", "placeholder", "value"):
+                raise RuntimeError(f"no text {name!r} to tell")
+            text = told(key, self.first.model)
+            setattr(component, name, component.postprocess(text) if name == "value" else text)  # as __init__ does
+        self.texts.append((component, texts))
+        return component
+
+    def retell(self, session: Session) -> list:
+        """Updates for every component tell() laid out: its texts as the session's model says them."""
+        return [gr.update(**{name: told(key, session.model) for name, key in texts.items()})
+                for _, texts in self.texts]
+
+    def follow_told(self) -> None:
+        """Every text tell() laid out follows the session's model (wired once every tab is laid out)."""
+        self.follow_model(self.retell, self.session, [component for component, _ in self.texts], **QUIET)
 
     def follow_model(self, fn, inputs, outputs, **kwargs) -> None:
         """`fn` after every switch of the session's model: a tab's views show the new model."""

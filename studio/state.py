@@ -18,7 +18,7 @@ from gan_core.analysis.digits import load_digit_classifier
 from gan_core.training.live import LiveRun
 from gan_core.data.media import upscale
 from gan_core.errors import UserError
-from studio.i18n import error, say, word
+from studio.i18n import T, error, say, word
 from studio.model_store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo root, where app.py is
@@ -94,6 +94,56 @@ def big(image, smooth: bool = True):
 
 def upscale_all(images, size):
     return [upscale(image, size, smooth=True) for image in images]
+
+
+# --- what the model draws ----------------------------------------------------------------------
+def draws_digits(model: str) -> bool:
+    """Whether `model` draws digits (one channel, as MNIST) rather than faces: the page's texts
+    name what the session's model draws."""
+    return bool(model) and STORE.get(model).config.channels == 1
+
+
+# The static texts that name what the model draws, as a faces model and a digits model say them:
+# each has a digits twin in the catalogue (digits_<key>). A component shows them through
+# Page.tell, which sets them again after every switch of model; a handler's run-time text picks
+# its twin itself: say("digits_<key>" if draws_digits(model) else "<key>").
+TOLD = {
+    "header": (T("header"), T("digits_header")),
+    "explore_intro": (T("explore_intro"), T("digits_explore_intro")),
+    "truncation_info": (T("truncation_info"), T("digits_truncation_info")),
+    "gallery": (T("gallery"), T("digits_gallery")),
+    "browser_image": (T("browser_image"), T("digits_browser_image")),
+    "browser_image_empty": (T("browser_image_empty"), T("digits_browser_image_empty")),
+    "scanner_image_empty": (T("scanner_image_empty"), T("digits_scanner_image_empty")),
+    "teach": (T("teach"), T("digits_teach")),
+    "teach_intro": (T("teach_intro"), T("digits_teach_intro")),
+    "concept_placeholder": (T("concept_placeholder"), T("digits_concept_placeholder")),
+    "mark_yes": (T("mark_yes"), T("digits_mark_yes")),
+    "face_seed": (T("face_seed"), T("digits_face_seed")),
+    "current_face": (T("current_face"), T("digits_current_face")),
+    "state_text": (T("state_text"), T("digits_state_text")),
+    "apply_face": (T("apply_face"), T("digits_apply_face")),
+    "morph_intro": (T("morph_intro"), T("digits_morph_intro")),
+    "keyframes": (T("keyframes"), T("digits_keyframes")),
+    "add_keyframe": (T("add_keyframe"), T("digits_add_keyframe")),
+    "walk_intro": (T("walk_intro"), T("digits_walk_intro")),
+    "tab_math": (T("tab_math"), T("digits_tab_math")),
+    "math_intro": (T("math_intro"), T("digits_math_intro")),
+    "concept_a": (T("concept_a"), T("digits_concept_a")),
+    "concept_b": (T("concept_b"), T("digits_concept_b")),
+    "concept_c": (T("concept_c"), T("digits_concept_c")),
+    "add_to_a": (T("add_to_a"), T("digits_add_to_a")),
+    "add_to_b": (T("add_to_b"), T("digits_add_to_b")),
+    "add_to_c": (T("add_to_c"), T("digits_add_to_c")),
+    "g_steps_intro": (T("g_steps_intro"), T("digits_g_steps_intro")),
+    "g_strip": (T("g_strip"), T("digits_g_strip")),
+    "d_maps": (T("d_maps"), T("digits_d_maps")),
+}
+
+
+def told(key: str, model: str):
+    """The static text `key` (a key of TOLD) as `model` says it: a face's, or its digits twin."""
+    return TOLD[key][draws_digits(model)]
 
 
 # --- directions --------------------------------------------------------------------------------

@@ -358,13 +358,20 @@ def test_the_page_adapts_to_the_digits_model(page, shots):
                            timeout=30_000)  # the digit classifier's readout: which digit it reads
     page.wait_for_function(hidden, arg="#photo-panel", timeout=30_000)  # no encoder: no photos, and why
     page.wait_for_function("document.body.innerText.includes('ships no encoder')", timeout=30_000)
+    page.wait_for_function("document.body.innerText.includes('Current digit')", timeout=30_000)  # its words too
+    assert "Click a digit to explore it" in page.locator("#faces").inner_text()
     page.screenshot(path=str(shots / "digits_explore.png"), full_page=True)
-    page.get_by_role("tab", name="Face math").click()
+    page.get_by_role("tab", name="Digit math").click()
     assert "no ready examples" in page.locator("#preset-note").inner_text()
     page.locator("#math-button").click()
     page.locator("#math-result img").wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "digits_math.png"), full_page=True)
+    page.locator("#model-pick input").click()
+    page.get_by_role("option", name="Faces (CelebA 64x64)").click()
+    page.get_by_role("tab", name="Face math").wait_for(timeout=30_000)  # the faces model's words are back
+    page.get_by_role("tab", name="Explore").click()
+    page.wait_for_function("document.body.innerText.includes('Click a face to explore it')", timeout=30_000)
 
 
 # --- the page in Simplified Chinese and in English --------------------------------------------------

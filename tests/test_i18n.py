@@ -312,3 +312,131 @@ def test_the_page_gradio_serves_starts_with_the_switchs_choice():
         assert html.startswith("<html><head>" + i18n.EARLY + "<title>") and html.count("<head>") == 1
         assert client.get("/config").json() == {"head": "<head>"}
     assert "localStorage" in i18n.EARLY and "navigator" in i18n.EARLY and "reload" in i18n.SWITCH
+
+
+# --- the page says what the session's model draws ------------------------------------------------
+FACES_MODEL, DIGITS_MODEL = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
+FACE = {"en": re.compile(r"\bfaces?\b", re.I), "zh-CN": re.compile("脸")}
+DIGIT = {"en": re.compile(r"\bdigits?\b", re.I), "zh-CN": re.compile("数字")}
+
+
+def page_on(model: str, monkeypatch):
+    """The page's header and its Explore, Morph, Face math and Ask D tabs, laid out and wired for a
+    session that opens on `model`; (the page, {tab id: the texts its parts show, by language})."""
+    import gradio as gr
+
+    from studio import page as page_module
+    from studio.discriminator_tab import AskTab
+    from studio.explore_tab import ExploreTab
+    from studio.math_tab import MathTab
+    from studio.morph_tab import MorphTab
+
+    monkeypatch.setattr(page_module, "DEFAULT_MODEL", model)
+    with gr.Blocks() as demo:
+        page = page_module.Page.header(demo)
+        with gr.Tabs() as page.tabs:
+            tabs = [tab(page) for tab in (ExploreTab, MorphTab, MathTab, AskTab)]
+        for tab in tabs:
+            tab.wire()
+    photo_panel = set(blocks_under(tabs[0].photos.panel))  # about faces by design: hidden on a digits model
+    catalogue = i18n.catalogue(photos=8, mb=10, page=8, frames=600, size=512, round=8, lr_weights="2e-05",
+                               lr_z="0.05", balance="").translations_dict
+    shown = {}
+    for tab in (b for b in demo.blocks.values() if isinstance(b, gr.Tab)):
+        parts = [b for b in blocks_under(tab) if b not in photo_panel]
+        shown[tab.id] = {lang: [text_in(value, catalogue[lang]) for part in parts for value in texts_of(part)]
+                         for lang in LANGUAGES}
+    return page, shown
+
+
+def blocks_under(block):
+    yield block
+    for child in getattr(block, "children", []):
+        yield from blocks_under(child)
+
+
+def texts_of(block):
+    """What a part of the page shows as text: its label, info, placeholder, text, choices' labels (a
+    picker's value is one of its choices, shown by its label)."""
+    for name in ("label", "info", "placeholder") + (() if getattr(block, "choices", None) else ("value",)):
+        value = getattr(block, name, None)
+        if isinstance(value, (str, i18n.I18nData)):
+            yield value
+    for choice in getattr(block, "choices", None) or []:
+        yield choice[0] if isinstance(choice, tuple) else choice
+
+
+def text_in(value, translations: dict) -> str:
+    """A text as the browser shows it in one language (a catalogue key translated)."""
+    if isinstance(value, i18n.I18nData):
+        value = str(value)
+    if isinstance(value, str) and value.startswith("__i18n__"):
+        return translations[json.loads(value[len("__i18n__"):])["key"]]
+    return str(value)
+
+
+def test_on_the_digits_model_every_tab_says_digit_and_none_says_face(monkeypatch):
+    page, shown = page_on(DIGITS_MODEL, monkeypatch)
+    assert set(shown) == {"explore", "morph", "math", "ask"}
+    for tab, texts in shown.items():
+        for lang in LANGUAGES:
+            assert not [t for t in texts[lang] if FACE[lang].search(t)], (tab, lang)
+            assert sum(bool(DIGIT[lang].search(t)) for t in texts[lang]) >= 3, (tab, lang)  # intros, labels, buttons
+    for lang in LANGUAGES:
+        assert ("Digit math", "数字运算")[lang != "en"] in shown["math"][lang]
+        assert ("Current digit", "当前数字")[lang != "en"] in shown["explore"][lang]
+        assert ("G's digit along the steps (step: D's verdict)", "G 写的数字随步数的变化（步数：D 的判决）")[
+            lang != "en"] in shown["ask"][lang]
+
+
+def test_a_page_that_switches_model_says_digit_then_face_again(monkeypatch):
+    """The texts Page.tell laid out for the faces model, after a switch to the digits model and back."""
+    from studio.session import Session
+
+    page, shown = page_on(FACES_MODEL, monkeypatch)
+    assert "Face math" in shown["math"]["en"] and "人脸运算" in shown["math"]["zh-CN"]
+    from studio.state import TOLD
+    assert sorted(key for _, texts in page.texts for key in texts.values() if key != "truncation_info") == sorted(
+        set(TOLD) - {"truncation_info"})  # each laid out once (the truncation's info on Explore and on Morph)
+    catalogue = i18n.catalogue().translations_dict
+    for model, said in ((DIGITS_MODEL, DIGIT), (FACES_MODEL, FACE)):
+        updates = page.retell(Session.opening(model))
+        assert len(updates) == len(page.texts)
+        for lang in LANGUAGES:
+            texts = [text_in(v, catalogue[lang]) for u in updates for k, v in u.items() if k != "__type__"]
+            other = FACE if said is DIGIT else DIGIT
+            assert sum(bool(said[lang].search(t)) for t in texts) > 20, (model, lang)
+            assert not [t for t in texts if other[lang].search(t) and not said[lang].search(t)], (model, lang)
+
+
+def test_what_handlers_write_on_the_digits_model_says_digit(monkeypatch):
+    import gradio as gr
+
+    from gan_core.editing.face import Face
+    from studio.discriminator_tab import SOURCES, ask_discriminator, face_words, source_choices, take_pixel_steps
+    from studio.explore_tab import pick_from_gallery, scan_page
+    from studio.math_tab import do_face_math, preset_updates
+    from studio.photos import photo_updates
+    from studio.session import Session
+
+    def message(fn, *args):
+        with pytest.raises(gr.Error) as caught:
+            fn(*args)
+        return caught.value.message
+
+    for lang in LANGUAGES:
+        session = Session.opening(DIGITS_MODEL)
+        said = functools.partial(in_language, lang)
+        written = [said(message, pick_from_gallery, session, gr.SelectData(None, {"index": 0, "value": None})),
+                   said(scan_page, session, 0)[1],
+                   said(message, do_face_math, session, "", "1", "2"),
+                   said(preset_updates, session)[1],
+                   said(message, take_pixel_steps, session, 1, 0.1),
+                   said(ask_discriminator, session, SOURCES[0], 0, None)[2],
+                   said(face_words, Face(z=[0.0] * 100), True)]
+        for text in written:
+            assert DIGIT[lang].search(text) and not FACE[lang].search(text), (lang, text)
+        assert not said(photo_updates, session)[0]["visible"]  # photos are faces: the note says where to find them
+        assert ("the faces model", "人脸模型")[lang != "en"] in said(photo_updates, session)[1]
+    assert [value for _, value in source_choices(DIGITS_MODEL)] == list(SOURCES[:3])  # no photo's crop: no photos
+    assert [value for _, value in source_choices(FACES_MODEL)] == list(SOURCES)

@@ -105,7 +105,7 @@ def test_keyframes_from_text_and_add_keyframe(gan):
 
 
 # --- the studio's photo flow, on the shipped faces model ------------------------------------------
-FACES = "Faces (CelebA 64x64)"
+FACES, DIGITS = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
 
 
 def quiet(*args, **kwargs):  # a gr.Progress stand-in
@@ -272,3 +272,30 @@ def test_ask_d_sees_the_face_found_in_an_upload(tmp_path, faces_model):
     assert not (tmp_path / "me.jpg").exists()  # read once, deleted ...
     _, again, _, _, _ = ask_discriminator(session, SOURCES[2], 0, path)  # ... and asked about again
     assert np.array_equal(again, image)
+
+
+def test_the_direction_browser_offers_the_models_own_directions():
+    """On the digits model: its own groups and directions (Towards 0-9, SeFa, PCA), no face's
+    attributes; on the faces model, the faces' first; a direction the session taught joins them."""
+    import json as json_module
+
+    from gan_core.editing.directions import GROUPS, Direction
+    from studio.explore_tab import direction_picker, groups_of, scan_directions
+    from studio.session import Session
+    from studio.state import CONFIG
+
+    digits = Session.opening(DIGITS)
+    shipped = json_module.loads((dict(CONFIG.bundled)[DIGITS] / "directions.json").read_text())["directions"]
+    assert groups_of(digits.directions) == ["Attributes", "Yours", "SeFa (label-free)", "PCA (label-free)"]
+    groups, picker = direction_picker(digits, GROUPS[0])
+    assert groups["value"] == "Attributes" and [v for _, v in groups["choices"]] == groups_of(digits.directions)
+    assert {name for _, name in picker["choices"]} == {d["name"] for d in shipped} == set(digits.directions)
+    assert {f"Towards {n}" for n in range(10)} | {"SeFa 1", "PCA 10"} <= set(digits.directions)
+    assert not {"Age", "Gender", "Glasses", "Smile"} & {name.split(",")[0] for name in digits.directions}
+    image, caption = scan_directions(digits, "Attributes")
+    assert "Towards 0" in caption and "Age" not in caption and image.shape[0] > 10 * 32  # ten rows
+    groups, _ = direction_picker(digits, "PCA (label-free)")
+    assert groups["value"] == "PCA (label-free)"  # the group picked stays picked
+    digits.mine = {"wide": Direction("wide", torch.ones(100), "user")}
+    assert [v for _, v in direction_picker(digits, "Yours")[0]["choices"]][:2] == ["Attributes", "Yours"]
+    assert groups_of(Session.opening(FACES).directions)[0] == GROUPS[0]  # Age, gender, glasses, smile

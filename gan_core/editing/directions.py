@@ -53,7 +53,8 @@ METHODS: dict[str, Method] = {
     "conditional": Method("Age, gender, glasses, smile", 0,
                           "an attribute's boundary with the others it keeps projected out (InterFaceGAN's "
                           "conditional edit): the face changes in that one way"),
-    "user": Method("Yours", 1, "fitted to faces you marked yes or no: the normal of the boundary between them"),
+    "user": Method("Yours", 1, "fitted to the pictures you marked yes or no: the normal of the boundary between "
+                                "them"),
     "interfacegan": Method("Attributes", 2,
                            "the normal of a linear boundary in z between images a classifier (a face's "
                            "attributes, or which digit) calls yes and no (InterFaceGAN)"),
@@ -61,7 +62,7 @@ METHODS: dict[str, Method] = {
                    "an eigenvector of the first layer's weights: a way of moving z that changes that layer "
                    "most (SeFa, no labels)"),
     "ganspace": Method("PCA (label-free)", 4,
-                       "a principal component of the first layer's outputs over random faces, mapped back to z "
+                       "a principal component of the first layer's outputs over random samples, mapped back to z "
                        "(GANSpace-style PCA, no labels)"),
 }
 GROUPS: tuple[str, ...] = ("Age, gender, glasses, smile", "Attributes", "Yours", "SeFa (label-free)",
