@@ -95,13 +95,34 @@ def test_the_live_run_yields_frames_then_ends(monkeypatch):
 
     monkeypatch.setattr(equilibrium, "SECONDS", 0.6)
     monkeypatch.setattr(equilibrium, "FRAME", 0.2)
-    frames = list(equilibrium.run(("balanced", 1)))
+    frames = list(equilibrium.run("balanced", equilibrium.Ticket()))
     assert len(frames) >= 3
     table, status, what = frames[0]
-    assert list(table.columns) == ["x", "value", "series"] and len(table) == 4 * GRID
+    assert list(table.columns) == ["x", "value", "series"] and len(table) == 4 * len(range(0, GRID, equilibrium.EVERY))
     assert set(table["series"]) == {"data's density", "G's density", "D(x): D's verdict (1 = real)",
                                     "1/2: D cannot tell"}
     assert set(table["series"]) <= set(equilibrium.COLOURS)
     assert status.startswith("Step 0 ·") and what.startswith("Balanced:")
-    assert "Step" in frames[1][1] and "ended after" in frames[-1][1]
-    assert list(equilibrium.run(None)) == []
+    assert "Step" in frames[1][1] and "The run ended" in frames[-1][1]
+
+
+def test_stop_or_another_press_ends_the_pages_run(monkeypatch):
+    from studio import equilibrium
+
+    monkeypatch.setattr(equilibrium, "FRAME", 0.1)
+    ticket = equilibrium.Ticket()
+    frames = equilibrium.run("g_strong", ticket)
+    next(frames), next(frames)
+    equilibrium.stop(ticket)  # the page's Stop: one last line that says so, no new picture
+    plot, status, what = next(frames)
+    assert status.endswith("Stopped.") and what.startswith("G too strong:")
+    assert next(frames, None) is None
+    frames = equilibrium.run("g_strong", ticket)
+    next(frames)
+    equilibrium.invalidate(ticket)  # another press: this run ends silently, the new one draws
+    assert next(frames, None) is None
+    other = equilibrium.Ticket()  # another page's run goes on
+    frames = equilibrium.run("g_strong", other)
+    next(frames)
+    equilibrium.stop(ticket)
+    assert next(frames)[1].startswith("Step")
