@@ -50,7 +50,7 @@ BANDWIDTH = 0.08                    # G's density: a Gaussian kernel this wide o
 class Preset:
     name: str
     what: Phrase            # one sentence: what the picture shows
-    lr_d: float             # Adam's learning rates
+    lr_d: float             # learning rates (Adam's; G's plain SGD's with g_sgd)
     lr_g: float
     d_steps: int = 1        # D updates per round
     g_steps: int = 1        # G updates per round
