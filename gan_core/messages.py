@@ -295,4 +295,16 @@ MESSAGES: dict[str, str] = {
                  "{max:g} minutes)",
     "live_owner": "only the page that started this live run can stop it; it ends by itself at step {total} or "
                   "after {minutes:g} minutes",
+    # --- the toy: a 1-D GAN trained live (one sentence per preset: what you are seeing) ---
+    "toy_what_balanced": "Balanced: D learns ten times faster than G (two time scales), a light gradient penalty keeps "
+                         "D smooth, and both slow down towards the end; G's density spreads over both of the data's "
+                         "bumps, and D's curve flattens to 1/2 wherever the data lives: D can no longer tell real "
+                         "from generated, the equilibrium of the 2014 paper.",
+    "toy_what_d_strong": "D too strong: D trains alone first, then five steps for each of G's, and is soon sure that "
+                         "every sample of G is fake (D(G(z)) near 0); there the paper's loss for G, log(1 - D(G(z))), "
+                         "is flat, so G's gradient vanishes and G, stepping by the size of its gradient, stays stuck "
+                         "off to the left.",
+    "toy_what_g_strong": "G too strong: G takes five fast steps for each of D's, so it piles its samples onto whichever "
+                         "bump D rates highest at the moment and hops to the other when D catches up, never covering "
+                         "both (mode collapse); D, outpaced, is left nearly flat without being fooled.",
 }

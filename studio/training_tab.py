@@ -9,6 +9,7 @@ from gan_core.analysis.dashboard import (CHANCE, LOSSES, OUTPUTS, SHORT, curve_t
                                 timelapse)
 from gan_core.data.media import upscale
 from gan_core.training.live import MAX_MINUTES, MAX_STEPS
+from studio.equilibrium import Equilibrium
 from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
 from studio.page import PRIVATE, QUIET, Page, reveal
 from studio.session import Session
@@ -202,6 +203,7 @@ class TrainingTab:
         self.page = page
         with gr.Tab(T("tab_training"), id="training") as self.tab:
             gr.Markdown(T("training_intro"), elem_classes="tab-intro")
+            self.equilibrium = Equilibrium(page)  # the ideal, live: a 1-D GAN (Goodfellow et al. 2014, Figure 1)
             with gr.Row(equal_height=True):
                 self.which = gr.Dropdown(choices(run_choices()), value=run_of_model(page.first.model),
                                          label=T("which_run"), scale=3, elem_id="which-run")
@@ -249,6 +251,7 @@ class TrainingTab:
                 self.timer = gr.Timer(1.0, active=False)
 
     def wire(self):
+        self.equilibrium.wire()
         which = self.which
         run = [self.summary, self.losses, self.outputs, self.grid_step, self.grid, self.grid_caption]
         self.show_btn.click(show_run, which, run, api_name="training_run")
