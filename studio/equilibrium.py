@@ -149,6 +149,9 @@ class Equilibrium:
     def wire(self):
         outputs = [self.plot, self.status, self.what]
         for button, preset in ((self.balanced, "balanced"), (self.d_strong, "d_strong"), (self.g_strong, "g_strong")):
-            button.click(invalidate, self.ticket, None, queue=False, **PRIVATE).then(
-                runner(preset), self.ticket, outputs, concurrency_limit=RUNS, concurrency_id="toy", **PRIVATE, **QUIET)
+            # every press counts, both steps (Gradio's default drops a press while the last one's run is
+            # pending: a double click then ended the running run and started none)
+            button.click(invalidate, self.ticket, None, queue=False, trigger_mode="multiple", **PRIVATE).then(
+                runner(preset), self.ticket, outputs, concurrency_limit=RUNS, concurrency_id="toy",
+                trigger_mode="multiple", **PRIVATE, **QUIET)
         self.stop.click(stop, self.ticket, None, queue=False, **PRIVATE)
