@@ -1,30 +1,17 @@
 """The Training tab's toy in a real browser (Debian's Chromium via Playwright, as tests/test_browser.py):
 Balanced reaches the ideal on the page, D(x) = 1/2 where the data lives; the other two presets, Stop
 and a restart (slow). Screenshots go to $STUDIO_SCREENSHOTS if set, else the test's temporary folder."""
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
-FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from test_browser import browser, pytestmark, shots  # noqa: F401  (the browser, its skip, the screenshots' folder)
+
 STATUS = "document.querySelector('#toy-status').innerText"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(browser, studio_url):
+def page(browser, studio_url):  # noqa: F811
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.goto(studio_url)
@@ -33,13 +20,6 @@ def page(browser, studio_url):
     page.locator("#toy-balanced").scroll_into_view_if_needed()
     yield page
     context.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    folder = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def scroll_to_toy(page) -> None:
