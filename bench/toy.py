@@ -69,31 +69,33 @@ def eased_at() -> int:
     return PRESETS["balanced"].decay[1]
 
 
-def run_d_strong(seconds: float, every: int) -> dict:
-    toy = ToyGAN("d_strong", 0)
+def snapshots(preset: str, seconds: float, every: int, row) -> list[dict]:
+    """Train `preset` (seed 0) for `seconds` of CPU time; every `every` rounds, row(toy, snapshot, seconds)."""
+    toy = ToyGAN(preset, 0)
     trained, rows = 0.0, []
     while trained < seconds:
         c = time.process_time()
         toy.train(every)
         trained += time.process_time() - c
-        snap = toy.snapshot()
+        rows.append(row(toy, toy.snapshot(), round(trained, 1)))
+    return rows
+
+
+def run_d_strong(seconds: float, every: int) -> dict:
+    def row(toy, snap, trained):
         with torch.no_grad():
             mean = float(toy.fake(4000).mean())
-        rows.append(dict(step=toy.step, seconds=round(trained, 1), g_grad=snap.g_grad, d_fake=snap.d_fake,
-                         g_mean=round(mean, 3), shares=[round(s, 3) for s in snap.shares], d_gap=round(snap.d_gap, 3)))
+        return dict(step=toy.step, seconds=trained, g_grad=snap.g_grad, d_fake=snap.d_fake, g_mean=round(mean, 3),
+                    shares=[round(s, 3) for s in snap.shares], d_gap=round(snap.d_gap, 3))
+
+    rows = snapshots("d_strong", seconds, every, row)
     return dict(rows=rows, g_grad_median=statistics.median(r["g_grad"] for r in rows))
 
 
 def run_g_strong(seconds: float, every: int) -> dict:
-    toy = ToyGAN("g_strong", 0)
-    trained, rows = 0.0, []
-    while trained < seconds:
-        c = time.process_time()
-        toy.train(every)
-        trained += time.process_time() - c
-        snap = toy.snapshot()
-        rows.append(dict(step=toy.step, seconds=round(trained, 1), shares=[round(s, 3) for s in snap.shares],
-                         overlap=round(snap.overlap, 3), d_gap=round(snap.d_gap, 3), g_grad=snap.g_grad))
+    rows = snapshots("g_strong", seconds, every, lambda toy, snap, trained: dict(
+        step=toy.step, seconds=trained, shares=[round(s, 3) for s in snap.shares], overlap=round(snap.overlap, 3),
+        d_gap=round(snap.d_gap, 3), g_grad=snap.g_grad))
     dominant = [0 if r["shares"][0] > r["shares"][1] else 1 for r in rows]
     return dict(rows=rows, hops=sum(a != b for a, b in zip(dominant, dominant[1:])),
                 collapsed=sum(max(r["shares"]) >= 0.9 for r in rows) / len(rows),
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
     ok = sum(r["reached"] and r["seconds"] <= 30 for r in seeds)
     stayed = sum(r["reached"] and r["seconds"] <= 30 and r["stayed"] for r in seeds)
     settled = sum(r["settled_in_band"] for r in seeds)
-    print(f"  => {ok} of {len(seeds)} seeds reached the band within 30 s (target: 9 of 10); {stayed} of them stayed "
+    print(f"  => {ok} of {len(seeds)} seeds reached the band within {args.seconds:g} s (target: 9 of 10 within 30 s); {stayed} of them stayed "
           f"in it at every later snapshot; {settled} of {len(seeds)} were in it at every snapshot from step "
           f"{eased_at()} on")
     out = dict(balanced=seeds, reached=ok, reached_and_stayed=stayed, settled=settled)

@@ -5,13 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import browser, pytestmark, shots  # noqa: F401  (the browser, its skip, the screenshots' folder)
-
 STATUS = "document.querySelector('#toy-status').innerText"
 
 
 @pytest.fixture
-def page(browser, studio_url):  # noqa: F811
+def page(browser, studio_url):  # browser, shots: tests/conftest.py
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.goto(studio_url)
