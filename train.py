@@ -29,6 +29,7 @@ import signal
 import sys
 from pathlib import Path
 
+import torch
 import torch.distributed as dist
 
 from gan_core.training import distributed
@@ -36,6 +37,7 @@ from gan_core.model.checkpoints import CheckpointError, read_config
 from gan_core.model.config import GANConfig
 from gan_core.training.batches import StreamedBatches
 from gan_core.data.images import DataError, synthetic_images
+from gan_core.errors import UserError
 from gan_core.training.distributed import Ranks
 from gan_core.training.export import export_release
 from gan_core.training.resume import CHECKPOINT_NAME, init_from_release, load_checkpoint, read_checkpoint_configs
@@ -186,6 +188,13 @@ def main(argv=None) -> int:
         print(f"train.py: {err}", file=sys.stderr)
         distributed.stop()
         return 2
+    except (MemoryError, RuntimeError) as err:
+        if not out_of_memory(err):
+            raise
+        print(f"train.py: {out_of_memory(err)} while setting up batches of {args.batch_size}; "
+              f"try a smaller --batch-size", file=sys.stderr)
+        distributed.stop()
+        return 2
     streamed = "streamed by DataLoader workers" if isinstance(trainer.batches, StreamedBatches) else "in memory"
     on = f"{ranks.world} ranks ({dist.get_backend()}), {opts.batch_size // ranks.world} images each a step; " \
         if ranks.distributed else ""
@@ -202,7 +211,15 @@ def main(argv=None) -> int:
             return 130
         print(f"\nstopped at step {trainer.step}; checkpoint saved; resume with --resume {opts.out}")
         return 130
-    except (RuntimeError, dist.DistError) as err:  # a rank died or hung: the collective fails after the timeout
+    except (UserError, OSError) as err:  # a checkpoint or log that cannot be written (a full disk)
+        print(f"\ntrain.py: stopped at step {trainer.step}: {err}; {last_checkpoint(trainer)}",
+              file=sys.stderr, flush=True)
+        return 1
+    except (MemoryError, RuntimeError, dist.DistError) as err:  # a rank died or hung: the collective fails
+        if out_of_memory(err):
+            print(f"\ntrain.py: {out_of_memory(err)} at step {trainer.step} with batches of {opts.batch_size}; "
+                  f"try a smaller --batch-size; {last_checkpoint(trainer)}", file=sys.stderr, flush=True)
+            return 1
         if not ranks.distributed:
             raise
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
@@ -216,7 +233,11 @@ def main(argv=None) -> int:
         return 0
     print("last interval:", record)
     if args.export:
-        folder = export_release(trainer, args.export, half=args.half)
+        try:
+            folder = export_release(trainer, args.export, half=args.half)
+        except (UserError, OSError) as err:
+            print(f"train.py: the release was not written: {err}", file=sys.stderr)
+            return 1
         print(f"exported {folder}")
         if args.push_to_hub:
             push_to_hub(folder, args.push_to_hub)
@@ -224,6 +245,15 @@ def main(argv=None) -> int:
         print("train.py: --push-to-hub needs --export FOLDER", file=sys.stderr)
         return 2
     return 0
+
+
+def out_of_memory(err: BaseException) -> str:
+    """"out of memory (...)" when `err` is an allocation failure (CPU or GPU), else ""."""
+    text = str(err)
+    if isinstance(err, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in text \
+            or "out of memory" in text.lower():
+        return f"out of memory ({(text.strip().splitlines() or [type(err).__name__])[0][:120]})"
+    return ""
 
 
 def last_checkpoint(trainer: Trainer) -> str:

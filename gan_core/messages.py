@@ -72,7 +72,7 @@ MESSAGES: dict[str, str] = {
     "no_such_file": "{path}: no such file",
     "not_safetensors": "{path}: not a valid safetensors file ({error})",
     "safetensors_metadata": "{path}: not a valid safetensors file (its metadata is not a JSON object)",
-    "corrupt": "{path} is corrupt: its tensors do not match their digest",
+    "corrupt": "{path} is corrupt: its contents do not match their digest",
     "no_config": "{folder}: no {name}, so this is not a model folder",
     "bad_config": "{path}: not a valid model config ({error})",
     "weights_mismatch": "{path}: weights do not match the config ({details})",
@@ -95,7 +95,7 @@ MESSAGES: dict[str, str] = {
     "reason_pickle": "is a pickle-based checkpoint, which is refused",
     "reason_missing": "is missing",
     "reason_not_safetensors": "is not a valid safetensors file",
-    "reason_corrupt": "is corrupt: its tensors do not match their digest",
+    "reason_corrupt": "is corrupt: its contents do not match their digest",
     "reason_bad_config": "is not a valid DCGAN config ({brief})",
     "reason_mismatch": "does not match its config",
     "reason_revision": "not a valid revision",
@@ -200,8 +200,7 @@ MESSAGES: dict[str, str] = {
     "no_face_found": "no face found (at least {min} pixels wide, roughly upright and facing the camera); crop the "
                      "face by hand below",
     # --- dashboard: a run's curves and grids ---
-    "log_unreadable": "{path}: cannot read the training log ({error})",
-    "log_record": "{path}, line {line}: not a training record (JSON with a step)",
+    "log_unreadable": "{name}: cannot read the training log ({error})",
     "no_run_folder": "no such run folder: {folder}",
     "no_training_log": "{folder}: no training log here (train.py writes log.jsonl into its run folder; a release "
                        "folder carries training_log.jsonl)",
@@ -262,6 +261,8 @@ MESSAGES: dict[str, str] = {
     "optimizer_setting": "its setting {key!r} is not valid",
     "optimizer_state": "its state does not fit this model",
     "optimizer_slot": "its state {key!r} does not fit this model",
+    "optimizer_missing": "its state covers {saved} of its {params} parameters, or not all with the same slots "
+                         "(part of it was removed)",
     "meta_missing": "no {key!r} in its metadata",
     "meta_not_object": "{key!r} is not a JSON object",
     "meta_not_list": "{key!r} is not a list",
@@ -307,4 +308,10 @@ MESSAGES: dict[str, str] = {
     "toy_what_g_strong": "G too strong: G takes five fast steps for each of D's, so it piles its samples onto whichever "
                          "bump D rates highest at the moment and hops to the other when D catches up, never covering "
                          "both (mode collapse); D, outpaced, is left nearly flat without being fooled.",
+    # writing checkpoints, bounds on training options
+    "cannot_write": "could not write {name} ({error}); the file that was there before is unchanged",
+    "reason_cannot_write": "could not be written",
+    "option_at_most": "{key} must be at most {max}",
+    "export_not_release": "{name} exists and is not a release folder: export into a new or empty folder, or over "
+                          "an earlier release",
 }

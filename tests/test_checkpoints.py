@@ -599,7 +599,7 @@ def test_load_hub_gan_errors_name_the_repo_only(hf_cache, tiny_gan_folder, tmp_p
     flip_tensor_bytes(flipped / "discriminator.safetensors")
     cases = {"wrong": "owner/wrong: its model.safetensors does not match its config",
              "truncated": "owner/truncated: its model.safetensors is not a valid safetensors file",
-             "flipped": "owner/flipped: its discriminator.safetensors is corrupt: its tensors do not match their digest"}
+             "flipped": "owner/flipped: its discriminator.safetensors is corrupt: its contents do not match their digest"}
     for name, expected in cases.items():
         populate_cache(hf_cache, f"owner/{name}", tmp_path / name)
         with pytest.raises(CheckpointError) as info:
@@ -638,12 +638,12 @@ def test_saved_files_carry_a_digest_that_is_checked(tmp_path):
     flip_tensor_bytes(path)
     with pytest.raises(CheckpointError) as info:
         load_tensors(path)
-    assert str(info.value) == f"{path} is corrupt: its tensors do not match their digest"
+    assert str(info.value) == f"{path} is corrupt: its contents do not match their digest"
 
 
 def test_flipped_weights_refused_by_load_gan(tiny_gan_folder):
     flip_tensor_bytes(tiny_gan_folder / "model.safetensors")
-    with pytest.raises(CheckpointError, match="model.safetensors is corrupt: its tensors do not match their digest"):
+    with pytest.raises(CheckpointError, match="model.safetensors is corrupt: its contents do not match their digest"):
         load_gan(tiny_gan_folder, device="cpu")
 
 
@@ -689,3 +689,17 @@ def test_remove_partial_writes(tmp_path):
     assert sorted(remove_partial_writes(tmp_path)) == sorted(leftovers)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in leftovers)
     assert remove_partial_writes(tmp_path / "absent") == []
+
+
+def test_earlier_files_with_a_digest_of_their_tensors_alone_are_checked(tmp_path):
+    from safetensors.torch import save_file
+
+    from gan_core.model.checkpoints import TENSORS_DIGEST_KEY, tensors_digest
+
+    path = tmp_path / "old.safetensors"
+    tensors = {"w": torch.arange(6.0).reshape(2, 3)}
+    save_file(tensors, str(path), metadata={"json": '{"step": 3}', TENSORS_DIGEST_KEY: tensors_digest(tensors)})
+    assert load_tensors(path)[1] == {"step": 3}
+    flip_tensor_bytes(path)
+    with pytest.raises(CheckpointError, match="is corrupt"):
+        load_tensors(path)

@@ -7,7 +7,8 @@ import pytest
 
 import train
 from gan_core.analysis import dashboard
-from gan_core.analysis.dashboard import CHANCE, curve_tables, grid_at, read_records, read_run, summary, timelapse
+from gan_core.analysis.dashboard import CHANCE, curve_tables, grid_at, read_run, summary, timelapse
+from gan_core.training.run_log import read_log
 
 MNIST32 = Path(__file__).resolve().parents[1] / "checkpoints" / "mnist32"
 TINY_FLAGS = ["--image-size", "32", "--g-width", "8", "--d-width", "8", "--nz", "16", "--batch-size", "16"]
@@ -77,18 +78,26 @@ def test_log_quirks(tmp_path):
     log = tmp_path / "log.jsonl"
     records = [{"step": 2, "loss_d": 1.0}, {"step": 1, "loss_d": 2.0}, {"step": 2, "loss_d": 3.0}]
     log.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"step": 3, "loss')
-    assert read_records(log) == [{"step": 1, "loss_d": 2.0}, {"step": 2, "loss_d": 3.0}]  # sorted, resumed step wins
-    assert read_records(tmp_path / "missing.jsonl") == []
-    log.write_text('{"step": 1}\nnot json\n{"step": 2}\n')
-    with pytest.raises(ValueError, match="line 2: not a training record"):
-        read_records(log)
+    assert read_log(log) == [{"step": 1, "loss_d": 2.0}, {"step": 2, "loss_d": 3.0}]  # sorted, resumed step wins
+    assert read_log(tmp_path / "missing.jsonl") == []
     losses, outputs = curve_tables([{"step": 1, "loss_d": float("nan"), "loss_g": 1.0}])
     assert list(losses.series) == ["G loss"] and list(outputs.series) == [CHANCE, CHANCE]
 
 
+def test_a_bad_line_is_skipped_with_a_warning(tmp_path, caplog):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"step": 1}\n{"step": 2, "loss_d": 0.\n[3]\n{"step": 4}\n')  # a half-written record, a list
+    with caplog.at_level("WARNING"):
+        assert [r["step"] for r in read_log(log)] == [1, 4]
+    assert ["line 2" in m or "line 3" in m for m in caplog.messages] == [True, True]
+    run = read_run(tmp_path)
+    assert run.last_step == 4
+
+
 def test_bad_folders_are_clear(tmp_path):
-    with pytest.raises(ValueError, match="no such run folder"):
+    with pytest.raises(ValueError, match="no such run folder") as info:
         read_run(tmp_path / "nowhere")
+    assert str(tmp_path) not in str(info.value)  # the Training tab shows these: no server path
     with pytest.raises(ValueError, match="no training log here"):
         read_run(tmp_path)
     (tmp_path / "log.jsonl").write_text("")

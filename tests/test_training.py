@@ -19,7 +19,8 @@ from gan_core.model.networks import Generator
 from gan_core.training.export import export_release
 from gan_core.training.model_card import write_sections
 from gan_core.training.resume import init_from_release, load_checkpoint, read_checkpoint_configs, save_checkpoint
-from gan_core.training.loop import TrainConfig, Trainer, d_loss, g_loss, read_log, recalibrate_batchnorm
+from gan_core.training.loop import TrainConfig, Trainer, d_loss, g_loss, recalibrate_batchnorm
+from gan_core.training.run_log import read_log
 
 TINY = GANConfig(image_size=32, channels=3, nz=16, g_width=8, d_width=8)
 
@@ -209,7 +210,7 @@ def test_losses_live_in_their_own_module():
 
 @pytest.mark.parametrize("change", [{"steps": "10"}, {"steps": -1}, {"batch_size": 16.0}, {"lr_g": float("nan")},
                                     {"lr_d": 0}, {"flip": 1}, {"seed": True}, {"out": None}, {"limit": 0},
-                                    {"beta1": 1.0}, {"epochs": "5"}])
+                                    {"beta1": 1.0}, {"epochs": "5"}, {"batch_size": 10 ** 9}])
 def test_train_config_checks_types_and_ranges(change):
     with pytest.raises(ValueError, match=next(iter(change)).split("_")[0]):
         TrainConfig(**change)
@@ -332,6 +333,9 @@ CRAFTS = {
     "opt-name": lambda meta, tensors: tensors.__setitem__("opt_g.x", torch.zeros(1)),
     "opt-index": lambda meta, tensors: tensors.__setitem__("opt_g.999.exp_avg", torch.zeros(1)),
     "opt-shape": lambda meta, tensors: tensors.__setitem__("opt_g.0.exp_avg", torch.zeros(3)),
+    "no-opt_d": lambda meta, tensors: [tensors.pop(k) for k in list(tensors) if k.startswith("opt_d.")],
+    "no-opt_d-moment": lambda meta, tensors: tensors.pop("opt_d.0.exp_avg_sq"),
+    "no-opt_g-param": lambda meta, tensors: [tensors.pop(k) for k in list(tensors) if k.startswith("opt_g.1.")],
 }
 CONFIG_CRAFTS = {"no-model", "no-train", "no-opt_g_groups", "no-step", "step-str", "step-negative", "step-float",
                  "step-bool", "seconds-str", "train-list", "model-str", "groups-str", "model-huge", "model-unknown",
@@ -378,7 +382,7 @@ def test_checkpoint_with_flipped_bytes(saved_run, tmp_path, capsys):
     data[middle:middle + 4] = bytes(b ^ 0xFF for b in data[middle:middle + 4])
     path.write_bytes(bytes(data))
     assert train.main(["--resume", str(tmp_path / "run")]) == 2
-    assert "is corrupt: its tensors do not match their digest" in capsys.readouterr().err
+    assert "is corrupt: its contents do not match their digest" in capsys.readouterr().err
 
 
 def test_checkpoint_for_another_model(saved_run, tmp_path):
@@ -445,3 +449,80 @@ def test_lr_decay_brings_both_learning_rates_to_zero_over_the_runs_end(tmp_path)
     assert seen[5] == pytest.approx((3e-4, 1.5e-4)) and seen[7] == pytest.approx((1e-4, 0.5e-4))
     with pytest.raises(UserError):
         TrainConfig(lr_decay=1.5)
+
+
+# --- what a bad log line, an edited checkpoint, a huge batch or a full disk do -------------------
+
+
+def test_edited_metadata_is_refused(saved_run, tmp_path, capsys):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    shutil.copytree(saved_run, tmp_path / "run")
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        tensors, metadata = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    meta = json.loads(metadata["json"])
+    meta["step"] = 90  # the tensors untouched, the digest kept: only the step changed
+    save_file(tensors, str(path), metadata={**metadata, "json": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match="is corrupt"):
+        load_tensors(path)
+    assert train.main(["--resume", str(tmp_path / "run"), "--steps", "3"]) == 2
+    assert "is corrupt" in capsys.readouterr().err
+
+
+def test_a_huge_batch_size_is_a_clear_message(tmp_path, capsys):
+    assert dry_run(tmp_path / "run", "--batch-size", "1000000000") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train.py: ") and "batch_size must be at most 8192" in err and "Traceback" not in err
+
+
+def test_a_full_disk_is_a_clear_message_and_keeps_the_last_checkpoint(saved_run, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from gan_core.model import checkpoints
+
+    shutil.copytree(saved_run, tmp_path / "run")
+    before = (tmp_path / "run" / "checkpoint.safetensors").read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints, "save_file", full)
+    assert train.main(["--resume", str(tmp_path / "run"), "--steps", "4", "--checkpoint-every", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "could not write checkpoint.safetensors (No space left on device)" in err and "Traceback" not in err
+    assert (tmp_path / "run" / "checkpoint.safetensors").read_bytes() == before
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_export_skips_a_bad_log_line_and_replaces_a_release_whole(tmp_path, monkeypatch, caplog):
+    from gan_core.training import export
+
+    trainer = make_trainer(tmp_path, steps=4)
+    trainer.train(progress=False)
+    log = tmp_path / "run" / "log.jsonl"
+    log.write_text(log.read_text().replace("\n", '\n{"step": 3, "loss_d": 0.\n', 1))  # a half-written record
+    folder = export_release(trainer, tmp_path / "release")
+    assert [r["step"] for r in read_log(folder / "training_log.jsonl")] == [2, 4]
+    assert "line 2: not a training record" in caplog.text
+    (folder / "stale.json").write_text("{}")
+    first = (folder / "model.safetensors").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_card", broken)  # the last file of a release fails
+    with pytest.raises(OSError):
+        export_release(trainer, folder)
+    assert (folder / "stale.json").is_file() and (folder / "model.safetensors").read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release", "run"]  # no half-written folder left
+    monkeypatch.undo()
+    export_release(trainer, folder)
+    assert not (folder / "stale.json").exists() and load_gan(folder, "cpu").config == TINY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release", "run"]
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine")
+    with pytest.raises(UserError, match="notes exists and is not a release folder"):
+        export_release(trainer, tmp_path / "notes")
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "mine"

@@ -10,7 +10,6 @@ compact copy: training_log.jsonl and history/step_NNNNNNN.jpg.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -23,8 +22,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import UserError
 from ..data.media import MAX_FRAMES, load_image, write_mp4
+from ..training.run_log import LOG_NAME, RELEASE_LOG_NAME, read_log
 
-LOG_NAMES = ("log.jsonl", "training_log.jsonl")   # run folder, release folder
+LOG_NAMES = (LOG_NAME, RELEASE_LOG_NAME)   # run folder, release folder
 GRID_FOLDERS = ("samples", "history")
 GRID_NAME = re.compile(r"step_(\d+)\.(png|jpe?g|webp)$", re.IGNORECASE)
 # Curve names as the plots show them, keyed by the log's fields.
@@ -51,32 +51,6 @@ class Run:
         return self.records[-1]["step"] if self.records else 0
 
 
-def read_records(path: str | os.PathLike) -> list[dict]:
-    """The records of a JSONL training log, sorted by step with each step once (a resumed run
-    logs some steps again: the later record wins). A half-written last line, as a run that is
-    still going may leave, is skipped; [] when there is no log yet."""
-    path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError("log_unreadable", path=str(path), error=str(err)) from None
-    by_step: dict[int, dict] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            step = int(record["step"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            if number == len(lines):
-                continue  # being written right now
-            raise UserError("log_record", path=str(path), line=number) from None
-        by_step[step] = {**record, "step": step}
-    return [by_step[step] for step in sorted(by_step)]
-
-
 def _grids(folder: Path) -> list[tuple[int, Path]]:
     found: dict[int, Path] = {}
     for sub in reversed(GRID_FOLDERS):  # samples/ (full quality) wins over history/
@@ -95,13 +69,13 @@ def read_run(folder: str | os.PathLike) -> Run:
     if folder.is_file() and folder.suffix == ".jsonl":
         folder = folder.parent
     if not folder.is_dir():
-        raise UserError("no_run_folder", folder=str(folder))
+        raise UserError("no_run_folder", folder=folder.name)
     log = next((folder / name for name in LOG_NAMES if (folder / name).is_file()), None)
     if log is None:
-        raise UserError("no_training_log", folder=str(folder))
-    records = read_records(log)
+        raise UserError("no_training_log", folder=folder.name)
+    records = read_log(log)
     if not records:
-        raise UserError("no_records", log=str(log))
+        raise UserError("no_records", log=log.name)
     return Run(folder, log, records, _grids(folder))
 
 

@@ -14,9 +14,10 @@ Release folder (what the app loads, locally or from the Hugging Face Hub):
 Training state (what `train.py --resume` reads): one safetensors file holding every tensor,
 with the rest (step, optimizer settings, configs) as JSON in its metadata.
 
-Every file save_tensors writes carries the sha256 of its tensors in its metadata
-("tensors_sha256"); load_tensors checks it, so a flipped byte is an error, not a strange model.
-Files without one (older or third-party files) load as before.
+Every file save_tensors writes carries the sha256 of its tensors and its JSON metadata ("sha256");
+load_tensors checks it, so a flipped byte or an edited step is an error, not a strange model. Files
+of earlier versions carry the digest of their tensors alone ("tensors_sha256"), checked the same way;
+files without either (third-party files) load as before.
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ DISCRIMINATOR_NAME = "discriminator.safetensors"
 OPTIONAL_FILES = (DISCRIMINATOR_NAME, "directions.safetensors", "directions.json", "attributes.safetensors",
                   "encoder.safetensors", "digits.safetensors", "real_or_fake.safetensors")
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
-DIGEST_KEY = "tensors_sha256"  # safetensors metadata key of the tensors' digest
+DIGEST_KEY = "sha256"  # safetensors metadata key of the digest of the tensors and the JSON metadata
+TENSORS_DIGEST_KEY = "tensors_sha256"  # earlier versions' digest: the tensors alone
 # "owner/name": letters, digits, '-', '_', '.'; each part starts and ends with a letter or digit
 REPO_ID_PATTERN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?)"
                              r"/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
@@ -92,22 +94,39 @@ def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
-    """sha256 over every tensor's name, dtype, shape and bytes, in name order (hex)."""
+def tensors_digest(tensors: dict[str, torch.Tensor], meta_json: str | None = None) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order, then over
+    `meta_json` (the metadata's JSON text) when given (hex)."""
     digest = hashlib.sha256()
     for key in sorted(tensors):
         value = tensors[key].detach().cpu().contiguous()
         digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
         digest.update(value.reshape(-1).view(torch.uint8).numpy())  # the bytes, not a copy
+    if meta_json is not None:
+        digest.update(b"\0json\0" + meta_json.encode())
     return digest.hexdigest()
 
 
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
-    """Atomically write tensors (made contiguous, on the CPU), a JSON-able `meta` and the
-    tensors' digest to safetensors."""
+    """Atomically write tensors (made contiguous, on the CPU), a JSON-able `meta` and the digest of
+    both to safetensors. A failed write (a full disk) is a CheckpointError and leaves the file
+    that was there before unchanged."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    metadata = {"json": json.dumps(meta or {}), DIGEST_KEY: tensors_digest(tensors)}
-    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    text = json.dumps(meta or {})
+    metadata = {"json": text, DIGEST_KEY: tensors_digest(tensors, text)}
+    path = Path(path)
+    try:
+        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError("cannot_write", Phrase("reason_cannot_write"), name=path.name,
+                              error=_first_line(err)) from None
+
+
+def _first_line(err: BaseException) -> str:
+    """An error's first line, without the paths it names ("No space left on device")."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def _refuse_pickle(path: Path) -> None:
@@ -132,8 +151,11 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         raise CheckpointError("not_safetensors", invalid, path=str(path), error=str(err)) from None
     if not isinstance(meta, dict):
         raise CheckpointError("safetensors_metadata", invalid, path=str(path))
-    expected = metadata.get(DIGEST_KEY)
-    if expected is not None and expected != tensors_digest(tensors):
+    if DIGEST_KEY in metadata:
+        matches = metadata[DIGEST_KEY] == tensors_digest(tensors, metadata.get("json", "{}"))
+    else:
+        matches = metadata.get(TENSORS_DIGEST_KEY) in (None, tensors_digest(tensors))
+    if not matches:
         raise CheckpointError("corrupt", Phrase("reason_corrupt"), path=str(path))
     return tensors, meta
 

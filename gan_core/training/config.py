@@ -15,6 +15,7 @@ from ..errors import UserError
 
 STREAM_MODES = ("auto", "on", "off")
 COMPILE_MODES = ("auto", "off", "default", "reduce-overhead", "max-autotune")
+MAX_BATCH_SIZE = 8192  # images per step, over all ranks
 
 
 @dataclass
@@ -73,6 +74,8 @@ class TrainConfig:
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "g_steps"):
             if getattr(self, key) < 1:
                 raise UserError("option_at_least_one", key=key)
+        if self.batch_size > MAX_BATCH_SIZE:  # far past any GPU's memory at 64x64: a typo, not a plan
+            raise UserError("option_at_most", key="batch_size", max=MAX_BATCH_SIZE)
         if self.limit is not None and self.limit < 1:
             raise UserError("option_at_least_one", key="limit")
         for key in ("steps", "epochs", "max_minutes"):

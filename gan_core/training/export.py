@@ -11,22 +11,57 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 
-from ..model.checkpoints import save_gan
+from ..errors import UserError
+from ..model.checkpoints import CONFIG_NAME, save_gan
 from ..data.media import load_image, make_grid, save_image, to_pil
 from .model_card import model_card, write_card
 from ..model.networks import to_uint8
-from .loop import LOG_NAME, Trainer, read_log
+from .loop import Trainer
+from .run_log import LOG_NAME, RELEASE_LOG_NAME, read_log
 
 
 def export_release(trainer: Trainer, folder: str | Path, half: bool = False, history: int = 8,
                    quality: dict | None = None) -> Path:
     """Write the release folder: config, EMA generator, discriminator, model card, sample
-    grid, the training log and a few fixed-noise grids from along the run."""
+    grid, the training log and a few fixed-noise grids from along the run. It is written whole
+    or not at all: built beside `folder`, then swapped in, so a failure (a full disk) leaves the
+    previous release as it was. An existing release folder is replaced whole (extras fitted to the
+    old G, such as directions, go with it); any other existing folder that is not empty is refused."""
     folder = Path(folder)
+    if folder.exists() and not (folder.is_dir() and (not any(folder.iterdir()) or (folder / CONFIG_NAME).is_file())):
+        raise UserError("export_not_release", name=folder.name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".partial"))
+    try:
+        _write_release(trainer, partial, half, history, quality)
+        partial.chmod(0o777 & ~_umask())  # as mkdir would have made it, not mkdtemp's 0700
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.{partial.name.split('.')[-2]}.old")
+            folder.rename(old)
+            partial.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_release(trainer: Trainer, folder: Path, half: bool, history: int, quality: dict | None) -> None:
     G = trainer.shipped_generator()
     D = copy.deepcopy(trainer.D).to(memory_format=torch.contiguous_format).eval()
     save_gan(folder, trainer.model, G, D, half=half)
@@ -37,17 +72,14 @@ def export_release(trainer: Trainer, folder: str | Path, half: bool = False, his
         keep = records[:: max(1, math.ceil(len(records) / 500))]
         if keep[-1] is not records[-1]:
             keep.append(records[-1])
-        (folder / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
+        (folder / RELEASE_LOG_NAME).write_text("".join(json.dumps(r) + "\n" for r in keep))
     grids = sorted((trainer.out / "samples").glob("step_*.png"))
     if grids and history:
         (folder / "history").mkdir(exist_ok=True)
-        for old in (folder / "history").glob("step_*.jpg"):
-            old.unlink()
         picks = sorted({grids[round(i * (len(grids) - 1) / max(1, history - 1))] for i in range(history)})
         for grid in picks:
             to_pil(load_image(grid)).save(folder / "history" / f"{grid.stem}.jpg", quality=85)
     write_card(folder, _card(trainer, records[-1] if records else {}, half, quality))
-    return folder
 
 
 def _card(trainer: Trainer, last: dict, half: bool, quality: dict | None) -> str:

@@ -34,9 +34,9 @@ from ..model.losses import d_loss, g_loss  # importable from here too (gan_core.
 from ..data.media import make_grid, save_image
 from ..model.networks import Discriminator, Generator, reestimate_batchnorm, to_uint8
 from .resume import save_checkpoint
+from .run_log import LOG_NAME
 from .config import TrainConfig
 
-LOG_NAME = "log.jsonl"
 STATS = ("loss_d", "loss_g", "d_real", "d_fake", "d_fake_after", "d_accuracy")
 
 
@@ -294,12 +294,3 @@ class Trainer:
         finally:
             bar.close()
         return record
-
-
-
-def read_log(path: str | Path) -> list[dict]:
-    """The JSONL training log as a list of records (empty if there is none yet)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -106,7 +106,7 @@ def load_checkpoint(trainer: Run, path: str | Path) -> None:
             optimizers[prefix] = _unflatten_optimizer(prefix, tensors, meta[f"{prefix}_groups"])
         except ValueError:
             raise bad("bad_tensor_names", prefix=prefix) from None
-        problem = _optimizer_problem(optimizers[prefix], optimizer)
+        problem = _optimizer_problem(optimizers[prefix], optimizer, meta["step"])
         if problem:
             raise bad("bad_optimizer", prefix=prefix, problem=problem)
     rng = tensors.get("rng")
@@ -141,8 +141,10 @@ def _training_meta(path, meta: dict) -> dict:
     return meta
 
 
-def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> Phrase | None:
-    """What keeps a saved optimizer state from fitting `optimizer` (None if nothing)."""
+def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer, step: int) -> Phrase | None:
+    """What keeps a saved optimizer state from fitting `optimizer` (None if nothing). After the
+    first step every parameter has its state (Adam's moments), all with the same slots: a state
+    with some or all of them missing would resume with moments silently reset."""
     ours = optimizer.state_dict()["param_groups"]  # params numbered 0..n-1, as they are saved
     if len(saved["param_groups"]) != len(ours) or any(
             not isinstance(group, dict) or group.get("params") != own["params"]
@@ -159,6 +161,10 @@ def _optimizer_problem(saved: dict, optimizer: torch.optim.Optimizer) -> Phrase 
         for key, value in slots.items():
             if (value.numel() != 1) if key == "step" else (value.shape != params[index].shape):
                 return Phrase("optimizer_slot", key=key)
+    if step > 0:
+        slots = {frozenset(s) for s in saved["state"].values()}
+        if len(saved["state"]) != len(params) or len(slots) != 1 or not next(iter(slots)):
+            return Phrase("optimizer_missing", saved=len(saved["state"]), params=len(params))
     return None
 
 
