@@ -12,20 +12,30 @@ logs it with its traceback and shows a short internal-error note.
 A parameter may itself be a message: a Phrase (a key and its parameters), for the part of a
 sentence that names a thing in words ("the offset of dimension 7") or says why ("is missing").
 It is rendered in the same language as the sentence around it. A list or tuple parameter is
-shown as its items joined by ", ".
+shown as its items joined by ", ". A message quotes at most MAX_QUOTE characters of any text.
 """
 from __future__ import annotations
 
 from .messages import MESSAGES
 
 
+MAX_QUOTE = 200  # characters of any one text a message quotes (what a user typed can be megabytes)
+
+
+def excerpt(value):
+    """A text parameter cut to MAX_QUOTE characters, marked with an ellipsis; anything else as it is."""
+    if isinstance(value, str) and len(value) > MAX_QUOTE:
+        return value[:MAX_QUOTE - 1] + "\u2026"
+    return value
+
+
 def shown(value):
-    """A parameter as the English text shows it: a Phrase rendered, a list joined."""
+    """A parameter as the English text shows it: a Phrase rendered, a list joined, a long text cut."""
     if isinstance(value, Phrase):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(shown(v)) for v in value)
-    return value
+        return excerpt(", ".join(str(shown(v)) for v in value))
+    return excerpt(value)
 
 
 def render(key: str, params: dict) -> str:

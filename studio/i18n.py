@@ -21,7 +21,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.i18n import I18nData
 
-from gan_core.errors import Phrase, UserError
+from gan_core.errors import Phrase, UserError, excerpt
 from gan_core.messages import MESSAGES
 
 LANGUAGES = ("en", "zh-CN")
@@ -133,9 +133,9 @@ def _param(value, lang: str):
     if isinstance(value, Phrase):
         return _core(value.key, value.params, lang)
     if isinstance(value, (list, tuple)):
-        return UI[lang]["list_separator"].join(str(_param(v, lang)) for v in value)
+        return excerpt(UI[lang]["list_separator"].join(str(_param(v, lang)) for v in value))
     if isinstance(value, str):
-        return WORDS[lang].get(value, value)
+        return excerpt(WORDS[lang].get(value, value))
     return value
 
 

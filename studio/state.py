@@ -71,15 +71,34 @@ def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            too_long(*args, *kwargs.values())
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
+        except gr.Error as err:
+            raise escaped(err) from None
         except UserError as err:
-            raise error(err) from None
+            raise escaped(error(err)) from None
         except Exception:
             log.exception("internal error in %s", fn.__name__)
             raise gr.Error(say("internal_error")) from None
     return wrapper
+
+
+MAX_TEXT = 10_000  # characters in any one text a page or API client sends (a pasted face is ~3,000)
+
+
+def too_long(*values) -> None:
+    """Refuse a text input (or one in a list of them) longer than MAX_TEXT, before any work."""
+    for value in values:
+        texts = value if isinstance(value, (list, tuple)) else (value,)
+        if any(isinstance(text, str) and len(text) > MAX_TEXT for text in texts):
+            raise gr.Error(say("text_too_long", max=MAX_TEXT))
+
+
+def escaped(err: gr.Error) -> gr.Error:
+    """The error with its message as plain text: a toast renders HTML, and a message may quote
+    what a user typed (a direction's name, a keyframe)."""
+    return gr.Error(html.escape(str(err.message), quote=False), duration=err.duration, visible=err.visible,
+                    title=err.title, print_exception=err.print_exception)
 
 
 def md(text) -> str:

@@ -167,6 +167,42 @@ def test_errors_by_type_a_user_error_is_a_message_and_a_bug_is_logged(caplog):
         in_language("zh-CN", buggy)
 
 
+def test_errors_quote_a_short_excerpt_escaped_and_long_texts_are_refused_before_work():
+    from gan_core.errors import MAX_QUOTE, UserError
+    from gan_core.model.latent import check_seed
+    from studio.state import MAX_TEXT, friendly
+    from tests.test_i18n import in_language
+
+    calls = []
+
+    @friendly
+    def parse(text):
+        calls.append(text)
+        check_seed(text)
+
+    huge = "<a href='http://x'>Session expired, click</a>" + "9" * (MAX_TEXT - 60)
+    for lang in ("en", "zh-CN"):
+        with pytest.raises(gr.Error) as info:
+            in_language(lang, lambda: parse(huge))
+        message = info.value.message
+        assert len(message) < MAX_QUOTE + 100 and "<a" not in message and "&lt;a href=" in message
+    assert len(calls) == 2
+    with pytest.raises(gr.Error, match="no text may be longer than 10000 characters"):
+        parse("1" * (MAX_TEXT + 1))
+    with pytest.raises(gr.Error, match="10000"):
+        parse(["1", "2" * (MAX_TEXT + 1)])
+    assert len(calls) == 2  # refused before the handler ran
+
+    @friendly
+    def refused(name):
+        raise gr.Error(f"no direction named {name}")
+
+    with pytest.raises(gr.Error) as info:
+        refused("<img src=http://x/y.png>")
+    assert info.value.message == "no direction named &lt;img src=http://x/y.png&gt;"
+    assert len(str(UserError("seed_whole", got="x" * 10 ** 6))) < MAX_QUOTE + 60
+
+
 def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
     import numpy as np
 
