@@ -130,3 +130,15 @@ def test_shrinking_in_strips_matches_one_pass_and_keeps_orientation(monkeypatch)
     monkeypatch.setattr(uploads, "STRIP_PIXELS", 1000)
     assert np.array_equal(load_upload(png, 16), whole)  # many strips, same answer
     assert (whole[:, :4, 2] > 200).all() and (whole[:, -4:, 0] > 200).all()  # upright: blue left, red right
+
+
+@pytest.mark.parametrize("fmt, transparent", [("PNG", False), ("PNG", True), ("GIF", False)])
+def test_large_palette_photos_are_read(fmt, transparent):
+    picture = Image.new("RGB", (2000, 1700), (200, 40, 40))
+    picture.paste((30, 60, 220), (1000, 0, 2000, 1700))
+    palette = picture.convert("P", palette=Image.ADAPTIVE, colors=4)
+    options = {"transparency": 0} if transparent else {}
+    photo = uploads.load_photo(encoded(palette, fmt, **options), max_side=800)
+    assert photo.shape == (680, 800, 3)
+    assert np.abs(photo[340, 600].astype(int) - (30, 60, 220)).max() <= 2 or transparent
+    assert np.abs(photo[340, 200].astype(int) - (200, 40, 40)).max() <= 2 or transparent

@@ -91,21 +91,26 @@ def _check_memory(image: Image.Image, name: str, max_decoded_bytes: int) -> None
 
 def _shrink(image: Image.Image, size: int) -> Image.Image:
     """The centre square of a decoded picture, box-averaged to no less than WORKING_SCALE x size
-    on a side, in a mode reduce() takes (1 -> L, PA -> RGBA, 16-bit -> I). Done a strip of rows
-    at a time, so no conversion makes a full-size copy; up to factor-1 edge pixels are dropped."""
+    on a side (see _reduced); up to factor-1 edge pixels are dropped."""
     w, h = image.size
     side = min(w, h)
     factor = max(1, side // (WORKING_SCALE * size))
-    out_side = side // factor
-    side = out_side * factor
-    left, top = (w - side) // 2, (h - side) // 2
+    side = side // factor * factor
+    return _reduced(image, ((w - side) // 2, (h - side) // 2, side, side), factor)
+
+
+def _reduced(image: Image.Image, box: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """The (left, top, width, height) `box` of a decoded picture, box-averaged by `factor`, in a mode
+    reduce() takes (1 -> L, P -> RGB or RGBA, PA -> RGBA, 16-bit -> I). Done a strip of rows at a
+    time, so no conversion makes a full-size copy; the box's sides are multiples of `factor`."""
+    left, top, width, height = box
     mode = _WORKING_MODE.get(image.mode, image.mode)
     if image.mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
-    out = Image.new(mode, (out_side, out_side))
-    rows = factor * max(1, STRIP_PIXELS // (side * factor))  # input rows per strip, a multiple of factor
-    for y in range(0, side, rows):
-        strip = image.crop((left, top + y, left + side, top + min(y + rows, side)))
+    out = Image.new(mode, (width // factor, height // factor))
+    rows = factor * max(1, STRIP_PIXELS // (width * factor))  # input rows per strip, a multiple of factor
+    for y in range(0, height, rows):
+        strip = image.crop((left, top + y, left + width, top + min(y + rows, height)))
         strip = strip.convert(mode) if strip.mode != mode else strip
         out.paste(strip.reduce(factor) if factor > 1 else strip, (0, y // factor))
     out.info = dict(image.info)  # EXIF orientation, for exif_transpose
@@ -165,9 +170,8 @@ def load_photo(source, max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_BYTE
     upright, RGB, shrunk so that its longer side is at most `max_side`: uint8 [H, W, 3]."""
     def whole(image: Image.Image) -> np.ndarray:
         factor = max(1, max(image.size) // max_side)
-        mode = _WORKING_MODE.get(image.mode, image.mode)
-        image = image.convert(mode) if image.mode != mode else image
-        small = ImageOps.exif_transpose(image.reduce(factor) if factor > 1 else image)
+        w, h = image.size
+        small = ImageOps.exif_transpose(_reduced(image, (0, 0, w // factor * factor, h // factor * factor), factor))
         if max(small.size) > max_side:
             small.thumbnail((max_side, max_side), Image.LANCZOS)
         rgb = _readable(small)
