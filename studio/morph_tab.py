@@ -10,7 +10,7 @@ from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, film
                                     write_morph)
 from gan_core.errors import UserError
 from studio.i18n import T, choices, say
-from studio.page import PRIVATE, QUIET, Page, reveal
+from studio.page import HEAVY, PRIVATE, QUIET, Page, reveal
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import direction_choices, direction_label, friendly, md
@@ -159,10 +159,10 @@ class MorphTab:
         settings = [self.frames_per, self.fps, self.mode, self.easing, self.loop, self.size, self.smooth]
         morph_inputs, outputs = [session, self.keyframes, *settings], [self.strip, self.video, self.gif, self.info]
         self.morph_btn.click(check_morph, morph_inputs, None, **PRIVATE, **QUIET).success(
-            make_morph, morph_inputs, outputs, api_name="morph").success(reveal, None, self.box, **PRIVATE)
+            make_morph, morph_inputs, outputs, api_name="morph", **HEAVY).success(reveal, None, self.box, **PRIVATE)
         for fmt, output in (("mp4", self.mp4_only), ("gif", self.gif_only)):  # API-only: one format each
-            self.api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}")
+            self.api.click(morph_file(fmt), morph_inputs, output, api_name=f"morph_{fmt}", **HEAVY)
         walk_inputs = [session, self.walk_name, self.span, *[c for c in settings if c is not self.mode]]
         self.walk_btn.click(check_walk, walk_inputs, None, **PRIVATE, **QUIET).success(
-            make_walk, walk_inputs, outputs, api_name="walk").success(reveal, None, self.box, **PRIVATE)
+            make_walk, walk_inputs, outputs, api_name="walk", **HEAVY).success(reveal, None, self.box, **PRIVATE)
         self.page.follow_directions(walk_picker, session, self.walk_name)

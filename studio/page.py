@@ -26,6 +26,11 @@ from studio.state import DEFAULT_MODEL, STORE, told
 PRIVATE = dict(api_visibility="private")  # wiring only: no API endpoint
 QUIET = dict(show_progress="hidden")  # a refused input leaves the face shown, with a message, not an "Error" box
 LIVE = dict(trigger_mode="always_last", show_progress="hidden", queue=False)  # follows a drag, outside the queue
+# Renders (morphs, walks, time-lapses) share one budget for the whole server, whichever event starts
+# them: at most RENDERS at once, the rest wait in the queue, and the light events (the face, the
+# sliders, the gallery) keep their own workers.
+RENDERS = 2
+HEAVY = dict(concurrency_id="render", concurrency_limit=RENDERS)
 
 
 def reveal():

@@ -11,7 +11,7 @@ from gan_core.data.media import upscale
 from gan_core.training.live import MAX_MINUTES, MAX_STEPS
 from studio.equilibrium import Equilibrium
 from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
-from studio.page import PRIVATE, QUIET, Page, reveal
+from studio.page import HEAVY, PRIVATE, QUIET, Page, reveal
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import CONFIG, LIVE, STORE, friendly
@@ -258,8 +258,8 @@ class TrainingTab:
         which.change(show_run, which, run, **PRIVATE)
         self.grid_step.release(show_grid, [which, self.grid_step], [self.grid, self.grid_caption],
                                api_name="training_grid", trigger_mode="always_last")
-        self.lapse_btn.click(make_timelapse, [which, self.lapse_fps], self.lapse, api_name="timelapse").success(
-            reveal, None, self.lapse, **PRIVATE)
+        self.lapse_btn.click(make_timelapse, [which, self.lapse_fps], self.lapse, api_name="timelapse",
+                             **HEAVY).success(reveal, None, self.lapse, **PRIVATE)
         self.live_start.click(start_live, [self.live_steps, self.live_minutes], [self.live_message, self.timer],
                               api_name="live_start")
         self.live_stop.click(stop_live, None, self.live_message, api_name="live_stop")

@@ -504,3 +504,14 @@ def test_a_user_error_is_shown_in_the_page_language_and_english_without_one(stud
         chinese.close()
     assert "'x' is neither a seed (a whole number)" in error_of(client, "0, x", 24, 24, "slerp", "linear", True, 256,
                                                                 True, api_name="/morph")
+
+
+def test_renders_share_one_budget_for_the_whole_server(client):
+    import app
+    from studio.page import RENDERS
+
+    by_name = {fn.api_name: fn for fn in app.demo.fns.values() if fn.api_name}
+    for name in ("morph", "morph_mp4", "morph_gif", "walk", "timelapse"):
+        assert (by_name[name].concurrency_id, by_name[name].concurrency_limit) == ("render", RENDERS), name
+    for name in ("face", "gallery", "pick_seed", "truncation"):
+        assert by_name[name].concurrency_id != "render", name
