@@ -30,6 +30,7 @@ from studio.math_tab import MathTab
 from studio.morph_tab import MorphTab
 from studio.page import Page
 from studio.photos import MAX_PHOTOS
+from studio.session_bounds import MAX_SESSIONS, start_sweeper
 from studio.session_files import clear_all, end_session
 from studio.state import CONFIG, STORE
 from studio.training_tab import TrainingTab
@@ -62,6 +63,7 @@ def build(real_faces: str | None = None) -> gr.Blocks:
                       size=MAX_SIZE, round=ROUND, lr_weights=f"{DEFAULT_LR['weights']:g}",
                       lr_z=f"{DEFAULT_LR['z']:g}", balance=BALANCE)
     STORE.warm_up()
+    start_sweeper(demo)  # idle sessions end; all of them together hold at most a budget of memory
     return demo
 
 
@@ -72,4 +74,5 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     clear_all()  # what an earlier run left in the temp folder
-    demo.queue(default_concurrency_limit=4).launch(max_file_size=MAX_BYTES)  # uploads: pictures, direction files
+    demo.queue(default_concurrency_limit=4).launch(max_file_size=MAX_BYTES,  # uploads: pictures, direction files
+                                                   state_session_capacity=MAX_SESSIONS)

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -62,7 +63,14 @@ def bound_total(root: Path = ROOT, limit: int = MAX_TOTAL) -> None:
 
 def end_session(request: gr.Request, root: Path = ROOT) -> None:
     """Delete every file of a session that ended (its tab closed); for demo.unload."""
-    shutil.rmtree(root / _session_id(request), ignore_errors=True)
+    remove_session(getattr(request, "session_hash", None), root)
+
+
+def remove_session(session_hash: str | None, root: Path = ROOT) -> None:
+    """Delete every file of the session `session_hash` (it closed, or was ended for being idle)."""
+    if not session_hash:
+        return
+    shutil.rmtree(root / _session_id(SimpleNamespace(session_hash=session_hash)), ignore_errors=True)
 
 
 def clear_all(root: Path = ROOT) -> None:

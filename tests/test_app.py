@@ -515,3 +515,22 @@ def test_renders_share_one_budget_for_the_whole_server(client):
         assert (by_name[name].concurrency_id, by_name[name].concurrency_limit) == ("render", RENDERS), name
     for name in ("face", "gallery", "pick_seed", "truncation"):
         assert by_name[name].concurrency_id != "render", name
+
+
+def test_an_ended_session_starts_afresh(studio_url):
+    import datetime
+
+    import app
+    from studio.session_bounds import sweep
+
+    client = gradio_client.Client(studio_url, verbose=False)
+    try:
+        first = face(client, 5)
+        holder = app.demo.state_holder
+        assert client.session_hash in holder.session_data
+        holder.time_last_used[client.session_hash] -= datetime.timedelta(hours=2)  # as if idle since
+        assert sweep(holder) == [client.session_hash]  # the other clients' sessions are not idle
+        assert client.session_hash not in holder.session_data
+        assert np.array_equal(face(client, 5), first)  # the next call gets a fresh session, and works
+    finally:
+        client.close()

@@ -246,3 +246,32 @@ def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
     assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
     with pytest.raises(gr.Error, match="at most 8 photos"):
         read_photos(Session(), [str(tmp_path / f"x{i}.png") for i in range(9)], None)
+
+
+def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monkeypatch):
+    import datetime
+    import threading
+    from collections import OrderedDict
+
+    import numpy as np
+
+    from studio import session_bounds
+    from studio.session import Photo, Session
+
+    monkeypatch.setattr(session_bounds, "ROOT", tmp_path)
+    now = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    holder = SimpleNamespace(lock=threading.Lock(), session_data=OrderedDict(), time_last_used={})
+    ages = {"idle": 3 * 3600, "old": 600, "middle": 300, "new": 10}
+    for sid, age in ages.items():
+        session = Session(model="")
+        session.photos = [Photo(1, np.zeros((800, 800, 3), np.uint8))]  # 1.92 MB
+        holder.session_data[sid] = SimpleNamespace(state_data={7: session})
+        holder.time_last_used[sid] = now - datetime.timedelta(seconds=age)
+        (tmp_path / sid).mkdir()
+    each = session_bounds.SESSION_BASE + 800 * 800 * 3
+    assert session_bounds.footprint(holder.session_data["new"].state_data) == 800 * 800 * 3
+    ended = session_bounds.sweep(holder, idle=3600, budget=2 * each + 1, now=now)
+    assert ended == ["idle", "old"] and list(holder.session_data) == ["middle", "new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "new"]  # their files went with them
+    assert session_bounds.sweep(holder, idle=3600, budget=0, now=now) == ["middle"]  # the recent one stays
+    assert list(holder.time_last_used) == ["new"]
