@@ -225,3 +225,31 @@ def test_the_search_is_bounded_in_checks_and_time(monkeypatch):
     with pytest.raises(NoFace):
         Aligner().align(noise)
     assert not checks  # out of time: nothing more is looked at
+
+
+def test_the_camera_checks_a_picture_from_its_header_and_never_decodes_it(tmp_path):
+    import base64
+
+    import gradio as gr
+    from gradio.data_classes import ImageData as FileData
+
+    from studio.photos import CheckedImage
+    from tests.test_uploads import encoded, png_header_only
+
+    camera = CheckedImage(sources=["webcam", "clipboard"], type="filepath")
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png_header_only(13000, 13000))  # 507 MB of pixels behind a tiny file
+    with pytest.raises(gr.Error, match="huge.png"):
+        camera.preprocess(FileData(path=str(huge), orig_name="huge.png"))
+    assert not huge.exists()  # refused, and its file gone
+    small = tmp_path / "small.png"
+    small.write_bytes(encoded(Image.new("RGB", (40, 30), (10, 200, 30))))
+    assert camera.preprocess(FileData(path=str(small))) == str(small)  # passed on undecoded, as its file
+    inline = "data:image/png;base64," + base64.b64encode(png_header_only(13000, 13000)).decode()
+    with pytest.raises(gr.Error, match="MB of memory|megapixels|too large|pixels"):
+        camera.preprocess(FileData(url=inline, path=None))
+    inline = "data:image/png;base64," + base64.b64encode(small.read_bytes()).decode()
+    path = camera.preprocess(FileData(url=inline, path=None))
+    assert Path(path).read_bytes() == small.read_bytes()
+    Path(path).unlink()
+    assert camera.preprocess(None) is None

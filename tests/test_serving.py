@@ -244,8 +244,18 @@ def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
     kept = read_photos(Session(), paths, None).photos
     assert [(p.number, p.image.shape) for p in kept] == [(1, (120, 90, 3)), (2, (120, 90, 3))]
     assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
+    batch = []
+    for i in range(9):
+        Image.fromarray(np.full((40, 40, 3), 9 * i, np.uint8)).save(tmp_path / f"x{i}.png")
+        batch.append(str(tmp_path / f"x{i}.png"))
     with pytest.raises(gr.Error, match="at most 8 photos"):
-        read_photos(Session(), [str(tmp_path / f"x{i}.png") for i in range(9)], None)
+        read_photos(Session(), batch, None)
+    assert not list(tmp_path.iterdir())  # a refused batch leaves no file behind either
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    Image.fromarray(np.full((40, 40, 3), 7, np.uint8)).save(tmp_path / "fine.png")
+    with pytest.raises(gr.Error, match="photo 1"):
+        read_photos(Session(), [str(tmp_path / "broken.png"), str(tmp_path / "fine.png")], None)
+    assert not list(tmp_path.iterdir())
 
 
 def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monkeypatch):

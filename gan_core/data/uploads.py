@@ -18,6 +18,7 @@ decode makes another full-size copy.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
@@ -189,10 +190,20 @@ def load_photo(source, max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_BYTE
     return _decoded(source, max_side, whole, max_bytes, max_pixels, max_decoded_bytes)
 
 
-def _decoded(source, draft_side: int, then, max_bytes: int, max_pixels: int, max_decoded_bytes: int):
-    """then(image) for the decoded upload, every check made from its header first; JPEGs are
-    decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 scale that keeps `draft_side` pixels a side."""
+def check_picture(source, max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+                  max_decoded_bytes: int = MAX_DECODED_BYTES) -> None:
+    """Every check load_photo makes before decoding, from the file's header alone (nothing is
+    decoded): for a picture that something else will decode (a UserError if it would be refused)."""
     data, name = _read_bytes(source, max_bytes)
+    with _checked_header(data, name, max_side, max_pixels, max_decoded_bytes):
+        pass
+
+
+@contextlib.contextmanager
+def _checked_header(data: bytes, name, draft_side: int, max_pixels: int, max_decoded_bytes: int):
+    """The picture in `data`, opened (its header read, nothing decoded) and checked; JPEGs set to
+    decode at the smallest of 1/1, 1/2, 1/4 or 1/8 scale that keeps `draft_side` pixels a side.
+    Every error of opening, checking or (inside the block) decoding is a UserError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -201,11 +212,18 @@ def _decoded(source, draft_side: int, then, max_bytes: int, max_pixels: int, max
                 if image.format == "JPEG":
                     image.draft("RGB", (draft_side, draft_side))
                 _check_memory(image, name, max_decoded_bytes)
-                image.load()
-                return then(image)
+                yield image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError("pixels_unsafe", name=name, limit=max_pixels / 1e6) from None
     except UnidentifiedImageError:
         raise UserError("not_image", name=name) from None
     except (OSError, SyntaxError, EOFError) as err:
         raise UserError("broken_image", name=name, error=str(err)) from None
+
+
+def _decoded(source, draft_side: int, then, max_bytes: int, max_pixels: int, max_decoded_bytes: int):
+    """then(image) for the decoded upload, every check made from its header first (see _checked_header)."""
+    data, name = _read_bytes(source, max_bytes)
+    with _checked_header(data, name, draft_side, max_pixels, max_decoded_bytes) as image:
+        image.load()
+        return then(image)
