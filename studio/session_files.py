@@ -9,6 +9,7 @@ session keeps only its last few folders here, and all sessions together at most 
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -18,7 +19,10 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-ROOT = Path(tempfile.gettempdir()) / "dcgan-studio"
+BASE = Path(tempfile.gettempdir()) / "dcgan-studio"
+INSTANCE = BASE / str(os.getpid())  # this process's own: a second studio on the machine has its own
+ROOT = INSTANCE / "sessions"        # one folder a session
+LIVE_ROOT = INSTANCE / "live"       # the live training run's folders
 KEEP_PER_SESSION = 4            # folders a session keeps (two renders at once stay whole)
 MAX_TOTAL = 1 << 30             # bytes under ROOT, all sessions together
 GRACE = 120.0                   # seconds a new folder is safe from the total's bound
@@ -73,6 +77,25 @@ def remove_session(session_hash: str | None, root: Path = ROOT) -> None:
     shutil.rmtree(root / _session_id(SimpleNamespace(session_hash=session_hash)), ignore_errors=True)
 
 
-def clear_all(root: Path = ROOT) -> None:
-    """Delete what an earlier run of the studio left (at start-up)."""
-    shutil.rmtree(root, ignore_errors=True)
+def clear_all(base: Path = BASE) -> None:
+    """Delete what earlier runs of the studio left (at start-up): this process's folder, and those of
+    processes no longer running (killed, say, before they could clean up); a running studio's stay."""
+    if not base.is_dir():
+        return
+    for entry in base.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and _running(int(entry.name)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import logging
 import re
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from gan_core.model.latent import MAX_SEED, check_psi
 from gan_core.analysis.digits import load_digit_classifier
 from gan_core.training.live import LiveRun
 from gan_core.data.media import upscale
-from gan_core.errors import UserError
+from gan_core.errors import UserError, excerpt
 from studio.i18n import T, error, say, word
 from studio.model_store import ModelStore
+from studio.session_files import LIVE_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]  # the repo root, where app.py is
 log = logging.getLogger("studio")
@@ -57,7 +59,7 @@ CONFIG = StudioConfig()
 STORE = ModelStore(dict(CONFIG.bundled), roots=(CONFIG.checkpoints, CONFIG.runs))
 # the one live training run of this process, for every visitor; the digit classifier reads its grids
 LIVE = LiveRun(dict(CONFIG.bundled)[CONFIG.digits_model] / "live_digits.npz",
-               reader=lambda: load_digit_classifier(dict(CONFIG.bundled)[CONFIG.digits_model]))
+               reader=lambda: load_digit_classifier(dict(CONFIG.bundled)[CONFIG.digits_model]), work_dir=LIVE_ROOT)
 DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 
@@ -68,10 +70,15 @@ def friendly(fn):
     (English for API clients); gr.Error, the studio's own refusals (already in the page's language),
     passes through; anything else, ValueError included, is a bug: logged with its traceback and
     shown as a short internal-error note."""
+    signature = inspect.signature(fn)
+    texts = [name for name, p in signature.parameters.items() if p.annotation in ("str", str)]
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             too_long(*args, *kwargs.values())
+            if texts:
+                args, kwargs = as_texts(signature, texts, args, kwargs)
             return fn(*args, **kwargs)
         except gr.Error as err:
             raise escaped(err) from None
@@ -92,6 +99,22 @@ def too_long(*values) -> None:
         texts = value if isinstance(value, (list, tuple)) else (value,)
         if any(isinstance(text, str) and len(text) > MAX_TEXT for text in texts):
             raise gr.Error(say("text_too_long", max=MAX_TEXT))
+
+
+def as_texts(signature: inspect.Signature, texts: list[str], args, kwargs) -> tuple[tuple, dict]:
+    """A handler's text parameters (a choice, a name, a keyframe list) as text: None (an API client's
+    null, a dropdown with nothing picked) as "", which each handler refuses in its own words;
+    anything else that is not text ([] for a dropdown) refused here."""
+    try:
+        bound = signature.bind_partial(*args, **kwargs)
+    except TypeError:
+        return args, kwargs  # Gradio's own call mistake: left to the handler
+    for name in texts:
+        if name in bound.arguments and bound.arguments[name] is None:
+            bound.arguments[name] = ""
+        elif name in bound.arguments and not isinstance(bound.arguments[name], str):
+            raise gr.Error(say("not_text", got=excerpt(repr(bound.arguments[name]))))
+    return bound.args, bound.kwargs
 
 
 def escaped(err: gr.Error) -> gr.Error:

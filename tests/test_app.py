@@ -534,3 +534,9 @@ def test_an_ended_session_starts_afresh(studio_url):
         assert np.array_equal(face(client, 5), first)  # the next call gets a fresh session, and works
     finally:
         client.close()
+
+
+def test_a_choice_sent_as_a_list_or_null_is_a_clear_message(client):
+    assert "expected a text or one of the offered choices, got []" in error_of(client, [], api_name="/choose_model")
+    message = error_of(client, None, api_name="/choose_model")
+    assert "Internal error" not in message and "internal error" not in message

@@ -125,6 +125,13 @@ def test_corrupt_direction_files_are_refused(tiny_gan_folder, gan):
     (tiny_gan_folder / DIRECTIONS_INFO).write_text(json.dumps(info))
     with pytest.raises(CheckpointError, match="bad entry"):
         load_directions(tiny_gan_folder, nz)
+    for field, value in (("name", ["Age"]), ("positive", "<img src=http://x/y.png>"), ("name", "x" * 500)):
+        save_directions(tiny_gan_folder, sefa(gan.G, 2))
+        info = json.loads((tiny_gan_folder / DIRECTIONS_INFO).read_text())
+        info["directions"][1][field] = value  # a Hub model's names are shown on the page: checked as typed ones
+        (tiny_gan_folder / DIRECTIONS_INFO).write_text(json.dumps(info))
+        with pytest.raises(CheckpointError, match="bad entry"):
+            load_directions(tiny_gan_folder, nz)
     save_directions(tiny_gan_folder, [Direction("wide", torch.randn(nz + 1), "user")])
     with pytest.raises(CheckpointError, match="shape"):
         load_directions(tiny_gan_folder, nz)

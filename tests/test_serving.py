@@ -285,3 +285,19 @@ def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "new"]  # their files went with them
     assert session_bounds.sweep(holder, idle=3600, budget=0, now=now) == ["middle"]  # the recent one stays
     assert list(holder.time_last_used) == ["new"]
+
+
+def test_each_studio_owns_its_temp_folder_and_cleans_what_dead_ones_left(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from studio import session_files, state
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name in ("1", str(os.getpid()), dead.stdout.strip(), "old-session"):  # pid 1 is always running
+        (tmp_path / name / "sessions").mkdir(parents=True)
+    session_files.clear_all(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1"]  # a running studio's folder is not touched
+    assert session_files.ROOT.parent == session_files.INSTANCE == session_files.BASE / str(os.getpid())
+    assert state.LIVE.work_dir == session_files.LIVE_ROOT  # a live run killed with the app is cleaned next start

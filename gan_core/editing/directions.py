@@ -406,6 +406,9 @@ def load_directions(folder: str | os.PathLike, nz: int) -> list[Direction]:
         try:
             vector = tensors[item["key"]]
             fields = {f: item[f] for f in ("name", "method", "negative", "positive", "quality") if f in item}
+            for text in ("name", "negative", "positive"):  # shown on the page: as a name typed there is
+                if text in fields:
+                    fields[text] = check_text(fields[text])
             if vector.shape != (nz,):
                 raise UserError("direction_shape", shape=str(tuple(vector.shape)), nz=nz)
             finite = bool(torch.isfinite(vector).all())

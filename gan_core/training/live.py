@@ -148,17 +148,20 @@ class LiveRun:
     the run (its owner token) can stop it; the run ends by itself at its step count or time budget."""
 
     def __init__(self, data: str | Path | None = None, images: torch.Tensor | None = None, model: GANConfig = DIGITS,
-                 device: str = "auto", threads: int = 1, recipe: dict | None = None, reader=None):
+                 device: str = "auto", threads: int = 1, recipe: dict | None = None, reader=None,
+                 work_dir: str | Path | None = None):
         """`data`: an npz of make_live_digits (e.g. the digits model's LIVE_DIGITS), read at the first
         start, or `images` (uint8 [N, C, H, W]) to train on instead; `recipe`: TrainConfig settings for
         every run (default RECIPE); `reader`: a function that loads a DigitClassifier (called once,
-        when the first grid is drawn) to read each grid: how many of its 64 digits are legible."""
+        when the first grid is drawn) to read each grid: how many of its 64 digits are legible;
+        `work_dir`: where each run's folder is made (default: the system's temp folder)."""
         self.recipe = dict(RECIPE if recipe is None else recipe)
         TrainConfig(**self.recipe)  # a bad recipe is an error now, not in the first run
         if data is None and images is None:
             raise ValueError("a LiveRun needs its data: an npz of make_live_digits, or images")
         self.model, self.device, self.threads = model, device, threads
         self.data = Path(data) if data is not None else None
+        self.work_dir = Path(work_dir) if work_dir is not None else None
         self._load_reader, self._reader = reader, None
         self._legible: tuple[int, int] | None = None  # (step, digits read with confidence >= 0.9)
         self._images = images
@@ -201,7 +204,9 @@ class LiveRun:
         try:
             if self._thread is not None:
                 self._thread.join()  # the last run has released the lock: it is on its way out
-            folder = Path(tempfile.mkdtemp(prefix="dcgan-live-"))  # fresh and private to this run
+            if self.work_dir is not None:
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix="dcgan-live-", dir=self.work_dir))  # fresh and private to this run
             settings = dict(out=str(folder), steps=steps, batch_size=batch_size, device=self.device, ema_decay=0.99,
                             log_every=log_every, sample_every=sample_every, checkpoint_every=MAX_STEPS + 1,
                             seed=int(seed), compile="off")  # a run of a minute or two: no compiling
