@@ -15,6 +15,7 @@ import logging
 import os
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from gan_core.analysis.game import ROUND
 from gan_core.training.live import BALANCE
@@ -34,6 +35,7 @@ from studio.session_bounds import MAX_SESSIONS, start_sweeper
 from studio.session_files import clear_all, end_session
 from studio.state import CONFIG, STORE
 from studio.training_tab import TrainingTab
+from studio.upload_gate import UploadGate
 
 TABS = (ExploreTab, MorphTab, MathTab, AskTab, GameTab, TrainingTab)  # Explore first: the others follow its model
 
@@ -59,7 +61,7 @@ def build(real_faces: str | None = None) -> gr.Blocks:
         for tab in tabs:
             tab.wire()
         demo.unload(end_session)
-    in_both_languages(demo, photos=MAX_PHOTOS, mb=MAX_BYTES >> 20, page=CONFIG.scan_page, frames=MAX_FRAMES,
+    in_both_languages(demo, middleware=(Middleware(UploadGate),), photos=MAX_PHOTOS, mb=MAX_BYTES >> 20, page=CONFIG.scan_page, frames=MAX_FRAMES,
                       size=MAX_SIZE, round=ROUND, lr_weights=f"{DEFAULT_LR['weights']:g}",
                       lr_z=f"{DEFAULT_LR['z']:g}", balance=BALANCE)
     STORE.warm_up()

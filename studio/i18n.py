@@ -239,11 +239,12 @@ class EarlyScript:
         await self.app(scope, receive, send_page)
 
 
-def in_both_languages(demo: gr.Blocks, **values) -> gr.Blocks:
+def in_both_languages(demo: gr.Blocks, middleware: tuple = (), **values) -> gr.Blocks:
     """`demo` whose every launch (python app.py, Spaces, the tests' fixture) serves the catalogue
-    (`values`: see catalogue), the language scripts and their CSS, unless the caller passes its own."""
+    (`values`: see catalogue), the language scripts and their CSS, unless the caller passes its own;
+    `middleware`: more of it (starlette Middleware), after the language's."""
     from starlette.middleware import Middleware
 
     demo.launch = functools.partial(demo.launch, i18n=catalogue(**values), head=HEAD, css=CSS,
-                                    app_kwargs={"middleware": [Middleware(EarlyScript)]})
+                                    app_kwargs={"middleware": [Middleware(EarlyScript), *middleware]})
     return demo

@@ -2,7 +2,8 @@
 rest is bounded for the whole server.
 
     sweeper = start_sweeper(demo)          # a daemon thread; app.py starts it
-    sweep(demo.state_holder)               # one pass (what the thread does every SWEEP_EVERY seconds)
+    sweep(demo.state_holder)               # one pass of the sessions (the thread also bounds Gradio's
+                                           # cache every SWEEP_EVERY seconds: studio/upload_gate.py)
 
 Gradio keeps every session (its gr.State values and a copy of the page's config, about 0.6 MB)
 until its tab closes, and an API client's never closes. A pass ends (removes from Gradio's state
@@ -20,7 +21,10 @@ import threading
 import numpy as np
 import torch
 
+from gradio.utils import get_upload_folder
+
 from studio.session_files import ROOT, remove_session
+from studio.upload_gate import bound_cache
 
 IDLE = 30 * 60                # seconds without an event after which a session ends
 BUDGET = 1 << 30              # bytes all sessions together may hold
@@ -87,11 +91,12 @@ def start_sweeper(demo, every: float = SWEEP_EVERY) -> threading.Thread:
         while True:
             stop.wait(every)
             holder = getattr(demo, "state_holder", None)
-            if holder is not None:
-                try:
+            try:
+                if holder is not None:
                     sweep(holder)
-                except Exception:  # never let one bad pass end the sweeping
-                    log.exception("session sweep failed")
+                bound_cache(get_upload_folder())  # Gradio's copies of uploads and outputs
+            except Exception:  # never let one bad pass end the sweeping
+                log.exception("session sweep failed")
 
     stop = threading.Event()
     thread = threading.Thread(target=loop, name="session-sweeper", daemon=True)

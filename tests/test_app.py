@@ -509,6 +509,9 @@ def test_a_user_error_is_shown_in_the_page_language_and_english_without_one(stud
 def test_renders_share_one_budget_for_the_whole_server(client):
     import app
     from studio.page import RENDERS
+    from studio.upload_gate import UploadGate
+
+    assert UploadGate in [m.cls for m in app.demo.launch.keywords["app_kwargs"]["middleware"]]
 
     by_name = {fn.api_name: fn for fn in app.demo.fns.values() if fn.api_name}
     for name in ("morph", "morph_mp4", "morph_gif", "walk", "timelapse"):

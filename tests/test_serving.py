@@ -301,3 +301,40 @@ def test_each_studio_owns_its_temp_folder_and_cleans_what_dead_ones_left(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1"]  # a running studio's folder is not touched
     assert session_files.ROOT.parent == session_files.INSTANCE == session_files.BASE / str(os.getpid())
     assert state.LIVE.work_dir == session_files.LIVE_ROOT  # a live run killed with the app is cleaned next start
+
+
+def test_uploads_are_bounded_by_a_clients_rate_and_the_caches_total(tmp_path, monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from studio import upload_gate
+
+    async def upload(request):
+        return JSONResponse([len(await request.body())])
+
+    app = Starlette(routes=[Route("/gradio_api/upload", upload, methods=["POST"]),
+                            Route("/gradio_api/info", lambda r: JSONResponse({}))],
+                    middleware=[Middleware(upload_gate.UploadGate, rate=3000, window=60)])
+    with TestClient(app) as client:
+        sent = [client.post("/gradio_api/upload", content=b"x" * 1000).status_code for _ in range(4)]
+        assert sent == [200, 200, 200, 429]
+        assert "Too many uploads" in client.post("/gradio_api/upload", content=b"x").json()["error"]
+        other = client.post("/gradio_api/upload", content=b"x" * 1000, headers={"X-Forwarded-For": "10.0.0.9"})
+        assert other.status_code == 200  # another client's budget is its own
+        assert client.get("/gradio_api/info").status_code == 200  # only uploads are gated
+        monkeypatch.setattr(upload_gate.CACHE, "full", True)
+        assert client.post("/gradio_api/upload", content=b"x", headers={"X-Forwarded-For": "10.1.1.1"}).status_code \
+            == 507
+
+    old, new = tmp_path / "a" / "old.png", tmp_path / "b" / "new.png"
+    for path, age in ((old, 600), (new, 0)):
+        path.parent.mkdir()
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (time.time() - age,) * 2)
+    assert upload_gate.bound_cache(tmp_path, limit=1500) == 1000 and not old.exists() and new.exists()
+    assert not upload_gate.CACHE.full
+    assert upload_gate.bound_cache(tmp_path, limit=500) == 1000 and upload_gate.CACHE.full  # too new to go
+    assert upload_gate.bound_cache(tmp_path, limit=500, grace=0) == 0 and not upload_gate.CACHE.full
