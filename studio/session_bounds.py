@@ -27,7 +27,7 @@ from studio.session_files import ROOT, remove_session
 from studio.upload_gate import bound_cache
 
 IDLE = 30 * 60                # seconds without an event after which a session ends
-BUDGET = 1 << 30              # bytes all sessions together may hold
+BUDGET = 512 << 20            # bytes all sessions together may hold
 SESSION_BASE = 600_000        # what Gradio keeps for any session (measured: 570 kB for a trivial one)
 MAX_SESSIONS = BUDGET // SESSION_BASE  # Gradio's own bound on sessions (launch's state_session_capacity)
 SWEEP_EVERY = 30.0            # seconds between passes
