@@ -44,10 +44,11 @@ class UploadGate:
         except ValueError:
             size = 0
         if CACHE.full:
-            return await refuse(send, 507, "The server's space for uploads is full; try again in a few minutes.")
+            return await refuse(receive, send, 507, "The server's space for uploads is full; try again in a few "
+                                                    "minutes.")
         if not self.allowed(client_of(scope, headers), max(size, 1)):
-            return await refuse(send, 429, f"Too many uploads: at most {self.rate >> 20} MB a minute; "
-                                           f"try again in a minute.")
+            return await refuse(receive, send, 429, f"Too many uploads: at most {self.rate >> 20} MB a minute; "
+                                                    f"try again in a minute.")
         return await self.app(scope, receive, send)
 
     def allowed(self, client: str, size: int, now: float | None = None) -> bool:
@@ -75,7 +76,13 @@ def client_of(scope, headers: dict) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def refuse(send, status: int, message: str) -> None:
+async def refuse(receive, send, status: int, message: str) -> None:
+    """Answer `status` with `message`, after reading (and dropping) what the client is sending, so
+    that it gets the answer rather than a connection closed mid-upload."""
+    while True:
+        event = await receive()
+        if event["type"] != "http.request" or not event.get("more_body"):
+            break
     body = json.dumps({"error": message, "detail": message}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
