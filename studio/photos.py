@@ -55,10 +55,8 @@ class CheckedImage(gr.Image):
                 return None
             check_picture(payload.path)
             return str(payload.path)
-        except UserError as err:
-            if payload.path:
-                Path(payload.path).unlink(missing_ok=True)
-            raise escaped(error(err)) from None
+        except UserError as err:  # its file stays for Gradio's cache bound: Gradio stores identical uploads
+            raise escaped(error(err)) from None  # once, so another session may be checking the same file now
 
 
 def finds_faces(model: str) -> bool:
