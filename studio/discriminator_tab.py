@@ -330,7 +330,7 @@ class AskTab:
                                                  height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
                                                  elem_id="step-plot")
                 self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, height="fit-content",
-                                             allow_preview=False, elem_id="step-strip")
+                                             object_fit="contain", allow_preview=False, elem_id="step-strip")
             with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
                     layers = layer_choices(STORE.get(first)) if first else []
