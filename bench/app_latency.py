@@ -38,7 +38,7 @@ ACTIONS = [
     ("16-face gallery", "/gallery", lambda i: (i,), 1),
     ("dimension scanner page", "/scan", lambda i: (i % 12,), 1),  # of the session's current face
     ("ask D: probability + maps", "/ask", lambda i: ("A seed", i, None), 1),
-    ("one step up D's gradient", "/pixel_steps", lambda i: (1, 0.1), 1),
+    ("one click of steps through G (5 on z)", "/steps", lambda i: ("Through G: its input z", 5, 0.05), 1),
     ("face math + 3x3 grid", "/face_math", lambda i: ("47, 71, 83", "16, 18, 21", f"3, 19, {33 + i}"), 1),
     ("121-frame 256 px MP4", "/morph_mp4", lambda i: MORPH, 4),
     ("121-frame 256 px GIF", "/morph_gif", lambda i: MORPH, 4),
@@ -105,8 +105,9 @@ def serve_noop(port: int) -> None:
         button.click(lambda *a: (fresh(face), "### D says 0.417", fresh(face), fresh(face)), args[:3],
                      [images[0], md, images[1], images[2]], api_name="ask")
         plot = gr.LinePlot(x="step", y="D(image)")
-        button.click(lambda *a: (fresh(face), fresh(face), probabilities(), "1 step"), args[:2],
-                     [images[0], images[1], plot, md], api_name="pixel_steps")
+        button.click(lambda *a: (fresh(face), fresh(face), probabilities(), "5 steps",
+                                 [(fresh(thumb), "0: 0.42")]), args[:3],
+                     [images[0], images[1], plot, md, gallery], api_name="steps")
         button.click(lambda *a: (fresh(face), fresh(grid), fresh(face), [(fresh(thumb), n) for n in "ABC"]), text,
                      [*images, gallery], api_name="face_math")
         morph_in = [text[0], *args[:2], text[1], text[2], gr.Checkbox(), args[2], gr.Checkbox()]
@@ -152,7 +153,7 @@ def measure(clients: dict, repeats: int) -> dict:
         n = max(3, repeats // divisor)
         times = {name: [] for name in clients}
         for name, client in clients.items():
-            if api_name == "/pixel_steps":  # a step starts from the face D was last asked about
+            if api_name == "/steps":  # a step starts from the face D was last asked about
                 timed(client, "/ask", ACTIONS[4][2](0))
             timed(client, api_name, make_args(0))  # warm-up
         for i in range(n):

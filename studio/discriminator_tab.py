@@ -10,20 +10,25 @@ import torch
 from gan_core.editing.face import Face
 from gan_core.model.latent import MAX_SEED, check_seed
 from gan_core.data.media import upscale
-from gan_core.analysis.teacher import (DEFAULT_LR, ask, difference_map, feature_maps, generator_steps, layer_choices,
-                              pixel_steps, probability)
+from gan_core.analysis.teacher import (FALLBACK_TEACHING, MAX_SIZE, MAX_STEPS, Walk, ask, difference_map, feature_maps, layer_choices,
+                                       pixel_steps, teaching_defaults)
 from gan_core.analysis.teacher import layers as layers_of
 from gan_core.data.uploads import load_photo, load_upload
 from gan_core.errors import UserError
 from gan_core.photos.align import MIN_FACE, NoFace
 from studio.i18n import T, choices, say, sentences, word
-from studio.page import PRIVATE, Page, reveal
+from studio.page import PRIVATE, Page
 from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, draws_digits, friendly
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture", "The current face's photo (aligned crop)")
+# how a click steps the picture up D's gradient (the page's words; teacher.KINDS are their targets)
+STEP_KINDS = {"Through G: its input z": "z", "Through G: a copy of its weights": "weights",
+              "On the pixels (an adversarial example)": "pixels"}
+KIND_WORDS = {kind: label for label, kind in STEP_KINDS.items()}
+STRIP = 7  # pictures along the path in the strip
 
 
 def face_words(face: Face, digits: bool = False) -> str:
@@ -136,52 +141,127 @@ def show_feature_maps(session: Session, layer, top):
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
 
 
+# --- teaching: steps up D's gradient, through G or on the pixels ------------------------------------
+def new_path(image: np.ndarray, p: float) -> dict:
+    """A path of steps from `image` (D says `p`): no steps yet, no kind chosen."""
+    return {"images": [image], "probs": [p], "how": None, "walk": None, "note": ""}
+
+
+def rms_change(path: dict) -> float:
+    """How far the path's last picture is from its first: grey levels, root-mean-square."""
+    first, last = path["images"][0], path["images"][-1]
+    return float(np.sqrt(np.mean((last.astype(np.float32) - first.astype(np.float32)) ** 2)))
+
+
 def steps_outputs(session: Session):
-    """(the session, the last step's image, its difference from the first, D's outputs, a note)."""
-    images, probs = session.steps["images"], session.steps["probs"]
-    change = f"{probs[0]:.3f} \u2192 {probs[-1]:.3f}" if len(probs) > 1 else f"{probs[0]:.3f}"
-    rms = float(np.sqrt(np.mean((images[-1].astype(np.float32) - images[0].astype(np.float32)) ** 2)))
-    how = say("steps_none" if len(probs) == 1 else "steps_tiny" if rms < 3 else "steps_changed", rms=rms)
-    note = say("steps_note", count=len(probs) - 1, change=change, how=how)
+    """(the session, the last step's picture, its difference from the first, D's plot, a note, the
+    strip of pictures along the path)."""
+    path = session.steps
+    images, probs = path["images"], path["probs"]
+    note = path.get("note") or say("teach_start", p=probs[0])
+    picks = np.linspace(0, len(images) - 1, min(STRIP, len(images))).round().astype(int)
+    strip = [(upscale(images[i], 128), say("teach_strip_caption", step=int(i), p=probs[i])) for i in picks]
     return (session, big(images[-1], smooth=False), difference_map(images[0], images[-1], CONFIG.display),
-            probability_table(probs), note)
+            probability_table(probs), note, strip)
+
+
+def kind_of(how: str) -> str:
+    """The target ("z", "weights", "pixels") of a step kind, from its words (or the target itself)."""
+    kind = STEP_KINDS.get(how, how)
+    if kind not in KIND_WORDS:
+        raise gr.Error(say("teach_how_one_of", choices=say("list_separator").join(map(word, STEP_KINDS))))
+    return kind
+
+
+def check_size(kind: str, size) -> float:
+    """A step size for `kind`, bounded as teacher.py bounds it (said in the page's language)."""
+    try:
+        size = float(size)
+    except (TypeError, ValueError):
+        size = float("nan")
+    if not 0 < size <= MAX_SIZE[kind]:
+        raise gr.Error(say("teach_size_range", max=MAX_SIZE[kind], got=size))
+    return size
+
+
+def check_count(count) -> int:
+    try:
+        count = int(count)
+    except (TypeError, ValueError, OverflowError):
+        count = 0
+    if not 1 <= count <= MAX_STEPS:
+        raise gr.Error(say("teach_count_range", max=MAX_STEPS))
+    return count
+
+
+def step_note(kind: str, count: int, path: dict, before: float, restarted: bool) -> str:
+    """What the last click did: how far the picture moved from the start, D from a to b, and what it means."""
+    probs = path["probs"]
+    key = "teach_done_z" if kind == "z" else "teach_done_weights" if kind == "weights" else "teach_done_pixels"
+    said = say(key, count=count, total=len(probs) - 1, rms=rms_change(path), a=probs[0],
+               before=before, b=probs[-1])
+    if restarted:
+        said = sentences(say("teach_restarted"), said)
+    return said
 
 
 @friendly
-def take_pixel_steps(session: Session, count, step_size):
-    subject, steps = session.subject, session.steps
-    if not subject or not steps:
+def take_steps(session: Session, how: str, count, size):
+    """One click: `count` more steps of kind `how` (through G's z, a copy of G's weights, or on the
+    pixels), carrying on from the last click; a new kind starts again from the first picture."""
+    subject, path = session.subject, session.steps
+    if not subject or not path:
         raise ask_first(session)
-    if len(steps["probs"]) - 1 + int(count) > CONFIG.max_pixel_steps:  # checked before the work, not after
+    kind, count = kind_of(how), check_count(count)
+    size = check_size(kind, size)
+    if kind != "pixels" and subject.get("z") is None:  # an upload or a photo crop: G has no z for it
+        path["note"] = say("teach_pixels_only")
+        return (*steps_outputs(session), gr.update(value=KIND_WORDS["pixels"]))
+    restarted = path.get("how") not in (None, kind) and len(path["probs"]) > 1
+    if restarted:
+        path = new_path(path["images"][0], path["probs"][0])
+    if len(path["probs"]) - 1 + count > CONFIG.max_pixel_steps:  # checked before the work, not after
         raise gr.Error(say("digits_steps_full" if draws_digits(session.model) else "steps_full",
                            max=CONFIG.max_pixel_steps))
-    more = pixel_steps(session.gan, steps["images"][-1], int(count), float(step_size))
-    session.steps = {"images": steps["images"] + more.images[1:], "probs": steps["probs"] + more.probabilities[1:]}
-    return steps_outputs(session)
+    before = path["probs"][-1]
+    if kind == "pixels":
+        more = pixel_steps(session.gan, path["images"][-1], count, size)
+    else:
+        walk = path.get("walk") if path.get("how") == kind else None
+        walk = walk or Walk(session.gan, torch.tensor(subject["z"]), kind, size)
+        more = walk.take(count, size)
+        path["walk"] = walk
+    path["images"] = path["images"] + more.images[1:]
+    path["probs"] = path["probs"] + more.probabilities[1:]
+    path["how"] = kind
+    path["note"] = step_note(kind, count, path, before, restarted)
+    session.steps = path
+    return (*steps_outputs(session), gr.skip())
 
 
 @friendly
 def reset_steps(session: Session):
-    subject = session.subject
-    if not subject:
+    """The path back to its first picture (the one D was asked about). A picture G did not make
+    can only take pixel steps: the kind turns to pixels, and the note says why."""
+    subject, path = session.subject, session.steps
+    if not subject or not path:
         raise ask_first(session)
-    session.steps = {"images": [subject["image"]], "probs": [probability(session.gan, subject["image"])]}
-    return steps_outputs(session)
-
-
-@friendly
-def take_generator_steps(session: Session, count, target: str, lr):
-    subject = session.subject
-    if not subject:
-        raise ask_first(session)
+    session.steps = new_path(path["images"][0], path["probs"][0])
     if subject.get("z") is None:
-        raise gr.Error(say("digits_g_steps_need_z" if draws_digits(session.model) else "g_steps_need_z"))
-    out = generator_steps(session.gan, torch.tensor(subject["z"]), int(count), float(lr), target)
-    picks = np.linspace(0, len(out.images) - 1, min(6, len(out.images))).round().astype(int)
-    strip = [(upscale(out.images[i], 128, smooth=True), f"{i}: {out.probabilities[i]:.2f}") for i in picks]
-    note = say("g_steps_weights" if target == "weights" else "g_steps_z", count=len(out.images) - 1,
-               before=out.probabilities[0], after=out.probabilities[-1])
-    return strip, probability_table(out.probabilities), note
+        session.steps["note"] = sentences(say("teach_start", p=path["probs"][0]), say("teach_pixels_only"))
+        return (*steps_outputs(session), gr.update(value=KIND_WORDS["pixels"]))
+    return (*steps_outputs(session), gr.skip())
+
+
+def size_box(model: str, kind: str):
+    """The step size box for a kind of step: the model's measured default, and what the number means."""
+    key = "teach_size_z" if kind == "z" else "teach_size_weights" if kind == "weights" else "teach_size_pixels"
+    return gr.update(value=teaching_defaults(STORE.get(model).config)[kind], label=say(key),
+                     maximum=MAX_SIZE[kind])
+
+
+def step_size_for(session: Session, how: str):
+    return size_box(session.model, STEP_KINDS.get(how, "z"))
 
 
 def source_choices(model: str) -> list:
@@ -192,26 +272,23 @@ def source_choices(model: str) -> list:
 
 
 def model_settings(session: Session) -> tuple:
-    """The layer picker and the pixel step size for the session's model."""
+    """The layer picker and the step panel's kind, count and size for the session's model (its
+    measured teaching defaults: config.json extra.teaching)."""
     gan = session.gan
     labels = [say("layer_label", number=n, maps=maps, size=size) for n, maps, size in layers_of(gan)]
     layer_pick = gr.update(choices=[(label, i) for i, label in enumerate(labels)], value=0)
-    step = 1.0 if gan.config.channels == 1 else 0.1  # digits' black background needs bigger steps to move D
-    return layer_pick, step
+    defaults = teaching_defaults(gan.config)
+    return (layer_pick, gr.update(value=KIND_WORDS[defaults["how"]]), defaults["count"],
+            size_box(session.model, defaults["how"]))
 
 
 def follow_model(session: Session, top):
-    """The tab on a new model: its layers and step size; if the tab showed a picture, D asked again
-    about the (new) current face, the generator's steps cleared (they were the other model's)."""
+    """The tab on a new model: its layers and step settings; if the tab showed a picture, D asked
+    again about the (new) current face, the steps cleared (they were the other model's)."""
     settings, sources = model_settings(session), source_choices(session.model)
     if "ask" not in session.drawn:
-        return (*settings, gr.update(choices=sources), *[gr.skip()] * 12)
-    return (*settings, gr.update(choices=sources, value=SOURCES[0]), gr.update(visible=False), "",
-            *first_look(session, 0, top))
-
-
-def default_lr(target: str) -> float:
-    return DEFAULT_LR.get(target, DEFAULT_LR["weights"])
+        return (*settings, gr.update(choices=sources), *[gr.skip()] * 11)
+    return (*settings, gr.update(choices=sources, value=SOURCES[0]), *first_look(session, 0, top))
 
 
 # --- the tab -----------------------------------------------------------------------------------
@@ -231,12 +308,20 @@ class AskTab:
                 self.heat = gr.Image(label=T("d_heat"), interactive=False, elem_id="d-heat")
                 self.signed = gr.Image(label=T("d_signed"), interactive=False)
             self.verdict = gr.Markdown(elem_id="d-verdict")
-            with gr.Accordion(T("steps"), open=True):
+            with gr.Accordion(T("teach_panel"), open=True):
+                page.tell(gr.Markdown(), value="teach_panel_intro")
+                teach = teaching_defaults(STORE.get(first).config) if first else FALLBACK_TEACHING
+                kind = teach["how"]
                 with gr.Row(equal_height=True):
-                    self.step_count = gr.Slider(1, 20, 1, step=1, label=T("step_count"))
-                    self.step_size = gr.Slider(0.1, 4, 0.1, step=0.05, label=T("step_size"))
-                    self.step_btn = gr.Button(T("take_steps"), elem_id="step-button")
-                    self.reset_steps_btn = gr.Button(T("reset_steps"), size="sm")
+                    self.step_how = gr.Radio(choices(list(STEP_KINDS)), value=KIND_WORDS[kind], label=T("teach_how"),
+                                             scale=3, elem_id="step-how")
+                    self.step_count = gr.Slider(1, 20, teach["count"], step=1, label=T("step_count"), scale=2)
+                    size_label = ("teach_size_z" if kind == "z" else "teach_size_weights" if kind == "weights"
+                                  else "teach_size_pixels")
+                    self.step_size = gr.Number(teach[kind], minimum=0, maximum=MAX_SIZE[kind], label=T(size_label),
+                                               scale=2, elem_id="step-size")
+                    self.step_btn = gr.Button(T("take_steps"), variant="primary", elem_id="step-button", scale=1)
+                    self.reset_steps_btn = gr.Button(T("reset_steps"), size="sm", scale=1)
                 self.step_note = gr.Markdown(elem_id="step-note")
                 with gr.Row():
                     self.stepped = gr.Image(label=T("stepped"), interactive=False, elem_id="stepped")
@@ -244,19 +329,8 @@ class AskTab:
                     self.step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"),
                                                  height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
                                                  elem_id="step-plot")
-            with gr.Accordion(T("g_steps"), open=False):
-                page.tell(gr.Markdown(), value="g_steps_intro")
-                with gr.Row(equal_height=True):
-                    self.g_count = gr.Slider(1, 20, 5, step=1, label=T("g_count"))
-                    self.g_target = gr.Radio(choices(["weights", "z"]), value="weights", label=T("g_target"))
-                    self.g_lr = gr.Number(DEFAULT_LR["weights"], minimum=1e-7, maximum=1.0, label=T("g_lr"))
-                    self.g_btn = gr.Button(T("g_train"), elem_id="g-step-button")
-                self.g_note = gr.Markdown()
-                with gr.Row(visible=False) as self.g_box:  # shown once the copy is trained
-                    self.g_strip = page.tell(gr.Gallery(columns=3, height="fit-content", allow_preview=False),
-                                             label="g_strip")
-                    self.g_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("g_plot"), height=220,
-                                              x_title=T("axis_step"), y_title=T("axis_d_image"))
+                self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, height="fit-content",
+                                             object_fit="contain", allow_preview=False, elem_id="step-strip")
             with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
                     layers = layer_choices(STORE.get(first)) if first else []
@@ -269,21 +343,19 @@ class AskTab:
     def wire(self):
         page, session = self.page, self.page.session
         asked = [session, self.image, self.verdict, self.heat, self.signed]
-        steps = [session, self.stepped, self.difference, self.step_plot, self.step_note]
+        steps = [session, self.stepped, self.difference, self.step_plot, self.step_note, self.step_strip]
         maps = dict(fn=show_feature_maps, inputs=[session, self.layer, self.top], outputs=self.maps)
         self.ask_btn.click(ask_discriminator, [session, self.source, self.seed, self.upload], asked,
                            api_name="ask").success(**maps, **PRIVATE).success(
-            reset_steps, session, steps, **PRIVATE)  # the step panel starts from the new face
+            reset_steps, session, [*steps, self.step_how], **PRIVATE)  # the step panel starts from the new face
         first_look_outputs = [*asked, *steps[1:], self.maps]
         page.first_visit(self.tab, first_look, [self.layer, self.top], first_look_outputs)
         page.follow_model(follow_model, [session, self.top],
-                          [self.layer, self.step_size, self.source, self.g_box, self.g_note, *first_look_outputs])
-        self.step_btn.click(take_pixel_steps, [session, self.step_count, self.step_size], steps,
-                            api_name="pixel_steps")
-        self.reset_steps_btn.click(reset_steps, session, steps, **PRIVATE)
-        self.g_target.change(default_lr, self.g_target, self.g_lr, **PRIVATE)
-        self.g_btn.click(take_generator_steps, [session, self.g_count, self.g_target, self.g_lr],
-                         [self.g_strip, self.g_plot, self.g_note], api_name="generator_steps").success(
-            reveal, None, self.g_box, **PRIVATE)
+                          [self.layer, self.step_how, self.step_count, self.step_size, self.source,
+                           *first_look_outputs])
+        self.step_btn.click(take_steps, [session, self.step_how, self.step_count, self.step_size],
+                            [*steps, self.step_how], api_name="steps")
+        self.reset_steps_btn.click(reset_steps, session, [*steps, self.step_how], **PRIVATE)
+        self.step_how.change(step_size_for, [session, self.step_how], self.step_size, **PRIVATE)
         self.maps_btn.click(**maps, api_name="feature_maps")
         self.layer.input(**maps, **PRIVATE)

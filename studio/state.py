@@ -177,9 +177,8 @@ TOLD = {
     "add_to_a": (T("add_to_a"), T("digits_add_to_a")),
     "add_to_b": (T("add_to_b"), T("digits_add_to_b")),
     "add_to_c": (T("add_to_c"), T("digits_add_to_c")),
-    "g_steps_intro": (T("g_steps_intro"), T("digits_g_steps_intro")),
-    "g_strip": (T("g_strip"), T("digits_g_strip")),
     "d_maps": (T("d_maps"), T("digits_d_maps")),
+    "teach_panel_intro": (T("teach_panel_intro"), T("digits_teach_panel_intro")),
 }
 
 

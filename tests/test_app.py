@@ -320,6 +320,7 @@ def test_uploading_a_direction_file(client, tmp_path):
 
 # --- ask the discriminator and the training dashboard -------------------------------------------------
 SEED_SOURCE, UPLOAD_SOURCE, CURRENT = "A seed", "An uploaded picture", "Current face (Explore)"
+THROUGH_Z, ON_PIXELS = "Through G: its input z", "On the pixels (an adversarial example)"
 
 
 def ask_d(client, source=SEED_SOURCE, seed=3, upload=None):
@@ -331,11 +332,14 @@ def test_ask_the_discriminator_and_climb_its_gradient(client):
     p0 = float(verdict.split("D says ")[1].split()[0])
     assert 0 < p0 < 1
     assert image(face_path).shape == (256, 256, 3) and image(heat).shape == (256, 256, 3)
-    stepped, difference, plot, note = client.predict(3, 0.25, api_name="/pixel_steps")
+    stepped, difference, plot, note, strip, how = client.predict(THROUGH_Z, 3, 0.05, api_name="/steps")
     probs = [row[1] for row in plot["data"]]
-    assert "3 step(s)" in note and len(probs) == 4 and probs[-1] > probs[0]
-    strip, g_plot, g_note = client.predict(3, "weights", 2e-5, api_name="/generator_steps")
-    assert len(strip) == 4 and "The shipped G is unchanged" in g_note
+    assert "3 step(s) through G's input z" in note and len(probs) == 4 and probs[-1] > probs[0]
+    assert probs[0] == pytest.approx(p0, abs=5e-4) and len(strip) == 4  # step 0 is the verdict's number
+    _, _, plot, note, _, _ = client.predict(THROUGH_Z, 2, 0.05, api_name="/steps")  # carries on
+    assert len(plot["data"]) == 6 and "5 in all" in note
+    _, _, plot, note, _, _ = client.predict(ON_PIXELS, 3, 0.25, api_name="/steps")  # another kind: from step 0
+    assert len(plot["data"]) == 4 and "adversarial example" in note
     maps = client.predict(1, 4, api_name="/feature_maps")
     assert len(maps) == 4 and maps[0]["caption"].startswith("unit ")
     face(client, {"seed": 4, "edits": {"1": 1.0}})
@@ -350,7 +354,8 @@ def test_asking_about_an_upload(client, tmp_path):
     assert "No face found in your picture" in message and "D says" not in message  # no verdict on a non-face
     face_path, verdict, _, _ = ask_d(client, UPLOAD_SOURCE, upload=photo_of(tmp_path, client, [105], "me.jpg"))
     assert image(face_path).shape == (256, 256, 3) and "your picture" in verdict  # the face found in it
-    assert "need a face G made" in error_of(client, 3, "weights", 2e-5, api_name="/generator_steps")
+    _, _, plot, note, _, how = client.predict(THROUGH_Z, 3, 0.05, api_name="/steps")  # no z: pixels offered
+    assert "G did not make this picture" in note and len(plot["data"]) == 1 and how["value"] == ON_PIXELS
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")
     assert "not an image" in error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(text)),

@@ -236,7 +236,7 @@ def test_ask_the_discriminator(page, shots):
     page.locator("#d-maps img").first.wait_for(timeout=30_000)
     page.locator("#step-button").click()
     page.locator("#stepped img").wait_for(timeout=30_000)
-    page.wait_for_function("document.querySelector('#step-note').innerText.includes('step(s) up')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#step-note').innerText.includes('step(s) through G')", timeout=30_000)
     page.wait_for_timeout(800)
     page.screenshot(path=str(shots / "discriminator.png"), full_page=True)
 

@@ -87,12 +87,13 @@ def vocabulary() -> set[str]:
     from gan_core.photos.inversion import WORDS as CLOSENESS
     from gan_core.editing.morph import EASINGS
     from studio.discriminator_tab import SOURCES as ASK_SOURCES
+    from studio.discriminator_tab import STEP_KINDS
     from studio.game_tab import DIGITS, FACES, FAKE, REAL
     from studio.state import CONFIG
     from studio.training_tab import LIVE_RUN
 
     words = {*GROUPS, *(m.description for m in METHODS.values()), *EASINGS, "slerp", "lerp", *ASK_SOURCES,
-             "weights", "z", DIGITS, FACES, REAL, FAKE, LIVE_RUN, *LOSSES.values(), *OUTPUTS.values(), CHANCE,
+             *STEP_KINDS, DIGITS, FACES, REAL, FAKE, LIVE_RUN, *LOSSES.values(), *OUTPUTS.values(), CHANCE,
              *SHORT.values(), *(w for _, w in CLOSENESS),
              *(name for name, _ in CONFIG.bundled), *(p[0] for p in CONFIG.face_math_presets)}
     for _, folder in CONFIG.bundled:
@@ -237,7 +238,7 @@ def test_the_layer_picker_is_labelled_in_the_page_language():
     from studio.discriminator_tab import model_settings
     from studio.session import Session
 
-    update, _ = in_language("zh-CN", model_settings, Session.opening("Digits (MNIST 32x32)"))
+    update, *_ = in_language("zh-CN", model_settings, Session.opening("Digits (MNIST 32x32)"))
     assert update["choices"][0] == ("第 1 层：32 张 16x16 的特征图", 0)
 
 
@@ -268,7 +269,7 @@ def test_sentences_and_numbers_read_as_chinese_in_chinese():
     assert zh(i18n.say, "verdict_fake", p=0.29) == "假（0.29）"
     assert zh(i18n.say, "photo_quality", how=zh(i18n.word, "close"), distance=0.243, psnr=31.24) == \
         "很接近（人脸匹配 0.24；31.2 dB）"
-    assert "数字约" not in UI["zh-CN"]["step_size"]
+    assert "数字约" not in UI["zh-CN"]["teach_size_pixels"]
     for key, text in UI["zh-CN"].items():  # full-width punctuation in Chinese sentences, no space after 。
         assert "。 " not in text and not re.search(r"[\u3400-\u9fff] ?[,(]", text), (key, text)
 
@@ -385,8 +386,7 @@ def test_on_the_digits_model_every_tab_says_digit_and_none_says_face(monkeypatch
     for lang in LANGUAGES:
         assert ("Digit math", "数字运算")[lang != "en"] in shown["math"][lang]
         assert ("Current digit", "当前数字")[lang != "en"] in shown["explore"][lang]
-        assert ("G's digit along the steps (step: D's verdict)", "G 写的数字随步数的变化（步数：D 的判决）")[
-            lang != "en"] in shown["ask"][lang]
+        assert any(("how the digit should change", "数字该怎样变化")[lang != "en"] in t for t in shown["ask"][lang])
 
 
 def test_a_page_that_switches_model_says_digit_then_face_again(monkeypatch):
@@ -413,7 +413,7 @@ def test_what_handlers_write_on_the_digits_model_says_digit(monkeypatch):
     import gradio as gr
 
     from gan_core.editing.face import Face
-    from studio.discriminator_tab import SOURCES, ask_discriminator, face_words, source_choices, take_pixel_steps
+    from studio.discriminator_tab import KIND_WORDS, SOURCES, ask_discriminator, face_words, source_choices, take_steps
     from studio.explore_tab import pick_from_gallery, scan_page
     from studio.math_tab import do_face_math, preset_updates
     from studio.photos import photo_updates
@@ -431,7 +431,7 @@ def test_what_handlers_write_on_the_digits_model_says_digit(monkeypatch):
                    said(scan_page, session, 0)[1],
                    said(message, do_face_math, session, "", "1", "2"),
                    said(preset_updates, session)[1],
-                   said(message, take_pixel_steps, session, 1, 0.1),
+                   said(message, take_steps, session, KIND_WORDS["pixels"], 1, 0.25),
                    said(ask_discriminator, session, SOURCES[0], 0, None)[2],
                    said(face_words, Face(z=[0.0] * 100), True)]
         for text in written:

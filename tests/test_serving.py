@@ -203,19 +203,21 @@ def test_errors_quote_a_short_excerpt_escaped_and_long_texts_are_refused_before_
     assert len(str(UserError("seed_whole", got="x" * 10 ** 6))) < MAX_QUOTE + 60
 
 
-def test_the_step_note_says_tiny_only_while_the_change_is_tiny():
+def test_the_step_note_says_what_changed_and_what_pixel_steps_are():
     import numpy as np
 
-    from studio.discriminator_tab import steps_outputs
+    from studio.discriminator_tab import new_path, step_note, steps_outputs
     from studio.session import Session
 
     face = np.full((8, 8, 3), 100, np.uint8)
-    session = Session(subject={"image": face}, steps={"images": [face, face + 1], "probs": [0.2, 0.3]})
-    note = steps_outputs(session)[-1]
-    assert "tiny" in note and "0.200 \u2192 0.300" in note
-    session.steps = {"images": [face, face + 20], "probs": [0.2, 0.9]}
-    note = steps_outputs(session)[-1]
-    assert "tiny" not in note and "changed by 20.0 grey levels" in note
+    session = Session(subject={"image": face}, steps=new_path(face, 0.2))
+    assert "Step 0: D says 0.200" in steps_outputs(session)[4]
+    path = {**new_path(face, 0.2), "images": [face, face + 1], "probs": [0.2, 0.3]}
+    note = step_note("pixels", 1, path, 0.2, restarted=False)
+    assert "1.0 grey levels" in note and "from 0.200 to 0.300" in note and "adversarial example" in note
+    path = {**path, "images": [face, face + 20], "probs": [0.2, 0.5, 0.9]}
+    note = step_note("z", 2, path, 0.5, restarted=False)
+    assert "changed by 20.0 grey levels" in note and "0.500 \u2192 0.900" in note and "adversarial" not in note
 
 
 def test_found_photos_become_morph_keyframes():

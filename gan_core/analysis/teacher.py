@@ -4,6 +4,8 @@
     verdict.probability, verdict.heat_map(256), verdict.signed_map(256)
     images, probs = pixel_steps(gan, image, steps=5, step_size=0.25)  # climb D's gradient in pixels
     images, probs = generator_steps(gan, seed, steps=5)               # ...or in a copy of G, as training does
+    walk = Walk(gan, z, "z", lr=0.05); walk.take(5); walk.take(5)      # steps through G that carry on
+    teaching_defaults(gan.config)     # the model's measured step sizes (config.json extra.teaching)
     maps = feature_maps(gan, image, layer=1, top=6)                   # D's units that fire most on it
 
 Images are uint8 [H, W, C] at the model's size (`gan_core.data.uploads.load_upload` makes one from a
@@ -32,6 +34,10 @@ MAX_STEPS = 50
 MAX_STEP_SIZE = 16.0          # grey levels (root-mean-square) per pixel step
 MAX_LR = {"weights": 1e-2, "z": 1.0}
 DEFAULT_LR = {"weights": 2e-5, "z": 0.02}  # gentle: training's 2e-4 makes one face "real" in one step
+KINDS = ("z", "weights", "pixels")  # a step moves G's input z, a copy of G's weights, or the pixels
+MAX_SIZE = {**MAX_LR, "pixels": MAX_STEP_SIZE}
+# a model without measured ones (its config's extra.teaching: see bench/teaching.py) steps with these
+FALLBACK_TEACHING = {"how": "z", "count": 5, **DEFAULT_LR, "pixels": 0.25}
 MAX_TOP = 32                  # feature maps per answer
 MAX_DISPLAY = 1024            # side of any picture made here, pixels
 
@@ -183,8 +189,10 @@ def _logits_and_maps(D: Discriminator, x: torch.Tensor) -> tuple[torch.Tensor, l
 
 def _as_input(image: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 [H, W, C] -> [1, C, H, W] in [-1, 1], contiguous (channels-last input makes D's
-    convolutions twice as slow on a CPU)."""
-    return from_uint8(image, device).contiguous()
+    convolutions twice as slow on a CPU). Always the same strides, even where a dimension of 1
+    (one channel) lets several layouts count as contiguous: D's convolutions pick their algorithm by
+    layout, so the same picture laid out two ways would get two slightly different numbers."""
+    return from_uint8(image, device).clone(memory_format=torch.contiguous_format)
 
 
 def _pixels(image: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -293,6 +301,26 @@ def layer_choices(gan: GAN) -> list[tuple[str, int]]:
 
 
 # --- taking steps -----------------------------------------------------------------------------
+def teaching_defaults(config) -> dict:
+    """The step settings a model opens its teaching at: {"how": a KIND, "count": steps per click,
+    and a step size per KIND}, from its config's extra.teaching (measured by bench/teaching.py so
+    that three clicks change the picture visibly), each bad or missing value replaced by
+    FALLBACK_TEACHING's."""
+    given = config.extra.get("teaching")
+    given = given if isinstance(given, dict) else {}
+    out = dict(FALLBACK_TEACHING)
+    if given.get("how") in KINDS:
+        out["how"] = given["how"]
+    count = given.get("count")
+    if isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_STEPS:
+        out["count"] = count
+    for kind in KINDS:
+        size = given.get(kind)
+        if isinstance(size, (int, float)) and not isinstance(size, bool) and 0 < size <= MAX_SIZE[kind]:
+            out[kind] = float(size)
+    return out
+
+
 def pixel_steps(gan: GAN, image, steps: int = 5, step_size: float = 0.25) -> Steps:
     """Gradient ascent on the pixels: each step moves the image along D's gradient (of its
     logit) by `step_size` grey levels, root-mean-square over the pixels, rounded to whole grey
@@ -322,42 +350,83 @@ def pixel_steps(gan: GAN, image, steps: int = 5, step_size: float = 0.25) -> Ste
     return Steps(images, probabilities)
 
 
-def generator_steps(gan: GAN, z: torch.Tensor | int, steps: int = 5, lr: float | None = None,
-                    target: str = "weights") -> Steps:
-    """Training's G step for one face: Adam (betas 0.5, 0.999, as in training) on the
-    non-saturating loss -log D(G(z)), applied to a deep copy of G's weights (target "weights")
-    or to z itself (target "z"). The copy stays in eval mode, so the face depends on its own z
-    alone; the shipped G and D are never changed. z is a latent [nz] or a seed.
-    lr defaults to 2e-5 for weights (training's 2e-4 turns one face "real" in a single step)
-    and 0.02 for z."""
-    D, steps = _discriminator(gan), _check_steps(steps)
-    if target not in DEFAULT_LR:
-        raise UserError("g_target", got=target)
-    lr = DEFAULT_LR[target] if lr is None else float(lr)
-    if not 0 < lr <= MAX_LR[target]:
-        raise UserError("lr", target=target, max=MAX_LR[target], got=lr)
-    nz = gan.config.nz
-    images, probabilities = [], []
-    with _autograd():
+class _AsShown(torch.autograd.Function):
+    """Forward: G's picture as its uint8 pixels show it, so that D scores exactly the image the
+    page shows (and ask() scores); backward: the gradient passes straight through to G's output."""
+
+    @staticmethod
+    def forward(ctx, fake: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
+        return shown.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad, None
+
+
+class Walk:
+    """Training's G step for one face, click after click: Adam (betas 0.5, 0.999, as in training)
+    on the non-saturating loss -log D(G(z)), applied to z itself (target "z") or to a deep copy of
+    G's weights (target "weights"). Each take(n) carries on where the last one stopped (z, the
+    copy and Adam's moments are kept). The copy stays in eval mode, so the face depends on its own
+    z alone; the shipped G and D are never changed. D scores each step's uint8 picture, the one
+    shown, so step 0 is exactly ask()'s number for the starting face."""
+
+    def __init__(self, gan: GAN, z: torch.Tensor | int, target: str = "z", lr: float | None = None):
+        self.gan, self.D = gan, _discriminator(gan)
+        if target not in DEFAULT_LR:
+            raise UserError("g_target", got=target)
+        self.target = target
+        nz = gan.config.nz
         z = z_from_seed(z, nz) if isinstance(z, (int, np.integer)) else torch.as_tensor(z)
         if z.numel() != nz:
             raise ValueError(f"z must have {nz} numbers for this model, got {z.numel()}")
-        z = z.detach().clone().reshape(1, nz).float().to(gan.device)  # a normal tensor even if z was made under inference mode
-        if target == "z":  # G itself is only read: autograd.grad below asks for z's gradient alone
-            G, params = gan.G.eval(), [z.requires_grad_(True)]
-        else:
-            G = copy.deepcopy(gan.G).eval()
-            params = [p.requires_grad_(True) for p in G.parameters()]
-        optimizer = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
-        for step in range(steps + 1):
-            fake = G(z)
-            logits = D(fake)
-            images.append(to_uint8(fake)[0])
-            probabilities.append(float(torch.sigmoid(logits.detach())[0]))
-            if step == steps:
-                break
-            grads = torch.autograd.grad(g_loss(logits), params)
-            for param, grad in zip(params, grads):
-                param.grad = grad
-            optimizer.step()
-    return Steps(images, probabilities)
+        with _autograd():
+            self.z = z.detach().clone().reshape(1, nz).float().to(gan.device)  # a normal tensor even if made under inference mode
+            if target == "z":  # G itself is only read: autograd.grad asks for z's gradient alone
+                self.G, params = gan.G.eval(), [self.z.requires_grad_(True)]
+            else:
+                self.G = copy.deepcopy(gan.G).eval()
+                params = [p.requires_grad_(True) for p in self.G.parameters()]
+            self.params = params
+            self.optimizer = torch.optim.Adam(params, lr=self._check_lr(lr), betas=(0.5, 0.999))
+        self.taken = 0
+
+    def _check_lr(self, lr: float | None) -> float:
+        lr = DEFAULT_LR[self.target] if lr is None else lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not 0 < lr <= MAX_LR[self.target]:
+            raise UserError("lr", target=self.target, max=MAX_LR[self.target], got=lr)
+        return float(lr)
+
+    def take(self, steps: int = 5, lr: float | None = None) -> Steps:
+        """`steps` more G steps (at learning rate `lr`, default the last one used): images[0] is
+        where the walk stood, then one image per step, each with D's probability."""
+        steps = _check_steps(steps)
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._check_lr(lr)
+        images, probabilities = [], []
+        with _autograd():
+            for step in range(steps + 1):
+                fake = self.G(self.z)
+                image = to_uint8(fake)[0]
+                logits = self.D(_AsShown.apply(fake, _as_input(image, self.gan.device)))
+                images.append(image)
+                probabilities.append(float(torch.sigmoid(logits.detach())[0]))
+                if step == steps:
+                    break
+                grads = torch.autograd.grad(g_loss(logits), self.params)
+                for param, grad in zip(self.params, grads):
+                    param.grad = grad
+                self.optimizer.step()
+                self.taken += 1
+        for param in self.params:  # nothing left in a .grad between calls
+            param.grad = None
+        return Steps(images, probabilities)
+
+
+def generator_steps(gan: GAN, z: torch.Tensor | int, steps: int = 5, lr: float | None = None,
+                    target: str = "weights") -> Steps:
+    """`steps` of training's G step for one face, from G's own face for z (a latent [nz] or a
+    seed): Walk(gan, z, target, lr).take(steps). lr defaults to 2e-5 for weights (training's 2e-4
+    turns one face "real" in a single step) and 0.02 for z."""
+    return Walk(gan, z, target, lr).take(steps)
