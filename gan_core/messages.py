@@ -307,4 +307,7 @@ MESSAGES: dict[str, str] = {
     "toy_what_g_strong": "G too strong: G takes five fast steps for each of D's, so it piles its samples onto whichever "
                          "bump D rates highest at the moment and hops to the other when D catches up, never covering "
                          "both (mode collapse); D, outpaced, is left nearly flat without being fooled.",
+    # --- verdicts: what D's number means (d_readings.json) ---
+    "verdict_unreadable": "{path}: not D's measured scores ({error})",
+    "verdict_part_readings": "D's measured scores (d_readings.json)",
 }
