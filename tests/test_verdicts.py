@@ -186,3 +186,17 @@ def test_the_tab_judges_an_uploaded_face_on_its_crop_on_either_model(faces, tmp_
     session.switch(FACES)
     session, image, verdict, _, _ = ask_discriminator(session, SOURCES[2], 0, path)
     assert np.array_equal(session.subject["image"], crop)
+
+
+def test_a_broken_readings_file_leaves_the_raw_number(monkeypatch):
+    from studio import discriminator_tab
+    from studio.discriminator_tab import SOURCES, ask_discriminator
+    from studio.session import Session
+
+    def broken(model):
+        raise CheckpointError("verdict_unreadable", path="d_readings.json", error="not JSON")
+
+    monkeypatch.setattr(discriminator_tab.STORE, "readings", broken)
+    _, image, verdict, _, _ = ask_discriminator(Session.opening(DIGITS), SOURCES[1], 3, None)
+    assert image is not None and "D says" in verdict and "No reading beside the number" in verdict
+    assert "real digits" in verdict and "face" not in verdict.lower()
