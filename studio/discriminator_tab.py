@@ -81,7 +81,8 @@ def nothing_judged(session: Session) -> bool:
 
 
 def subject_of(session: Session, source: str, d_seed, upload) -> dict:
-    """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
+    """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}; an
+    upload's also has "judged" (its Judgement: D already asked, or no face and "image" None)."""
     gan, face = session.gan, session.face
     if source == SOURCES[2]:
         if not upload:
