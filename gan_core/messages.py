@@ -314,4 +314,7 @@ MESSAGES: dict[str, str] = {
     "option_at_most": "{key} must be at most {max}",
     "export_not_release": "{name} exists and is not a release folder: export into a new or empty folder, or over "
                           "an earlier release",
+    # --- verdicts: what D's number means (d_readings.json) ---
+    "verdict_unreadable": "{path}: not D's measured scores ({error})",
+    "verdict_part_readings": "D's measured scores (d_readings.json)",
 }

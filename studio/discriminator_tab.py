@@ -10,17 +10,18 @@ import torch
 from gan_core.editing.face import Face
 from gan_core.model.latent import MAX_SEED, check_seed
 from gan_core.data.media import upscale
-from gan_core.analysis.teacher import (FALLBACK_TEACHING, MAX_SIZE, MAX_STEPS, Walk, ask, difference_map, feature_maps, layer_choices,
+from gan_core.analysis.teacher import (FALLBACK_TEACHING, MAX_SIZE, MAX_STEPS, Walk, difference_map, feature_maps, layer_choices,
                                        pixel_steps, teaching_defaults)
 from gan_core.analysis.teacher import layers as layers_of
-from gan_core.data.uploads import load_photo, load_upload
+from gan_core.analysis.verdicts import CONCLUSIONS, READINGS_NAME, Judgement, Reading, Readings, judge, read
+from gan_core.data.uploads import load_photo
 from gan_core.errors import UserError
-from gan_core.photos.align import MIN_FACE, NoFace
+from gan_core.photos.align import MIN_FACE
 from studio.i18n import T, choices, say, sentences, word
 from studio.page import PRIVATE, Page
 from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
-from studio.state import CONFIG, STORE, big, draws_digits, friendly
+from studio.state import CONFIG, STORE, big, draws_digits, friendly, log
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture", "The current face's photo (aligned crop)")
@@ -43,41 +44,57 @@ def face_words(face: Face, digits: bool = False) -> str:
 
 
 def uploaded(session: Session, upload) -> np.ndarray:
-    """What D sees of an uploaded picture: on a faces model, the face found in it, on the training
-    crop (a number for a picture without a face would mean nothing, so there is none); on another
-    model, its centre square. Read once (its file deleted) and kept in the session, so asking again
-    about the same upload needs no file."""
+    """The uploaded picture, whole (shrunk to KEPT_SIDE), uint8 [H, W, 3]: read once (its file
+    deleted) and kept in the session, so asking again about it, on this model or another, needs no file."""
     key = str(upload)
     last = session.asked_upload
     if not last or last["upload"] != key:
         last = {"upload": key}
         try:
-            last["image"] = read_for_d(session.model, key)
+            last["photo"] = load_photo(key, max_side=KEPT_SIDE)
         except UserError as err:
             last["error"] = err
         finally:
             Path(key).unlink(missing_ok=True)
         session.asked_upload = last
     if "error" in last:
-        err = last["error"]
-        raise gr.Error(say("d_no_face", min=MIN_FACE)) if isinstance(err, NoFace) else err
-    return last["image"]
+        raise last["error"]
+    return last["photo"]
 
 
-def read_for_d(model: str, path: str) -> np.ndarray:
-    gan = STORE.get(model)
-    if not finds_faces(model):
-        return load_upload(path, gan.config.image_size, gan.config.channels)
-    return STORE.aligner(model).align(load_photo(path, max_side=KEPT_SIDE)).crop
+def readings_of(model: str) -> Readings | None:
+    """The model's measured scores of D (d_readings.json), or None: a Hub model ships none, and a
+    broken file leaves the raw number alone (logged) rather than the tab without a verdict."""
+    try:
+        return STORE.readings(model)
+    except UserError:
+        log.warning("%s: unreadable %s; D's number is shown without a reading", model, READINGS_NAME, exc_info=True)
+        return None
+
+
+def read_for_d(model: str, photo: np.ndarray) -> Judgement:
+    """D on an uploaded picture: on a faces model, on the face found in it, aligned to the training
+    crop, or no number at all (found False: D saw faces only, so a number for anything else would
+    mean nothing); on another model, on its centre square."""
+    aligner = STORE.aligner(model) if finds_faces(model) else None
+    return judge(STORE.get(model), photo, aligner, readings_of(model))
+
+
+def nothing_judged(session: Session) -> bool:
+    """Whether D's last question was an upload without a face: no number, nothing to step from or map."""
+    return session.subject is None and bool((session.asked_upload or {}).get("refused"))
 
 
 def subject_of(session: Session, source: str, d_seed, upload) -> dict:
-    """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}."""
+    """What D is asked about: {"image": uint8 [S, S, C], "z": [nz] list or None, "what": text}; an
+    upload's also has "judged" (its Judgement: D already asked, or no face and "image" None)."""
     gan, face = session.gan, session.face
     if source == SOURCES[2]:
         if not upload:
             raise gr.Error(say("upload_first"))
-        return {"image": uploaded(session, upload), "z": None, "what": say("your_picture")}
+        judged = read_for_d(session.model, uploaded(session, upload))
+        what = say("verdict_found_face" if finds_faces(session.model) else "your_picture")
+        return {"image": judged.image, "z": None, "what": what, "judged": judged}
     if source == SOURCES[3]:
         found = session.photo_face()
         if found is None:
@@ -105,12 +122,45 @@ def first_look(session: Session, layer, top):
 
 
 def ask_first(session: Session) -> gr.Error:
-    """The refusal of a step before D was asked anything."""
+    """The refusal of a step before D was asked anything (or when it gave no number)."""
+    if nothing_judged(session):
+        return gr.Error(say("verdict_nothing_to_step"))
     return gr.Error(say("digits_ask_first" if draws_digits(session.model) else "ask_first"))
 
 
-def verdict_text(p: float, what: str) -> str:
-    return say("verdict", p=p, what=what)
+def verdict_text(p: float, what: str, reading: Reading | None = None, digits: bool = False) -> str:
+    """D's raw probability; beside it, where it falls among D's scores on held-out real images and
+    on fresh fakes (or a note that the model ships none); and what D is."""
+    things = say("game_things_digits" if digits else "game_things_faces")
+    if reading is None:
+        beside = say("verdict_no_readings", things=things)
+    else:
+        beside = say("verdict_reading", real=reading.below_real, real_count=reading.real_count, things=things,
+                     fake=reading.below_fake, fake_count=reading.fake_count, psi=reading.fake_psi,
+                     conclusion=conclusion_text(reading.conclusion, things))
+    return "\n\n".join([say("verdict", p=p, what=what), beside,
+                         say("digits_verdict_what_d" if digits else "verdict_what_d")])
+
+
+def conclusion_text(conclusion: str, things: str) -> str:
+    """A reading's conclusion (gan_core.analysis.verdicts.CONCLUSIONS) in words."""
+    if conclusion not in CONCLUSIONS:
+        raise ValueError(f"unknown conclusion {conclusion!r}")
+    key = ("verdict_reads_above_real" if conclusion == "above_real" else
+           "verdict_reads_typical_real" if conclusion == "typical_real" else
+           "verdict_reads_low_real" if conclusion == "low_real" else
+           "verdict_reads_fake" if conclusion == "fake" else "verdict_reads_below_fakes")
+    return say(key, things=things)
+
+
+def no_number_text() -> str:
+    """The verdict box for an upload without a face: why there is no number."""
+    return "\n\n".join([say("verdict_no_number"), say("d_no_face", min=MIN_FACE), say("verdict_what_d")])
+
+
+def cleared_steps(session: Session):
+    """The step panel with nothing in it (D gave no number): as reset_steps lays it out."""
+    return session, None, None, None, say("verdict_nothing_to_step"), [], gr.skip()
 
 
 def probability_table(probs: list[float]):
@@ -120,10 +170,18 @@ def probability_table(probs: list[float]):
 
 @friendly
 def ask_discriminator(session: Session, source: str, d_seed, upload):
+    """(the session, what D saw, the verdict, where D looks, which way): every input checked and D
+    asked before the session changes. An upload without a face (faces model) gets no number: the
+    pictures are cleared, the verdict box says why, and nothing is left to step from."""
     subject = subject_of(session, source, d_seed, upload)
-    verdict = ask(session.gan, subject["image"])
-    side = CONFIG.display
-    text = verdict_text(verdict.probability, subject["what"])
+    judged = subject.pop("judged", None) or read(session.gan, subject["image"], readings_of(session.model))
+    if session.asked_upload:
+        session.asked_upload["refused"] = not judged.found
+    if not judged.found:
+        session.subject, session.steps = None, None
+        return session, None, no_number_text(), None, None
+    verdict, side = judged.verdict, CONFIG.display
+    text = verdict_text(verdict.probability, subject["what"], judged.reading, draws_digits(session.model))
     if source == SOURCES[0] and session.photo_face() is not None:  # G's version of a photo: the photo is there too
         text = sentences(text, say("ask_photo_hint", source=word(SOURCES[3])))
     shown = (big(subject["image"], smooth=False), text,
@@ -136,6 +194,8 @@ def ask_discriminator(session: Session, source: str, d_seed, upload):
 def show_feature_maps(session: Session, layer, top):
     subject = session.subject
     if not subject:
+        if nothing_judged(session):  # after an upload without a face: no maps, no message
+            return []
         raise ask_first(session)
     maps = feature_maps(session.gan, subject["image"], int(layer), int(top), size=160)
     return [(m.overlay, say("unit_caption", unit=m.channel, strength=m.strength)) for m in maps]
@@ -245,6 +305,8 @@ def reset_steps(session: Session):
     can only take pixel steps: the kind turns to pixels, and the note says why."""
     subject, path = session.subject, session.steps
     if not subject or not path:
+        if nothing_judged(session):  # after an upload without a face: the panel cleared
+            return cleared_steps(session)
         raise ask_first(session)
     session.steps = new_path(path["images"][0], path["probs"][0])
     if subject.get("z") is None:

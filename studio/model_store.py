@@ -20,6 +20,7 @@ import numpy as np
 from gan_core.photos.align import Aligner
 from gan_core.analysis.attributes import AttributeClassifier, load_classifier
 from gan_core.analysis.digits import DigitClassifier, load_digit_classifier
+from gan_core.analysis.verdicts import Readings, load_readings
 from gan_core.model.checkpoints import CONFIG_NAME, GENERATOR_NAME, CheckpointError, load_gan, load_hub_gan
 from gan_core.editing.directions import DIRECTIONS_INFO, Direction, directions_for, read_info
 from gan_core.photos.encoder import Encoder, load_encoder
@@ -89,6 +90,12 @@ class ModelParts:
     def digits(self) -> DigitClassifier | None:
         with self._reading("part_digits"):
             return load_digit_classifier(self.folder, self.gan.device) if self.folder else None
+
+    @cached_property
+    def readings(self) -> Readings | None:
+        """D's scores on held-out real images and fresh fakes (d_readings.json), or None (a Hub model)."""
+        with self._reading("verdict_part_readings"):
+            return load_readings(self.folder) if self.folder else None
 
     @cached_property
     def aligner(self) -> Aligner:
@@ -174,6 +181,10 @@ class ModelStore:
     def encoder(self, key: str) -> Encoder | None:
         """The model's encoder (image -> z), for finding photos in it; None if it ships none."""
         return self.parts(key).encoder
+
+    def readings(self, key: str) -> Readings | None:
+        """What D's number means for the model: its measured scores, or None if it ships none."""
+        return self.parts(key).readings
 
     def aligner(self, key: str) -> Aligner:
         """Puts a photo's face on the model's training crop (dlib: detector, 5 landmarks)."""

@@ -56,9 +56,7 @@ class CheckedImage(gr.Image):
                 return None
             check_picture(payload.path)
             return str(payload.path)
-        except UserError as err:
-            if payload.path:
-                Path(payload.path).unlink(missing_ok=True)
+        except UserError as err:  # its file stays for Gradio's cache bound: Gradio stores identical uploads
             raise escaped(error(err)) from None
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block

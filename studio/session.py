@@ -119,7 +119,7 @@ class Session:
     found: list[Face] = field(default_factory=list)  # the faces found in them (their z in the model), by number
     crops: dict[str, np.ndarray] = field(default_factory=dict)  # each found face's aligned crop, by its name
     likeness: dict[str, float] = field(default_factory=dict)  # how far its face is from it (face descriptors)
-    asked_upload: dict | None = None  # the Ask D tab's upload, read once: {"upload", "image"} or {"upload", "error"}
+    asked_upload: dict | None = None  # the Ask D tab's upload, read once: {"upload", "photo", "refused"} or {"upload", "error"}
     gallery_seeds: list[int] = field(default_factory=list)  # the seeds the gallery shows
     subject: dict | None = None      # what D was last asked about: {"image", "z", "what"}
     steps: dict | None = None        # the steps up D's gradient from it: {"images", "probs"}

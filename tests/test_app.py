@@ -350,10 +350,12 @@ def test_ask_the_discriminator_and_climb_its_gradient(client):
 def test_asking_about_an_upload(client, tmp_path):
     noise = tmp_path / "noise.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(noise)
-    message = error_of(client, UPLOAD_SOURCE, 3, gradio_client.handle_file(str(noise)), api_name="/ask")
-    assert "No face found in your picture" in message and "D says" not in message  # no verdict on a non-face
+    shown, verdict, heat, signed = ask_d(client, UPLOAD_SOURCE, upload=gradio_client.handle_file(str(noise)))
+    assert "No face found in your picture" in verdict and "D says" not in verdict  # no number for a non-face
+    assert shown is None and heat is None and signed is None  # and no pictures from the last question
     face_path, verdict, _, _ = ask_d(client, UPLOAD_SOURCE, upload=photo_of(tmp_path, client, [105], "me.jpg"))
     assert image(face_path).shape == (256, 256, 3) and "your picture" in verdict  # the face found in it
+    assert "held-out real faces" in verdict and "police" in verdict  # read against D's own scores
     _, _, plot, note, _, how = client.predict(THROUGH_Z, 3, 0.05, api_name="/steps")  # no z: pixels offered
     assert "G did not make this picture" in note and len(plot["data"]) == 1 and how["value"] == ON_PIXELS
     text = tmp_path / "notes.png"
