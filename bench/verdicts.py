@@ -25,7 +25,6 @@ Results: bench/results/verdicts.json; the card section "What D's number means" o
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import sys
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from gan_core.model.checkpoints import load_tensors, tensors_digest  # noqa: E402
 from gan_core.analysis.verdicts import (READINGS_NAME, Readings, judge, load_readings, logits,  # noqa: E402
                                         measure, save_readings)
 from gan_core.data.images import load_images  # noqa: E402
@@ -62,7 +62,8 @@ def sigmoid(x: float) -> float:
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The digest of the weights in `path` (its tensors, whatever its metadata says)."""
+    return tensors_digest(load_tensors(path)[0])
 
 
 def studio_psi(gan) -> float:

@@ -70,9 +70,10 @@ def test_the_shipped_models_readings(model):
     assert set(raw) == {"format", "version", "score", "model", "threshold", "threshold_p", "balanced_accuracy",
                         "real", "fake", "others"}
     assert (raw["format"], raw["version"]) == ("d_readings", 1)
-    import hashlib
-    assert raw["model"]["discriminator_sha256"] == hashlib.sha256(
-        (folder / "discriminator.safetensors").read_bytes()).hexdigest()  # measured on the D that ships
+    from gan_core.model.checkpoints import load_tensors, tensors_digest
+
+    assert raw["model"]["discriminator_sha256"] == tensors_digest(
+        load_tensors(folder / "discriminator.safetensors")[0])  # measured on the weights of the D that ships
     readings = load_readings(folder)
     assert readings.real.count == (1572 if model == FACES else 2000) and readings.fake.count == 5000
     assert readings.fake.psi == default_psi(model)  # the gallery's truncation
@@ -138,8 +139,7 @@ def upload(tmp_path, name: str) -> str:
 
 
 def test_the_tab_says_why_a_picture_without_a_face_has_no_number(faces, tmp_path):
-    from studio.discriminator_tab import (SOURCES, ask_discriminator, reset_steps, show_feature_maps,
-                                          take_pixel_steps)
+    from studio.discriminator_tab import SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_steps
     from studio.session import Session
 
     session = Session.opening(FACES)
@@ -155,10 +155,11 @@ def test_the_tab_says_why_a_picture_without_a_face_has_no_number(faces, tmp_path
         assert not Path(path).exists()
         # what the click runs next: no message, the maps and the step panel cleared
         assert show_feature_maps(session, 0, 4) == []
-        _, stepped, difference, plot, note = reset_steps(session)
-        assert stepped is None and difference is None and plot is None and "no number" in note
-        with pytest.raises(gr.Error, match="no number"):
-            take_pixel_steps(session, 1, 0.5)
+        _, stepped, difference, plot, note, strip, _ = reset_steps(session)
+        assert stepped is None and difference is None and plot is None and not strip and "no number" in note
+        for how in ("z", "pixels"):
+            with pytest.raises(gr.Error, match="no number"):
+                take_steps(session, how, 1, 0.05)
     session, image, verdict, _, _ = ask_discriminator(session, SOURCES[2], 0, pictures[-1])  # asked twice: no file
     assert image is None and "No number" in verdict
     session, image, *_ = ask_discriminator(session, SOURCES[1], 3, None)  # a seed again: steps work
@@ -166,7 +167,7 @@ def test_the_tab_says_why_a_picture_without_a_face_has_no_number(faces, tmp_path
 
 
 def test_the_tab_judges_an_uploaded_face_on_its_crop_on_either_model(faces, tmp_path):
-    from studio.discriminator_tab import SOURCES, ask_discriminator, follow_model
+    from studio.discriminator_tab import SOURCES, ask_discriminator
     from studio.session import Session
     from studio.state import big
 
