@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gan_core.analysis.dissection import (FEATURES, LABELS, PARTS, UnitTable, activations,  # noqa: E402
-                                          dissect, label_matrix, part_masks, unit_overlay)
+                                          display_scale, dissect, label_matrix, part_masks,
+                                          unit_overlay)
 from gan_core.data.images import load_images  # noqa: E402
 from gan_core.data.media import save_image  # noqa: E402
 from gan_core.model.checkpoints import load_gan  # noqa: E402
@@ -58,9 +59,11 @@ def montage(table: UnitTable, units: list, images: np.ndarray, index: dict, maps
     for row, u in enumerate(units):
         what = f"iou {u.iou:.2f}" if u.kind == "part" else f"auc {u.auc:.2f}"
         draw.text((4, row * TILE + 8), f"L{u.layer} unit {u.unit}\n{u.name}\n{what}", fill="black")
-        for col, celeba_id in enumerate(u.top):
-            i = index[celeba_id]
-            tile = unit_overlay(images[i], maps[u.layer - 1][i, u.unit].float().numpy(), u.threshold, TILE)
+        faces = [index[celeba_id] for celeba_id in u.top]
+        unit_maps = maps[u.layer - 1][faces, u.unit].float().numpy()
+        scale = display_scale(u, unit_maps)
+        for col, i in enumerate(faces):
+            tile = unit_overlay(images[i], unit_maps[col], scale, TILE)
             sheet.paste(Image.fromarray(tile), (label_w + col * TILE, row * TILE))
     return sheet
 
@@ -146,8 +149,9 @@ def agreed_line(agreed: str | None) -> str:
     if not agreed:
         return "not judged yet (run `bench/dissect.py --agreed N/M` after looking at the montages)."
     n, m = (int(v) for v in agreed.split("/"))
-    return (f"of {m} named units sampled from the montages (their top 8 faces with the map over them), "
-            f"{n} looked right to us: the map sits on what the name says, or the faces share the label.")
+    return (f"of {m} named units in the montages (their top 8 faces with the map over them), {n} looked right: "
+            f"for a part unit, its map sits on that part; for a label unit, at least 6 of its 8 top faces show "
+            f"the label (hair colour judged by lightness, the montages being grey).")
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from gan_core.analysis.dissection import FEATURES, Unit, UnitTable, load_units, unit_overlay
+from gan_core.analysis.dissection import FEATURES, Unit, UnitTable, display_scale, load_units, unit_overlay
 from gan_core.data.images import load_images
 from gan_core.model.latent import z_from_seed
 from gan_core.model.networks import from_uint8
@@ -151,8 +151,8 @@ def show_unit(session: Session, layer, unit, real: str = ""):
         picks = scores.argsort(descending=True)[:TOP].tolist()
         images, maps = images[picks], all_maps[u.layer - 1][picks, u.unit]
         note = say("units_shown_generated", count=GENERATED)
-    shown = [(unit_overlay(image, m.numpy(), u.threshold, SHOWN), f"{float(m.mean()):.2f}")
-             for image, m in zip(images, maps)]
+    scale = display_scale(u, maps.numpy())
+    shown = [(unit_overlay(image, m.numpy(), scale, SHOWN), f"{float(m.mean()):.2f}") for image, m in zip(images, maps)]
     return sentences_of(unit_line(u), note), shown
 
 
@@ -178,7 +178,8 @@ def current_units(session: Session):
         strength = [float(maps[u.layer - 1][0, u.unit].max()) / (u.threshold or 1.0) for u in units]
         for k in np.argsort(strength)[::-1][:PER_FEATURE]:
             u = units[int(k)]
-            picture = unit_overlay(subject["image"], maps[u.layer - 1][0, u.unit].numpy(), u.threshold, SHOWN)
+            m = maps[u.layer - 1][0, u.unit].numpy()
+            picture = unit_overlay(subject["image"], m, display_scale(u, m), SHOWN)
             shown.append((picture, say("units_current_caption", layer=u.layer, line=unit_line(u),
                                        times=strength[int(k)])))
     note = say("units_current_note")
@@ -214,18 +215,18 @@ class UnitsPanel:
             with gr.Column(visible=table is not None) as self.box:
                 with gr.Row(equal_height=True):
                     self.layer = gr.Dropdown(layers, value=start, label=T("units_layer"), scale=1)
-                    self.unit = gr.Dropdown([(unit_line(u), u.unit) for u in named], value=named[0].unit if named else None,
-                                            label=T("units_pick"), scale=2)
+                    self.unit = gr.Dropdown([(unit_line(u), u.unit) for u in named],
+                                            value=named[0].unit if named else None, label=T("units_pick"), scale=2)
                 with gr.Row():
                     self.table = gr.Dataframe(layer_rows(table, start or 1), interactive=False, max_height=300,
                                               label=T("units_table"), elem_id="units-table", scale=1)
                     with gr.Column(scale=2):
                         self.unit_note = gr.Markdown(elem_id="units-note")
-                        self.top = gr.Gallery(columns=8, height="auto", allow_preview=False, label=T("units_top"),
-                                              elem_id="units-top")
+                        self.top = gr.Gallery(columns=4, fit_columns=False, height=300, object_fit="contain",
+                                              allow_preview=False, label=T("units_top"), elem_id="units-top")
                 self.current_note = gr.Markdown()
-                self.current = gr.Gallery(columns=6, height="auto", allow_preview=False, label=T("units_current"),
-                                          elem_id="units-current")
+                self.current = gr.Gallery(columns=6, fit_columns=False, height=220, object_fit="contain",
+                                          allow_preview=False, label=T("units_current"), elem_id="units-current")
 
     def wire(self, face: gr.Image):
         """Wired after the Ask tab: `face` is the picture D was asked about (it changes after each Ask)."""

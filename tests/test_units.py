@@ -90,7 +90,7 @@ def test_a_unit_wired_to_the_eyes_is_named_eyes(tmp_path):
     assert [[u.name for u in units] for units in loaded.layers] == [[u.name for u in units] for units in table.layers]
     assert loaded.unit(1, 0).iou == pytest.approx(eye.iou, abs=1e-4)
     assert dn.load_units(tmp_path / "nowhere") is None and dn.load_units(None) is None
-    picture = dn.unit_overlay(images[0], np.ones((32, 32)), 0.5, 96)
+    picture = dn.unit_overlay(images[0], np.ones((32, 32)), dn.display_scale(eye, np.ones((1, 32, 32))), 96)
     assert picture.shape == (96, 96, 3) and picture.dtype == np.uint8
 
 

@@ -103,7 +103,8 @@ def part_masks(images: np.ndarray) -> np.ndarray:
     colour = _colour(images)                                                  # [N, 64, 64, 3]
 
     def patch_colour(points, r=2):
-        return np.median(np.concatenate([colour[:, y - r:y + r, x - r:x + r].reshape(n, -1, 3) for x, y in points], 1), 1)
+        patches = [colour[:, y - r:y + r, x - r:x + r].reshape(n, -1, 3) for x, y in points]
+        return np.median(np.concatenate(patches, 1), 1)
 
     cheek = patch_colour(CHEEKS)                                              # [N, 3]
     top = patch_colour([(26, 3), (32, 3), (38, 3)])                           # the top of the head
@@ -232,11 +233,13 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
         return np.full(scores.shape[1], np.nan)
     order = scores.argsort(0)
     ranks = torch.empty_like(scores)
-    ranks.scatter_(0, order, torch.arange(1, len(scores) + 1, dtype=scores.dtype)[:, None].expand_as(scores).contiguous())
+    first_ranks = torch.arange(1, len(scores) + 1, dtype=scores.dtype)[:, None].expand_as(scores).contiguous()
+    ranks.scatter_(0, order, first_ranks)
     # average ranks over ties: sort, then give each run of equal values its mean rank
     sorted_scores = scores.gather(0, order)
     for col in range(scores.shape[1]):
-        values, inverse, counts = torch.unique_consecutive(sorted_scores[:, col], return_inverse=True, return_counts=True)
+        values, inverse, counts = torch.unique_consecutive(sorted_scores[:, col], return_inverse=True,
+                                                           return_counts=True)
         if len(values) == len(scores):
             continue
         ends = counts.cumsum(0).to(scores.dtype)
@@ -346,13 +349,20 @@ def dissect(D, images: np.ndarray, ids: list[str], labels: np.ndarray | None = N
 
 
 # --- pictures ---------------------------------------------------------------------------------
-def unit_overlay(image: np.ndarray, unit_map: np.ndarray, threshold: float, size: int = 128) -> np.ndarray:
-    """A unit's map over a face (uint8 RGB [size, size, 3]): the face grey and dimmed, the map in
-    colour, full where it passes the unit's dissection threshold (upsampled bilinear, as dissected)."""
+def unit_overlay(image: np.ndarray, unit_map: np.ndarray, scale: float, size: int = 128) -> np.ndarray:
+    """A unit's map over a face (uint8 RGB [size, size, 3]): the face grey and dimmed, the map
+    (upsampled bilinear, as dissected) in colour, full from `scale` up: a part unit's threshold shows
+    the region it was measured on; a label unit's top activation, where it fires most."""
     from .teacher import _dimmed_grey  # the same look as the tab's feature maps
     grey = _dimmed_grey(np.asarray(image), size)
     m = torch.as_tensor(np.asarray(unit_map, np.float32))[None, None]
     m = F.interpolate(m, size=(size, size), mode="bilinear", align_corners=False)[0, 0].numpy()
-    w = (m / threshold if threshold > 0 else m / (m.max() or 1.0)).clip(0, 1) ** 2
+    w = (m / scale if scale > 0 else m / (m.max() or 1.0)).clip(0, 1) ** 2
     a = (0.8 * w)[..., None]
     return (grey * (1 - a) + colormap(w) * a + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def display_scale(unit: Unit, maps) -> float:
+    """unit_overlay's scale for a unit's maps [n, h, w] of the faces shown: its threshold for a part
+    unit, else the highest value of those maps (its label is about whole faces, not a region)."""
+    return unit.threshold if unit.kind == "part" else float(np.asarray(maps, np.float32).max(initial=0.0))
