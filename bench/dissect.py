@@ -136,6 +136,10 @@ def card_section(table: UnitTable, seconds: float, agreed: str | None) -> str:
     met = all(sum(totals[f]) >= 3 for f in FEATURES)
     lines += ["", "Label units by label: " + (", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
                                            or "none") + ".",
+              "", "Best IoU of any unit with each part (layer): " + "; ".join(
+                  f"{part} {max(float(a[:, k].max()) for a in table.matrices['iou']):.3f} "
+                  f"(layer {1 + int(np.argmax([a[:, k].max() for a in table.matrices['iou']]))})"
+                  for k, part in enumerate(PARTS)) + ".",
               "", "Units whose AUC passes for a label, whatever their name (a unit is named by its best label): " +
               "; ".join(over) + ".",
               "", "Target (at least 3 units each for eyes, mouth and hair): " +
