@@ -22,6 +22,7 @@ from studio.page import PRIVATE, Page
 from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, draws_digits, friendly, log
+from studio.units_panel import UnitsPanel
 
 
 SOURCES = ("Current face (Explore)", "A seed", "An uploaded picture", "The current face's photo (aligned crop)")
@@ -401,6 +402,7 @@ class AskTab:
                     self.maps_btn = gr.Button(T("show_maps"), scale=1)
                 self.maps = page.tell(gr.Gallery(columns=6, height=220, allow_preview=False, elem_id="d-maps"),
                                       label="d_maps")
+            self.units = UnitsPanel(page)
 
     def wire(self):
         page, session = self.page, self.page.session
@@ -421,3 +423,4 @@ class AskTab:
         self.step_how.change(step_size_for, [session, self.step_how], self.step_size, **PRIVATE)
         self.maps_btn.click(**maps, api_name="feature_maps")
         self.layer.input(**maps, **PRIVATE)
+        self.units.wire(self.image)

@@ -83,6 +83,7 @@ def vocabulary() -> set[str]:
     """What the studio shows from the models and gan_core: their names, directions and their ends,
     the classifier's attributes, the pickers' choices, the curves' names."""
     from gan_core.analysis.dashboard import CHANCE, LOSSES, OUTPUTS, SHORT
+    from gan_core.analysis.dissection import LABELS, PARTS
     from gan_core.editing.directions import GROUPS, METHODS
     from gan_core.photos.inversion import WORDS as CLOSENESS
     from gan_core.editing.morph import EASINGS
@@ -95,7 +96,8 @@ def vocabulary() -> set[str]:
     words = {*GROUPS, *(m.description for m in METHODS.values()), *EASINGS, "slerp", "lerp", *ASK_SOURCES,
              *STEP_KINDS, DIGITS, FACES, REAL, FAKE, LIVE_RUN, *LOSSES.values(), *OUTPUTS.values(), CHANCE,
              *SHORT.values(), *(w for _, w in CLOSENESS),
-             *(name for name, _ in CONFIG.bundled), *(p[0] for p in CONFIG.face_math_presets)}
+             *(name for name, _ in CONFIG.bundled), *(p[0] for p in CONFIG.face_math_presets),
+             *PARTS, *LABELS}  # D's named units (studio/units_panel.py)
     for _, folder in CONFIG.bundled:
         words.add(json.loads((folder / "config.json").read_text())["name"])
         info = json.loads((folder / "directions.json").read_text())
