@@ -307,4 +307,9 @@ MESSAGES: dict[str, str] = {
     "toy_what_g_strong": "G too strong: G takes five fast steps for each of D's, so it piles its samples onto whichever "
                          "bump D rates highest at the moment and hops to the other when D catches up, never covering "
                          "both (mode collapse); D, outpaced, is left nearly flat without being fooled.",
+    # --- polish: a face's z moved towards what D calls real ---
+    "polish_steps": "polishing takes a whole number of steps from 0 to {max}, got {got}",
+    "polish_step_size": "a polishing step must be more than 0 and at most {max:g} (in units of z), got {got}",
+    "polish_noise": "polishing's noise must be from 0 to {max:g}, got {got}",
+    "polish_faces": "at most {max} faces can be polished at once, got {got}",
 }
