@@ -67,21 +67,23 @@ def polishing(session: Session, face: Face | None = None) -> bool:
                 and (face is None or face.name is None))
 
 
-def drawn(session: Session, face: Face, directions: dict[str, Direction] | None = None):
+def drawn(session: Session, face: Face, directions: dict[str, Direction] | None = None, polish: bool = True):
     """`face` as Explore draws it, uint8 [H, W, C]. Polishing is a way of drawing, applied last (after
     the truncation and the sliders), not part of the face: the face, its sliders, its shared text
     and morphs stay its seed or z and offsets, and since polishing is deterministic the same face
-    is drawn the same polished face wherever "Polish with D" is on."""
+    is drawn the same polished face wherever "Polish with D" is on. polish=False: drawn plain
+    whatever the option says (while a slider is dragged: polishing takes a second or more on a CPU)."""
     directions = session.directions if directions is None else directions
-    if polishing(session, face):
+    if polish and polishing(session, face):
         return polished_images(session.gan, face.latent(session.nz, directions)[None])[0]
     return face.render(session.gan, directions)
 
 
-def rendered(session: Session, face: Face, readout_too: bool = True) -> tuple:
+def rendered(session: Session, face: Face, readout_too: bool = True, polish: bool = True) -> tuple:
     """(the session, the big face, the attribute readout): `face` checked against the model and
-    drawn, then made the session's current face."""
-    image = drawn(session, face)
+    drawn (polished if "Polish with D" is on, unless `polish` is False), then made the session's
+    current face."""
+    image = drawn(session, face, polish=polish)
     session.face = face
     return session, big(image), readout(session.model, image) if readout_too else None
 
@@ -190,16 +192,20 @@ def moved(session: Session, row: str, slot: int, value) -> Face:
 @friendly
 def drag_face(row: str, slot: int, session: Session, value):
     """A slider is being dragged: the picture only (the session's face is set in place; the readout
-    waits for the release)."""
-    return rendered(session, moved(session, row, slot, value), readout_too=False)[1]
+    waits for the release), drawn plain: a polished one waits for the release too."""
+    return rendered(session, moved(session, row, slot, value), readout_too=False, polish=False)[1]
 
 
 @friendly
 def drop_readout(row: str, slot: int, session: Session, value):
-    """A slider let go: the attribute readout of the face it shows (the drag already drew the face)."""
-    if not STORE.has_readout(session.model):
-        return None
-    return readout(session.model, drawn(session, moved(session, row, slot, value)))
+    """A slider let go: (the face, polished, if "Polish with D" is on: else unchanged, the drag drew
+    it; the attribute readout of the face shown)."""
+    face = moved(session, row, slot, value)
+    if not polishing(session, face) and not STORE.has_readout(session.model):
+        return gr.update(), None
+    image = drawn(session, face)
+    shown = big(image) if polishing(session, face) else gr.update()
+    return shown, readout(session.model, image) if STORE.has_readout(session.model) else None
 
 
 @friendly
@@ -210,8 +216,8 @@ def set_truncation(session: Session, psi):
 
 @friendly
 def drag_truncation(session: Session, psi):
-    """The truncation slider is being dragged: the face and its picture only."""
-    return rendered(session, session.face.with_psi(psi), readout_too=False)[:2]
+    """The truncation slider is being dragged: the face and its picture only (plain: see drag_face)."""
+    return rendered(session, session.face.with_psi(psi), readout_too=False, polish=False)[:2]
 
 
 @friendly
@@ -539,8 +545,8 @@ class ExploreTab:
                 # wait behind it (bench/app_latency.py).
                 control.input(functools.partial(drag_face, row, slot), [session, control], self.current,
                               **PRIVATE, **LIVE)
-                control.release(functools.partial(drop_readout, row, slot), [session, control], self.attributes,
-                                **PRIVATE, **LIVE)
+                control.release(functools.partial(drop_readout, row, slot), [session, control],
+                                [self.current, self.attributes], **PRIVATE, **LIVE)
         for control in rows.dims + rows.names:
             control.input(edit_face, sliders, shown, **PRIVATE, **QUIET, trigger_mode="always_last")
         for name, offset in zip(rows.names, rows.offsets):
