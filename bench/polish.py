@@ -49,7 +49,7 @@ from gan_core.training.model_card import write_sections  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "polish"
 CACHE = ROOT / "runs" / "polish-cache"   # runs/ is ignored by git
-STUDIO_PSI = 0.8                          # studio/state.py CONFIG.default_psi (tests check they agree)
+STUDIO_PSI = 0.8                          # the studio's opening truncation: studio/state.py CONFIG.default_psi
 GRID_SEEDS = range(16)                    # the opening gallery
 SECTION = "D polishes faces"
 
