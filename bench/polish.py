@@ -90,8 +90,16 @@ def pictures(gan, setting, psi: float, out: Path) -> dict:
     """Seeds 0-15 plain and polished: pairs side by side, and two 4x4 grids for counting by eye."""
     steps, size, noise = setting
     z = latents(gan.config.nz, len(GRID_SEEDS), psi)
+    start = time.perf_counter()
+    plain = gan.generate(z)
+    plain_s = time.perf_counter() - start
+    start = time.perf_counter()
     result = polish(gan, z, steps, size, noise)
-    plain, polished = gan.generate(z), gan.generate(result.z)
+    polished = gan.generate(result.z)
+    polished_s = time.perf_counter() - start
+    start = time.perf_counter()
+    gan.generate(polish(gan, z[:1], steps, size, noise).z)
+    one_s = time.perf_counter() - start
     big = lambda images: np.stack([upscale(im, 128, smooth=True) for im in images])  # noqa: E731
     pairs = np.stack([make_grid(np.stack([a, b]), nrow=2, padding=2, pad_value=255)
                       for a, b in zip(big(plain), big(polished))])
@@ -101,7 +109,10 @@ def pictures(gan, setting, psi: float, out: Path) -> dict:
     return {"seeds": f"{GRID_SEEDS.start}-{GRID_SEEDS.stop - 1}", "psi": psi, "setting": label(setting),
             "d_probability_plain": [round(float(v), 3) for v in torch.sigmoid(result.logits_before)],
             "d_probability_polished": [round(float(v), 3) for v in torch.sigmoid(result.logits_after)],
-            "images": ["polish_pairs.png", "plain.png", "polished.png"]}
+            "images": ["polish_pairs.png", "plain.png", "polished.png"],
+            "seconds": {"gallery_plain": plain_s, "gallery_polished": polished_s, "one_face_polished": one_s,
+                        "note": "16 faces (the gallery) and one face, drawn on the CPU with one thread, "
+                                "while the machine was shared"}}
 
 
 def measure(args, gan, model, stats, device, train: np.ndarray) -> dict:
@@ -179,6 +190,10 @@ def section(result: dict, by_eye: dict | None) -> str:
     if by_eye:
         lines += ["", f"**By eye** ({by_eye['rule']}): {by_eye['plain_ok']} of 16 plain faces are clearly acceptable, "
                       f"{by_eye['polished_ok']} of 16 polished ones. {by_eye['notes']}"]
+    t = g.get("seconds")
+    if t:
+        lines += ["", f"Time on this CPU (one thread, a shared machine): the gallery's 16 faces {t['gallery_plain']:.2f} s "
+                      f"plain, {t['gallery_polished']:.1f} s polished; one face polished {t['one_face_polished']:.1f} s."]
     if result.get("decision"):
         lines += ["", result["decision"]]
     return "\n".join(lines)
@@ -237,6 +252,7 @@ def record(args, result: dict) -> int:
     """The section "D polishes faces" of the model card, from `result` and --out's by_eye.json."""
     if args.decision:
         result["decision"] = args.decision
+        write_json(args.out / "polish.json", result)
     eye_file = args.out / "by_eye.json"
     by_eye = json.loads(eye_file.read_text()) if eye_file.is_file() else None
     print(f"recorded in {write_sections(resolve(result['checkpoint']), {SECTION: section(result, by_eye)})}")
