@@ -473,7 +473,7 @@ class ExploreTab:
                                                           format="jpeg", scale=3), label="current_face")
                         # the face before polishing, while "Polish with D" draws it polished
                         self.before = gr.Image(height=130, interactive=False, elem_id="face-before", format="jpeg",
-                                               label=T("polish_before"), scale=1, min_width=110, visible=False)
+                                               label=T("polish_before"), scale=1, min_width=110, visible=False, buttons=[])
                     names, offsets = [], []
                     short = direction_choices(directions, short=True)
                     for i, name in enumerate(sliders.names):
