@@ -317,4 +317,9 @@ MESSAGES: dict[str, str] = {
     # --- verdicts: what D's number means (d_readings.json) ---
     "verdict_unreadable": "{path}: not D's measured scores ({error})",
     "verdict_part_readings": "D's measured scores (d_readings.json)",
+    # --- polish: a face's z moved towards what D calls real ---
+    "polish_steps": "polishing takes a whole number of steps from 0 to {max}, got {got}",
+    "polish_step_size": "a polishing step must be more than 0 and at most {max:g} (in units of z), got {got}",
+    "polish_noise": "polishing's noise must be from 0 to {max:g}, got {got}",
+    "polish_faces": "at most {max} faces can be polished at once, got {got}",
 }

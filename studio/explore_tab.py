@@ -15,7 +15,8 @@ from gan_core.editing.directions import (GROUPS, MAX_MARKS, MIN_MARKS, Direction
 from gan_core.editing.explore import dimension_scan, direction_scan, gallery
 from gan_core.errors import UserError
 from gan_core.editing.face import Face, check_dimension
-from gan_core.model.latent import MAX_SEED, check_seed
+from gan_core.editing.polish import can_polish, polished_images
+from gan_core.model.latent import MAX_SEED, check_seed, truncate, z_from_seeds
 from gan_core.data.media import make_grid, upscale
 from studio.i18n import T, choices, labelled, say, word
 from studio.model_store import HUB
@@ -59,10 +60,30 @@ def slider_updates(session: Session) -> list:
 face_sliders = friendly(slider_updates)
 
 
-def rendered(session: Session, face: Face, readout_too: bool = True) -> tuple:
+def polishing(session: Session, face: Face | None = None) -> bool:
+    """Whether Explore draws polished: "Polish with D" is on, the model has its D, and `face` (if
+    given) is not a photo's (a photo's face keeps its likeness, drawn by the G tuned to it)."""
+    return bool(session.polish and session.model and can_polish(session.gan)
+                and (face is None or face.name is None))
+
+
+def drawn(session: Session, face: Face, directions: dict[str, Direction] | None = None, polish: bool = True):
+    """`face` as Explore draws it, uint8 [H, W, C]. Polishing is a way of drawing, applied last (after
+    the truncation and the sliders), not part of the face: the face, its sliders, its shared text
+    and morphs stay its seed or z and offsets, and since polishing is deterministic the same face
+    is drawn the same polished face wherever "Polish with D" is on. polish=False: drawn plain
+    whatever the option says (while a slider is dragged: polishing takes a second or more on a CPU)."""
+    directions = session.directions if directions is None else directions
+    if polish and polishing(session, face):
+        return polished_images(session.gan, face.latent(session.nz, directions)[None])[0]
+    return face.render(session.gan, directions)
+
+
+def rendered(session: Session, face: Face, readout_too: bool = True, polish: bool = True) -> tuple:
     """(the session, the big face, the attribute readout): `face` checked against the model and
-    drawn, then made the session's current face."""
-    image = face.render(session.gan, session.directions)
+    drawn (polished if "Polish with D" is on, unless `polish` is False), then made the session's
+    current face."""
+    image = drawn(session, face, polish=polish)
     session.face = face
     return session, big(image), readout(session.model, image) if readout_too else None
 
@@ -132,6 +153,8 @@ def show_gallery(session: Session, start_seed):
     """The gallery from `start_seed`, at the current face's truncation."""
     psi = session.face.psi if isinstance(session.face, Face) else CONFIG.default_psi
     seeds, images = gallery(session.gan, check_seed(start_seed), CONFIG.gallery_size, psi)
+    if polishing(session):
+        images = polished_images(session.gan, truncate(z_from_seeds(seeds, session.nz), psi))
     session.gallery_seeds = seeds
     return session, [(upscale(image, 128, smooth=True), say("seed_caption", seed=s)) for s, image in zip(seeds, images)]
 
@@ -169,16 +192,20 @@ def moved(session: Session, row: str, slot: int, value) -> Face:
 @friendly
 def drag_face(row: str, slot: int, session: Session, value):
     """A slider is being dragged: the picture only (the session's face is set in place; the readout
-    waits for the release)."""
-    return rendered(session, moved(session, row, slot, value), readout_too=False)[1]
+    waits for the release), drawn plain: a polished one waits for the release too."""
+    return rendered(session, moved(session, row, slot, value), readout_too=False, polish=False)[1]
 
 
 @friendly
 def drop_readout(row: str, slot: int, session: Session, value):
-    """A slider let go: the attribute readout of the face it shows (the drag already drew the face)."""
-    if not STORE.has_readout(session.model):
-        return None
-    return readout(session.model, moved(session, row, slot, value).render(session.gan, session.directions))
+    """A slider let go: (the face, polished, if "Polish with D" is on: else unchanged, the drag drew
+    it; the attribute readout of the face shown)."""
+    face = moved(session, row, slot, value)
+    if not polishing(session, face) and not STORE.has_readout(session.model):
+        return gr.update(), None
+    image = drawn(session, face)
+    shown = big(image) if polishing(session, face) else gr.update()
+    return shown, readout(session.model, image) if STORE.has_readout(session.model) else None
 
 
 @friendly
@@ -189,8 +216,27 @@ def set_truncation(session: Session, psi):
 
 @friendly
 def drag_truncation(session: Session, psi):
-    """The truncation slider is being dragged: the face and its picture only."""
-    return rendered(session, session.face.with_psi(psi), readout_too=False)[:2]
+    """The truncation slider is being dragged: the face and its picture only (plain: see drag_face)."""
+    return rendered(session, session.face.with_psi(psi), readout_too=False, polish=False)[:2]
+
+
+@friendly
+def set_polish(session: Session, on):
+    """"Polish with D" ticked or not: the face drawn again (the gallery follows)."""
+    session.polish = bool(on)
+    if on and not can_polish(session.gan):
+        gr.Warning(say("polish_no_d"))
+    return rendered(session, session.face)
+
+
+@friendly
+def before_polish(session: Session):
+    """Beside the current face while it is drawn polished: the face before polishing; else hidden."""
+    face = session.face
+    if not isinstance(face, Face) or not polishing(session, face):
+        return gr.update(value=None, visible=False)
+    return gr.update(value=upscale(face.render(session.gan, session.directions), CONFIG.display // 2, smooth=True),
+                     visible=True)
 
 
 @friendly
@@ -319,7 +365,7 @@ def clear_marks(session: Session):
 def with_mine(session: Session, direction: Direction) -> tuple:
     """The session with `direction` among its own, on a slider of the current face; the face view."""
     face = session.face.on_slot(direction.name, CONFIG.named_slots)
-    image = face.render(session.gan, {**session.directions, direction.name: direction})
+    image = drawn(session, face, {**session.directions, direction.name: direction})
     session.mine = {**session.mine, direction.name: direction}
     session.face = face
     return session, big(image), readout(session.model, image)
@@ -375,6 +421,8 @@ class ExploreTab:
                                                     label=T("first_seed"), scale=1, min_width=120)
                         self.psi = page.truncation_slider(elem_id="truncation")
                         self.random_btn = gr.Button(T("random_seeds"), scale=1, min_width=120, size="md")
+                        self.polish = page.tell(gr.Checkbox(CONFIG.polish, label=T("polish_label"), scale=1,
+                                                            min_width=150, elem_id="polish"), info="polish_info")
                     self.faces = page.tell(gr.Gallery(columns=CONFIG.gallery_columns, format="jpeg",
                                                       height="fit-content", elem_id="faces", allow_preview=False,
                                                       object_fit="contain"), label="gallery")
@@ -420,8 +468,12 @@ class ExploreTab:
                     self.face_seed = page.tell(gr.Number(face.seed if face else None, precision=0, minimum=0,
                                                          maximum=MAX_SEED, elem_id="face-seed"), label="face_seed")
                     # jpeg: 20x faster to encode than webp, and closer (44 vs 42 dB)
-                    self.current = page.tell(gr.Image(height=300, interactive=False, elem_id="current-face",
-                                                      format="jpeg"), label="current_face")
+                    with gr.Row(equal_height=False):
+                        self.current = page.tell(gr.Image(height=300, interactive=False, elem_id="current-face",
+                                                          format="jpeg", scale=3), label="current_face")
+                        # the face before polishing, while "Polish with D" draws it polished
+                        self.before = gr.Image(height=130, interactive=False, elem_id="face-before", format="jpeg",
+                                               label=T("polish_before"), scale=1, min_width=110, visible=False, buttons=[])
                     names, offsets = [], []
                     short = direction_choices(directions, short=True)
                     for i, name in enumerate(sliders.names):
@@ -493,8 +545,8 @@ class ExploreTab:
                 # wait behind it (bench/app_latency.py).
                 control.input(functools.partial(drag_face, row, slot), [session, control], self.current,
                               **PRIVATE, **LIVE)
-                control.release(functools.partial(drop_readout, row, slot), [session, control], self.attributes,
-                                **PRIVATE, **LIVE)
+                control.release(functools.partial(drop_readout, row, slot), [session, control],
+                                [self.current, self.attributes], **PRIVATE, **LIVE)
         for control in rows.dims + rows.names:
             control.input(edit_face, sliders, shown, **PRIVATE, **QUIET, trigger_mode="always_last")
         for name, offset in zip(rows.names, rows.offsets):
@@ -510,6 +562,9 @@ class ExploreTab:
         self.after_face(self.apply_btn.click(set_face, [session, self.state_text], shown, api_name="apply_state",
                                              **QUIET), gallery=True)
         self.after_face(self.reset_btn.click(reset_sliders, session, shown, **PRIVATE, **QUIET))
+        self.after_face(self.polish.input(set_polish, [session, self.polish], shown, api_name="polish", **QUIET),
+                        gallery=True)
+        self.current.change(before_polish, session, self.before, **PRIVATE, **QUIET)
         self.share_btn.click(share, session, self.state_text, api_name="share").success(
             share_note, session, self.share_note, **PRIVATE)
         self.photos.wire(self)

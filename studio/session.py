@@ -121,6 +121,7 @@ class Session:
     likeness: dict[str, float] = field(default_factory=dict)  # how far its face is from it (face descriptors)
     asked_upload: dict | None = None  # the Ask D tab's upload, read once: {"upload", "photo", "refused"} or {"upload", "error"}
     gallery_seeds: list[int] = field(default_factory=list)  # the seeds the gallery shows
+    polish: bool = CONFIG.polish     # Explore's "Polish with D": the gallery and the current face drawn polished
     subject: dict | None = None      # what D was last asked about: {"image", "z", "what"}
     steps: dict | None = None        # the steps up D's gradient from it: {"images", "probs"}
     game: dict | None = None         # the round of "Real or fake?" on the page: {"kind", "round", "checked"}

@@ -44,6 +44,8 @@ class StudioConfig:
     # (a model may say otherwise in its config.json: extra.psi; the digits model says 1, since its
     # average z is a blend of digits: fewer samples read clearly at lower psi, see its card)
     max_pixel_steps: int = 200   # steps up D's gradient a session keeps (each one an image)
+    polish: bool = False         # Explore's "Polish with D" at the start (gan_core.editing.polish; why: the
+    # faces model card, "D polishes faces")
     faces_model: str = "Faces (CelebA 64x64)"  # the bundled models "Real or fake?" plays with
     digits_model: str = "Digits (MNIST 32x32)"
     heldout_digits: str = "heldout_digits.npz"  # in the digits model's folder: MNIST digits it never saw
@@ -163,6 +165,7 @@ TOLD = {
     "mark_yes": (T("mark_yes"), T("digits_mark_yes")),
     "face_seed": (T("face_seed"), T("digits_face_seed")),
     "current_face": (T("current_face"), T("digits_current_face")),
+    "polish_info": (T("polish_info"), T("polish_info_digits")),
     "state_text": (T("state_text"), T("digits_state_text")),
     "apply_face": (T("apply_face"), T("digits_apply_face")),
     "morph_intro": (T("morph_intro"), T("digits_morph_intro")),

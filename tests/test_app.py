@@ -60,6 +60,19 @@ def test_gallery(client):
     assert [item["caption"] for item in items[:2]] == ["seed 10", "seed 11"]
 
 
+def test_polish_with_d_on_and_off(client):
+    plain = face(client, 13)
+    path, _ = client.predict(True, api_name="/polish")
+    try:
+        polished = image(path)
+        assert polished.shape == plain.shape and np.abs(polished.astype(int) - plain).mean() > 1
+        assert json.loads(client.predict(api_name="/share")) == {"seed": 13}  # the face is still its seed
+        assert len(client.predict(0, api_name="/gallery")) == 16
+    finally:
+        path, _ = client.predict(False, api_name="/polish")
+    assert np.array_equal(image(path), plain)
+
+
 def test_scanner_and_use_dimension(client):
     face(client, 3)
     grid, caption = client.predict(1, api_name="/scan")
