@@ -24,6 +24,11 @@ BLUE_WHITE_RED = np.array([[33, 102, 172], [146, 197, 222], [247, 247, 247], [24
 
 
 MAX_FRAMES = 600  # frames in any video made here (morphs, walks, time-lapses)
+# imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp: Python code run between fork and exec,
+# which can hang the child for good when another thread held a lock at the fork (imageio-ffmpeg
+# issue 58; a server's threads make it likely). Its switch turns that off; ffmpeg then shares our
+# process group, which only matters for a Ctrl-C at the terminal.
+os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 
 def as_hwc(image) -> np.ndarray:
     """A PIL image or uint8 array [H, W], [H, W, 1] or [H, W, 3] -> uint8 [H, W, 3] or [H, W]."""
