@@ -365,7 +365,8 @@ LABELS = {"zh-CN": [["起始种子", "截断 ψ", "当前人脸", "方向浏览�
 # Latin words a Chinese page may show: names, formats, units, flags and what the user typed
 NAMES = {"DCGAN", "Studio", "Radford", "CelebA", "MNIST", "Hugging", "Face", "Hub", "API", "Gradio", "English",
          "train", "runs", "cpu", "CPU", "PNG", "JPEG", "WebP", "GIF", "MP4", "RMS", "slerp", "lerp", "SeFa", "PCA",
-         "Yann", "LeCun", "Corinna", "Cortes", "BY-SA", "real-faces", "test", "ease-in-out", "Goodfellow"}
+         "Yann", "LeCun", "Corinna", "Cortes", "BY-SA", "real-faces", "test", "ease-in-out", "Goodfellow",
+         "Adam", "log"}  # the optimiser's name, and the loss −log D(G(z)) as the formula writes it
 OVERFLOW = """() => {  // text that does not fit its box: labels, buttons, tabs, accordions' titles
   const found = [];
   const sel = '[data-testid="block-info"], button:not(.label-wrap), [role="tab"], .label-wrap > span, .prose h3';
