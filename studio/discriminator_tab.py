@@ -392,7 +392,7 @@ class AskTab:
                     self.step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"),
                                                  height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
                                                  elem_id="step-plot")
-                self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, height="fit-content",
+                self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, height=190,
                                              object_fit="contain", allow_preview=False, elem_id="step-strip")
             with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
