@@ -6,8 +6,6 @@ kept in the session (Session.photos) for a crop by hand, and nothing about them 
 """
 from __future__ import annotations
 
-import base64
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -18,45 +16,18 @@ from gan_core.editing.face import Face
 from gan_core.photos.inversion import Settings, invert, psnr
 from gan_core.photos.likeness import describe, descriptors, distance
 from gan_core.data.media import upscale
-from gan_core.data.uploads import MAX_BYTES, check_picture, load_photo
-from gan_core.errors import Phrase, UserError
-from studio.i18n import T, core, error, say, sentences, word
+from gan_core.data.uploads import load_photo
+from gan_core.errors import UserError
+from studio.checked_image import CheckedImage
+from studio.i18n import T, core, say, sentences, word
 from studio.page import PRIVATE, QUIET, reveal
 from studio.session import Photo, Session, photo_name
-from studio.state import CONFIG, STORE, big, escaped, friendly, readout
+from studio.state import CONFIG, STORE, big, friendly, readout
 
 MAX_PHOTOS = 8          # photos found at once
 SHOWN = 160             # side of each picture in the results, pixels
 KEPT_SIDE = 800         # photos are shrunk to this (longer side) and kept in the session's memory
 FINDING = Settings()    # how a photo's face is looked for in the model (gan_core.photos.inversion)
-
-
-class CheckedImage(gr.Image):
-    """An image input (the camera, the clipboard) that Gradio never decodes: the picture is checked
-    from its header, as an uploaded photo is, and passed on as its file, which load_photo decodes
-    within its bounds. (gr.Image's own preprocessing decodes any picture in full, to convert it.)"""
-
-    def preprocess(self, payload):
-        if payload is None:
-            return None
-        try:
-            if payload.url and payload.url.startswith("data:"):  # a snapshot sent inline
-                header, _, text = payload.url.partition(",")
-                if len(text) > MAX_BYTES * 4 // 3 + 4 or ";base64" not in header:
-                    raise UserError("file_big", name=Phrase("the_upload"), mb=len(text) * 3 / 4 / 2**20,
-                                    max=MAX_BYTES / 2**20)
-                data = base64.b64decode(text, validate=False)
-                check_picture(data)
-                Path(self.GRADIO_CACHE).mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=self.GRADIO_CACHE, prefix="camera-", delete=False) as file:
-                    file.write(data)  # read once by load_photo, then deleted
-                return file.name
-            if payload.path is None:
-                return None
-            check_picture(payload.path)
-            return str(payload.path)
-        except UserError as err:  # its file stays for Gradio's cache bound: Gradio stores identical uploads
-            raise escaped(error(err)) from None  # once, so another session may be checking the same file now
 
 
 def finds_faces(model: str) -> bool:

@@ -233,7 +233,7 @@ def test_the_camera_checks_a_picture_from_its_header_and_never_decodes_it(tmp_pa
     import gradio as gr
     from gradio.data_classes import ImageData as FileData
 
-    from studio.photos import CheckedImage
+    from studio.checked_image import CheckedImage
     from tests.test_uploads import encoded, png_header_only
 
     camera = CheckedImage(sources=["webcam", "clipboard"], type="filepath")
