@@ -142,3 +142,22 @@ def shots(tmp_path_factory):
     folder = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def lively_gan_folder(folder, config: GANConfig):
+    """A tiny GAN saved to `folder` with He-initialised weights: DCGAN's N(0, 0.02) start gives faces
+    of near-constant grey and logits of 1e-7, too flat for D to prefer anything. Returns the folder."""
+    import math
+
+    from gan_core.training.loop import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    G, D = Generator(config), Discriminator(config)
+    with torch.no_grad():
+        for m in [*G.modules(), *D.modules()]:
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.normal_(0, math.sqrt(2 / m.weight[0].numel()))
+            elif isinstance(m, torch.nn.ConvTranspose2d):
+                m.weight.normal_(0, math.sqrt(2 / (m.weight.shape[0] * 4)))
+    recalibrate_batchnorm(G, torch.device("cpu"), batches=2, batch_size=64)
+    return save_gan(folder, config, G, D)

@@ -1,5 +1,4 @@
 """gan_core.editing.polish (D polishes faces) and Explore's "Polish with D", on a tiny model."""
-import math
 
 import numpy as np
 import pytest
@@ -7,10 +6,9 @@ import torch
 
 from gan_core.editing import polish as polishing
 from gan_core.errors import UserError
-from gan_core.model.checkpoints import load_gan, save_gan
+from gan_core.model.checkpoints import load_gan
+from tests.conftest import lively_gan_folder
 from gan_core.model.latent import truncate, z_from_seeds
-from gan_core.model.networks import Discriminator, Generator
-from gan_core.training.loop import recalibrate_batchnorm
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -19,16 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 def lively_folder(tmp_path, tiny_config):
     """The tiny GAN with He-initialised weights (as in test_teacher.py: DCGAN's N(0, 0.02) start
     gives logits too flat for D to prefer anything)."""
-    torch.manual_seed(0)
-    G, D = Generator(tiny_config), Discriminator(tiny_config)
-    with torch.no_grad():
-        for m in [*G.modules(), *D.modules()]:
-            if isinstance(m, torch.nn.Conv2d):
-                m.weight.normal_(0, math.sqrt(2 / m.weight[0].numel()))
-            elif isinstance(m, torch.nn.ConvTranspose2d):
-                m.weight.normal_(0, math.sqrt(2 / (m.weight.shape[0] * 4)))
-    recalibrate_batchnorm(G, torch.device("cpu"), batches=2, batch_size=64)
-    return save_gan(tmp_path / "lively", tiny_config, G, D)
+    return lively_gan_folder(tmp_path / "lively", tiny_config)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """gan_core.analysis.teacher: asking D, its gradient, steps up it, its feature maps."""
-import math
 import warnings
 
 import numpy as np
@@ -8,10 +7,10 @@ import torch
 
 from gan_core.analysis import teacher
 from gan_core.model.checkpoints import load_gan, save_gan
+from tests.conftest import lively_gan_folder
 from gan_core.model.config import GANConfig
 from gan_core.model.latent import z_from_seed
 from gan_core.model.networks import Discriminator, Generator
-from gan_core.training.loop import recalibrate_batchnorm
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -21,16 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 def gan(tmp_path, tiny_config):
     """The tiny GAN with He-initialised weights: DCGAN's N(0, 0.02) start gives faces of
     near-constant grey and logits of 1e-7, too flat for D to prefer anything."""
-    torch.manual_seed(0)
-    G, D = Generator(tiny_config), Discriminator(tiny_config)
-    with torch.no_grad():
-        for m in [*G.modules(), *D.modules()]:
-            if isinstance(m, torch.nn.Conv2d):
-                m.weight.normal_(0, math.sqrt(2 / m.weight[0].numel()))
-            elif isinstance(m, torch.nn.ConvTranspose2d):
-                m.weight.normal_(0, math.sqrt(2 / (m.weight.shape[0] * 4)))
-    recalibrate_batchnorm(G, torch.device("cpu"), batches=2, batch_size=64)
-    return load_gan(save_gan(tmp_path / "lively", tiny_config, G, D), "cpu")
+    return load_gan(lively_gan_folder(tmp_path / "lively", tiny_config), "cpu")
 
 
 @pytest.fixture

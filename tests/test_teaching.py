@@ -1,19 +1,16 @@
 """Teaching you can see: the Ask D tab's steps go through G by default, carry on from click to
 click, start from the verdict's own number, and change the picture visibly while D's verdict rises;
 pixel steps stay, as the adversarial example they are."""
-import math
 
 import gradio as gr
 import numpy as np
 import pytest
-import torch
 
 from gan_core.analysis import teacher
-from gan_core.model.checkpoints import load_gan, save_gan
+from gan_core.model.checkpoints import load_gan
+from tests.conftest import lively_gan_folder
 from gan_core.model.config import GANConfig
 from gan_core.model.latent import truncate, z_from_seed
-from gan_core.model.networks import Discriminator, Generator
-from gan_core.training.loop import recalibrate_batchnorm
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -23,16 +20,7 @@ VISIBLE = 8.0  # grey levels RMS that three default clicks must reach
 
 def lively(folder, config):
     """A tiny GAN with He-initialised weights (DCGAN's N(0, 0.02) start is too flat for D to prefer anything)."""
-    torch.manual_seed(0)
-    G, D = Generator(config), Discriminator(config)
-    with torch.no_grad():
-        for m in [*G.modules(), *D.modules()]:
-            if isinstance(m, torch.nn.Conv2d):
-                m.weight.normal_(0, math.sqrt(2 / m.weight[0].numel()))
-            elif isinstance(m, torch.nn.ConvTranspose2d):
-                m.weight.normal_(0, math.sqrt(2 / (m.weight.shape[0] * 4)))
-    recalibrate_batchnorm(G, torch.device("cpu"), batches=2, batch_size=64)
-    return load_gan(save_gan(folder, config, G, D), "cpu")
+    return load_gan(lively_gan_folder(folder, config), "cpu")
 
 
 def rms(a, b) -> float:
