@@ -10,7 +10,7 @@ go through gradio_client and plain HTTP, one after another:
   camera    4 camera pictures at once, each a 13000x13000 PNG header (the pixels would take 676 MB)
   sessions  N trivial API sessions (one /face call each) that never close
   photos    M sessions with 8 photos each, found in the model (tuned weights kept in the session)
-  renders   K maximum-size renders at once across /morph, /morph_mp4, /morph_gif and /walk, while 16
+  renders   K largest renders (MAX_SIZE px, as many frames as a render may hold) at once across /morph, /morph_mp4, /morph_gif and /walk, while 16
             normal clients call /face; their p95 against the same clients without the flood
   uploads   30 uploads of 9.7 MB as fast as they go, calling no endpoint
   html      face math with HTML in its text: what the error message shows
@@ -201,11 +201,10 @@ def face_times(url: str, clients: int = 16, calls: int = 12) -> list[float]:
 
 
 def attack_renders(url: str, renders: int) -> dict:
-    from gan_core.data.media import MAX_FRAMES
-    from gan_core.editing.morph import MAX_SIZE
+    from gan_core.editing.morph import FRAMES_AT_MAX_SIZE, MAX_SIZE
 
     quiet = face_times(url)
-    per = MAX_FRAMES // 5  # 5 segments of a looped 5-keyframe morph: MAX_FRAMES frames
+    per = FRAMES_AT_MAX_SIZE // 5  # 5 segments of a looped 5-keyframe morph: the most frames a render may hold at MAX_SIZE
     morph = ("0, 7, 42, 99, 5", per, 24, "slerp", "ease-in-out", True, MAX_SIZE, True)
     calls = [("/morph", morph), ("/morph_mp4", morph), ("/morph_gif", morph),
              ("/walk", ("Age, gender kept", 3, per, 24, "ease-in-out", True, MAX_SIZE, True))]

@@ -249,7 +249,7 @@ def test_every_launch_serves_both_languages():
 
     with gr.Blocks() as demo:
         gr.Markdown(i18n.T("header"))
-    i18n.in_both_languages(demo, photos=8, mb=10, page=8, frames=600, size=512, round=8, lr_weights="2e-05",
+    i18n.in_both_languages(demo, photos=8, mb=10, page=8, frames=600, size=512, frames_at_max=203, round=8, lr_weights="2e-05",
                            lr_z="0.05", balance="Balanced.")
     catalogue = demo.launch.keywords["i18n"].translations_dict
     assert set(catalogue) == set(LANGUAGES)
@@ -342,7 +342,7 @@ def page_on(model: str, monkeypatch):
         for tab in tabs:
             tab.wire()
     photo_panel = set(blocks_under(tabs[0].photos.panel))  # about faces by design: hidden on a digits model
-    catalogue = i18n.catalogue(photos=8, mb=10, page=8, frames=600, size=512, round=8, lr_weights="2e-05",
+    catalogue = i18n.catalogue(photos=8, mb=10, page=8, frames=600, size=512, frames_at_max=203, round=8, lr_weights="2e-05",
                                lr_z="0.05", balance="").translations_dict
     shown = {}
     for tab in (b for b in demo.blocks.values() if isinstance(b, gr.Tab)):

@@ -104,6 +104,16 @@ def test_keyframes_from_text_and_add_keyframe(gan):
             keyframes_from_text(bad, nz)
 
 
+
+def test_a_render_holds_at_most_its_budget_of_frames():
+    from gan_core.editing.morph import FRAMES_AT_MAX_SIZE, MAX_FRAME_BYTES, MAX_SIZE
+
+    assert MorphSettings(frames_per_segment=120, size=256).frame_count(5) == 600  # the longest morph, at 256 px
+    assert FRAMES_AT_MAX_SIZE == 203 and 3 * FRAMES_AT_MAX_SIZE * MAX_SIZE ** 2 <= MAX_FRAME_BYTES
+    assert MorphSettings(frames_per_segment=FRAMES_AT_MAX_SIZE - 1, size=MAX_SIZE, loop=False).frame_count(2) == 203
+    with pytest.raises(ValueError, match="at most 203 frames at this size"):
+        MorphSettings(frames_per_segment=120, size=MAX_SIZE).frame_count(5)  # 600 frames of 512 px: 472 MB
+
 # --- the studio's photo flow, on the shipped faces model ------------------------------------------
 FACES, DIGITS = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
 

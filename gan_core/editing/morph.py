@@ -17,6 +17,8 @@ from ..model.networks import GAN
 from ..photos.tuning import Tuned, generate, mix
 
 MAX_SIZE = 512
+MAX_FRAME_BYTES = 160_000_000  # a render's frames in memory (colour): 600 frames at 256 px, 203 at 512 px
+FRAMES_AT_MAX_SIZE = MAX_FRAME_BYTES // (3 * MAX_SIZE ** 2)
 MAX_KEYFRAMES = MAX_LIST
 
 
@@ -91,8 +93,14 @@ class MorphSettings:
             raise UserError("path", got=str(mode)[:20])
 
     def frame_count(self, n_keyframes: int) -> int:
-        """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds."""
-        return plan_frames(n_keyframes, self.frames_per_segment, self.loop)
+        """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds
+        (MAX_FRAMES, and MAX_FRAME_BYTES of frames at this size)."""
+        total = plan_frames(n_keyframes, self.frames_per_segment, self.loop)
+        need = 3 * total * self.size ** 2  # every frame is held until the MP4 and the GIF are written
+        if need > MAX_FRAME_BYTES:
+            raise UserError("frames_memory", total=total, size=self.size, most=MAX_FRAME_BYTES // (3 * self.size ** 2),
+                            mb=MAX_FRAME_BYTES / 1e6)
+        return total
 
 
 def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = MorphSettings(),
