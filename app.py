@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from gan_core.analysis.game import ROUND
 from gan_core.training.live import BALANCE
 from gan_core.data.media import MAX_FRAMES
-from gan_core.editing.morph import FRAMES_AT_MAX_SIZE, MAX_SIZE
+from gan_core.editing.morph import MAX_SIZE
 from gan_core.data.uploads import MAX_BYTES
 from studio.discriminator_tab import AskTab
 from studio.explore_tab import ExploreTab
@@ -61,7 +61,7 @@ def build(real_faces: str | None = None) -> gr.Blocks:
             tab.wire()
         demo.unload(end_session)
     in_both_languages(demo, middleware=(Middleware(UploadGate),), photos=MAX_PHOTOS, mb=MAX_BYTES >> 20,
-                      page=CONFIG.scan_page, frames=MAX_FRAMES, size=MAX_SIZE, frames_at_max=FRAMES_AT_MAX_SIZE,
+                      page=CONFIG.scan_page, frames=MAX_FRAMES, size=MAX_SIZE,
                       round=ROUND, balance=BALANCE)
     STORE.warm_up()
     start_sweeper(demo)  # idle sessions end; all of them together hold at most a budget of memory

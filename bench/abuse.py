@@ -201,10 +201,11 @@ def face_times(url: str, clients: int = 16, calls: int = 12) -> list[float]:
 
 
 def attack_renders(url: str, renders: int) -> dict:
-    from gan_core.editing.morph import FRAMES_AT_MAX_SIZE, MAX_SIZE
+    from gan_core.data.media import MAX_FRAMES
+    from gan_core.editing.morph import MAX_SIZE
 
     quiet = face_times(url)
-    per = FRAMES_AT_MAX_SIZE // 5  # 5 segments of a looped 5-keyframe morph: the most frames a render may hold at MAX_SIZE
+    per = MAX_FRAMES // 5  # 5 segments of a looped 5-keyframe morph: the longest render, at the largest size
     morph = ("0, 7, 42, 99, 5", per, 24, "slerp", "ease-in-out", True, MAX_SIZE, True)
     calls = [("/morph", morph), ("/morph_mp4", morph), ("/morph_gif", morph),
              ("/walk", ("Age, gender kept", 3, per, 24, "ease-in-out", True, MAX_SIZE, True))]

@@ -322,6 +322,4 @@ MESSAGES: dict[str, str] = {
     "polish_step_size": "a polishing step must be more than 0 and at most {max:g} (in units of z), got {got}",
     "polish_noise": "polishing's noise must be from 0 to {max:g}, got {got}",
     "polish_faces": "at most {max} faces can be polished at once, got {got}",
-    "frames_memory": "{total} frames of {size} px are more than a render may hold ({mb:.0f} MB of frames): at "
-                     "most {most} frames at this size; use fewer frames or a smaller size",
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 import gradio as gr
 
 from gan_core.model.latent import EASINGS
-from gan_core.data.media import write_gif, write_mp4
 from gan_core.editing.face import faces_text, latents, parse_faces
 from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, filmstrip, keyframe_faces, morph_frames, walk_keyframes,
                                     write_morph)
@@ -97,8 +96,8 @@ def morph_file(fmt: str):
                smooth: bool, request: gr.Request, progress=gr.Progress()):
         settings = MorphSettings(frames_per_segment, fps, mode, easing, loop, size, smooth)
         frames = render_morph(session, keyframes, settings, progress)
-        writer = write_mp4 if fmt == "mp4" else write_gif
-        return str(writer(frames, session_folder(request, "morph") / f"morph.{fmt}", settings.fps))
+        progress(0.8, desc=say("encoding"))
+        return str(write_morph(frames, session_folder(request, "morph"), settings, formats=(fmt,))[0])
     return render
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from gan_core.editing.explore import dimension_scan, gallery
 from gan_core.editing.face import Face
@@ -41,8 +42,9 @@ def test_dimension_scan_rows(gan):
 def test_morph_frames_bounds_and_files(gan, tmp_path):
     keys = z_from_seeds([1, 2, 3], gan.config.nz)
     seen = []
-    frames = morph_frames(gan, keys, MorphSettings(frames_per_segment=5, loop=False, size=48), progress=seen.append)
-    assert len(frames) == 11 and frames[0].shape == (48, 48, 3)
+    settings = MorphSettings(frames_per_segment=5, loop=False, size=48)
+    frames = morph_frames(gan, keys, settings, progress=seen.append)
+    assert len(frames) == 11 and frames[0].shape == (32, 32, 3)  # held at G's size, upscaled as written
     assert seen[-1] == 1.0
     first = face(gan, 1)
     assert np.array_equal(morph_frames(gan, keys, MorphSettings(frames_per_segment=5, loop=False, size=32))[0], first)
@@ -52,8 +54,12 @@ def test_morph_frames_bounds_and_files(gan, tmp_path):
             plan_frames(*args)
     with pytest.raises(ValueError, match="size"):
         MorphSettings(frames_per_segment=5, size=4096)
-    mp4, gif = write_morph(frames, tmp_path, MorphSettings(fps=12))
-    assert mp4.stat().st_size > 0 and gif.stat().st_size > 0
+    mp4, gif = write_morph(frames, tmp_path, settings)
+    assert mp4.stat().st_size > 0
+    with Image.open(gif) as animation:  # streamed frame by frame, at the asked size
+        assert animation.size == (48, 48) and animation.n_frames == 11 and animation.info["loop"] == 0
+        assert animation.info["duration"] == 40  # 1000 / 24 ms, in a GIF's hundredths of a second
+    assert write_morph(frames, tmp_path / "one", settings, formats=("gif",))[0].suffix == ".gif"
     assert filmstrip(frames, count=4, height=24).shape[0] == 24 + 4
 
 
@@ -105,18 +111,27 @@ def test_keyframes_from_text_and_add_keyframe(gan):
 
 
 
-def test_a_render_holds_at_most_its_budget_of_frames():
-    from gan_core.editing.morph import FRAMES_AT_MAX_SIZE, MAX_FRAME_BYTES, MAX_SIZE
+def test_a_render_holds_one_big_frame_at_a_time(gan, tmp_path):
+    import tracemalloc
 
-    assert MorphSettings(frames_per_segment=120, size=256).frame_count(5) == 600  # the longest morph, at 256 px
-    assert FRAMES_AT_MAX_SIZE == 203 and 3 * FRAMES_AT_MAX_SIZE * MAX_SIZE ** 2 <= MAX_FRAME_BYTES
-    assert MorphSettings(frames_per_segment=FRAMES_AT_MAX_SIZE - 1, size=MAX_SIZE, loop=False).frame_count(2) == 203
-    with pytest.raises(ValueError, match="at most 203 frames at this size"):
-        MorphSettings(frames_per_segment=120, size=MAX_SIZE).frame_count(5)  # 600 frames of 512 px: 472 MB
+    from gan_core.editing.morph import MAX_SIZE
+
+    settings = MorphSettings(frames_per_segment=30, size=MAX_SIZE)  # 60 frames of 512 px: 47 MB if all were held
+    assert MorphSettings(frames_per_segment=120, size=MAX_SIZE).frame_count(5) == 600  # the longest, at the largest
+    frames = morph_frames(gan, z_from_seeds([1, 2], gan.config.nz), settings)
+    tracemalloc.start()
+    try:
+        mp4, gif = write_morph(frames, tmp_path, settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 3 * MAX_SIZE ** 2, peak  # a few frames' worth (5.5 MB measured), not all 60 (47 MB)
+    with Image.open(gif) as animation:
+        assert animation.size == (MAX_SIZE, MAX_SIZE) and animation.n_frames == 60
+
 
 # --- the studio's photo flow, on the shipped faces model ------------------------------------------
 FACES, DIGITS = "Faces (CelebA 64x64)", "Digits (MNIST 32x32)"
-
 
 def quiet(*args, **kwargs):  # a gr.Progress stand-in
     pass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -17,8 +17,6 @@ from ..model.networks import GAN
 from ..photos.tuning import Tuned, generate, mix
 
 MAX_SIZE = 512
-MAX_FRAME_BYTES = 160_000_000  # a render's frames in memory (colour): 600 frames at 256 px, 203 at 512 px
-FRAMES_AT_MAX_SIZE = MAX_FRAME_BYTES // (3 * MAX_SIZE ** 2)
 MAX_KEYFRAMES = MAX_LIST
 
 
@@ -65,8 +63,8 @@ class MorphSettings:
     the first bad setting. The number of frames also depends on the keyframes: frame_count.
 
         settings = MorphSettings(frames_per_segment=12, fps=24, size=128)
-        frames = morph_frames(gan, keyframes, settings)
-        mp4, gif = write_morph(frames, folder, settings)
+        frames = morph_frames(gan, keyframes, settings)     # at the generator's size
+        mp4, gif = write_morph(frames, folder, settings)    # upscaled to settings.size as written
     """
     frames_per_segment: int = 24    # frames from one keyframe to the next
     fps: float = 24.0               # frames per second of the MP4 and the GIF (1 to 60)
@@ -94,19 +92,16 @@ class MorphSettings:
 
     def frame_count(self, n_keyframes: int) -> int:
         """How many frames a morph through `n_keyframes` keyframes has; a UserError if out of bounds
-        (MAX_FRAMES, and MAX_FRAME_BYTES of frames at this size)."""
-        total = plan_frames(n_keyframes, self.frames_per_segment, self.loop)
-        need = 3 * total * self.size ** 2  # every frame is held until the MP4 and the GIF are written
-        if need > MAX_FRAME_BYTES:
-            raise UserError("frames_memory", total=total, size=self.size, most=MAX_FRAME_BYTES // (3 * self.size ** 2),
-                            mb=MAX_FRAME_BYTES / 1e6)
-        return total
+        (MAX_FRAMES). Frames are held at the generator's size and upscaled one at a time as they are
+        encoded, so a render's memory does not grow with settings.size."""
+        return plan_frames(n_keyframes, self.frames_per_segment, self.loop)
 
 
 def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = MorphSettings(),
                  progress: Callable[[float], None] | None = None, batch_size: int = 64,
                  tuned: Sequence[Tuned | None] | None = None) -> list[np.ndarray]:
-    """Frames (uint8 [size, size, C]) through the keyframe latents [K, nz]. `tuned`: each keyframe's
+    """Frames (uint8 [h, w, C], at the generator's size; sized() brings them to settings.size) through
+    the keyframe latents [K, nz]. `tuned`: each keyframe's
     generator tuned to its photo (None: the shipped G); between two keyframes the tuned weights are
     blended as z is, at the same pace (a lerp of their offsets)."""
     settings.frame_count(len(keyframes))
@@ -119,11 +114,9 @@ def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = Mo
                                     settings.easing, settings.loop)
         along = [mix(tuned, row.tolist()) for row in shares]
     frames: list[np.ndarray] = []
-    size, smooth = settings.size, settings.smooth
     for start in range(0, len(path), batch_size):
         chunk = slice(start, start + batch_size)
-        images = generate(gan, path[chunk], along[chunk] if along else None)
-        frames.extend(image if size == image.shape[0] else upscale(image, size, smooth) for image in images)
+        frames.extend(generate(gan, path[chunk], along[chunk] if along else None))
         if progress:
             progress(len(frames) / len(path))
     return frames
@@ -143,9 +136,19 @@ def filmstrip(frames: list[np.ndarray], count: int = 8, height: int = 96) -> np.
     return make_grid(small, nrow=len(picks), padding=2)
 
 
+def sized(frames: Iterable[np.ndarray], settings: MorphSettings) -> Iterator[np.ndarray]:
+    """Each frame at settings.size, upscaled only when it is needed: one big frame in memory at a time."""
+    for frame in frames:
+        yield frame if frame.shape[0] == settings.size else upscale(frame, settings.size, settings.smooth)
+
+
+WRITERS = {"mp4": write_mp4, "gif": write_gif}
+
+
 def write_morph(frames: list[np.ndarray], folder: str | Path, settings: MorphSettings = MorphSettings(),
-                name: str = "morph") -> tuple[Path, Path]:
-    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder`, at settings.fps."""
+                name: str = "morph", formats: Sequence[str] = ("mp4", "gif")) -> tuple[Path, ...]:
+    """The frames as `name.mp4` (H.264, browser-playable) and `name.gif` in `folder` (or only the
+    `formats` asked for, in their order), at settings.fps and settings.size. Each frame is upscaled
+    as it is encoded and both encoders stream, so a render's memory does not grow with its size."""
     folder = Path(folder)
-    return (write_mp4(frames, folder / f"{name}.mp4", settings.fps),
-            write_gif(frames, folder / f"{name}.gif", settings.fps))
+    return tuple(WRITERS[fmt](sized(frames, settings), folder / f"{name}.{fmt}", settings.fps) for fmt in formats)
