@@ -22,6 +22,7 @@ from gan_core.training.live import BALANCE
 from gan_core.data.media import MAX_FRAMES
 from gan_core.editing.morph import MAX_SIZE
 from gan_core.data.uploads import MAX_BYTES
+from studio import allocator
 from studio.discriminator_tab import AskTab
 from studio.explore_tab import ExploreTab
 from studio.game_tab import GameTab
@@ -30,7 +31,7 @@ from studio.math_tab import MathTab
 from studio.morph_tab import MorphTab
 from studio.page import Page
 from studio.photos import MAX_PHOTOS
-from studio.session_bounds import MAX_SESSIONS, start_sweeper
+from studio.session_bounds import MAX_SESSIONS, lean_sessions, start_sweeper
 from studio.session_files import clear_all, end_session
 from studio.state import CONFIG, STORE
 from studio.training_tab import TrainingTab
@@ -53,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build(real_faces: str | None = None) -> gr.Blocks:
     """The studio's page. `real_faces`: CelebA test faces for "Real or fake?" (else $STUDIO_REAL_FACES)."""
     real_faces = real_faces or os.environ.get("STUDIO_REAL_FACES", "")
+    allocator.tune()  # freed memory goes back to the system
+    lean_sessions()  # a new session builds its blocks' configs as it uses them, not all 340 at once
     with gr.Blocks(title="DCGAN Studio", delete_cache=(600, 1200)) as demo:  # Gradio's copies of what it showed
         page = Page.header(demo, real_faces)
         with gr.Tabs() as page.tabs:

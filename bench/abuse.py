@@ -260,13 +260,20 @@ def attack_html(url: str) -> dict:
     return {"message": message, "html_shown_as_text": "<img" not in message}
 
 
+ATTACKS = ("texts", "camera", "sessions", "photos", "renders", "uploads", "html")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sessions", type=int, default=1000)
     p.add_argument("--photo-sessions", type=int, default=20)
     p.add_argument("--renders", type=int, default=12)
+    p.add_argument("--attacks", default=",".join(ATTACKS), help="which attacks, in this order (a comma list)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "abuse.json"))
     args = p.parse_args(argv)
+    chosen = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    if not chosen or set(chosen) - set(ATTACKS):
+        p.error(f"--attacks: a comma list of {', '.join(ATTACKS)}")
 
     from studio.session_bounds import BUDGET
     from studio.session_files import BASE, MAX_TOTAL
@@ -295,11 +302,13 @@ def main(argv=None) -> int:
         idle = rss(app.pid)
         peak = Peak(app.pid)
         print(f"idle: {idle:.0f} MB")
-        for name, attack in (("texts", lambda: attack_texts(url)), ("camera", lambda: attack_camera(url, work)),
-                             ("sessions", lambda: attack_sessions(url, args.sessions)),
-                             ("photos", lambda: attack_photos(url, args.photo_sessions, work)),
-                             ("renders", lambda: attack_renders(url, args.renders)),
-                             ("uploads", lambda: attack_uploads(url)), ("html", lambda: attack_html(url))):
+        attacks = {"texts": lambda: attack_texts(url), "camera": lambda: attack_camera(url, work),
+                   "sessions": lambda: attack_sessions(url, args.sessions),
+                   "photos": lambda: attack_photos(url, args.photo_sessions, work),
+                   "renders": lambda: attack_renders(url, args.renders),
+                   "uploads": lambda: attack_uploads(url), "html": lambda: attack_html(url)}
+        for name in chosen:
+            attack = attacks[name]
             before = rss(app.pid)
             results[name] = {**attack(), "rss_before_mb": round(before), "rss_after_mb": round(rss(app.pid))}
             print(name, json.dumps(results[name]), flush=True)
@@ -315,8 +324,9 @@ def main(argv=None) -> int:
             "temp_folder_mb": round(folder_bytes(instance) / MB, 1), "temp_bound_mb": round(MAX_TOTAL / MB),
             "gradio_cache_mb": round(folder_bytes(cache) / MB, 1), "cache_bound_mb": round(CACHE_BYTES / MB)}
         print("summary", json.dumps(results["summary"]))
+        ratio = results.get("renders", {}).get("ratio", "-")
         print(f"targets: after - idle {after - idle:.0f} MB (<= 600), peak - idle {peak.peak - idle:.0f} MB (<= 1500), "
-              f"/face p95 flooded / quiet {results['renders']['ratio']}x (<= 2)")
+              f"/face p95 flooded / quiet {ratio}x (<= 2)")
     finally:
         app.terminate()
         try:

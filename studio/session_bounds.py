@@ -5,8 +5,10 @@ rest is bounded for the whole server.
     sweep(demo.state_holder)               # one pass of the sessions (the thread also bounds Gradio's
                                            # cache every SWEEP_EVERY seconds: studio/upload_gate.py)
 
-Gradio keeps every session (its gr.State values and a copy of the page's config, about 0.6 MB)
-until its tab closes, and an API client's never closes. A pass ends (removes from Gradio's state
+Gradio keeps every session (its gr.State values and the config of each block it used) until its
+tab closes, and an API client's never closes. Gradio would also make, for every new session, the
+config of all the page's 340 blocks (0.6 MB) though a session uses a few of them: lean_sessions()
+makes each one when it is first used (a trivial session then holds SESSION_BASE). A pass ends (removes from Gradio's state
 holder, and deletes its files) each session idle for IDLE seconds, then, while the sessions'
 memory (SESSION_BASE each, plus the pictures, photos and tuned weights their state holds) is over
 BUDGET, the least recently used ones. A session that was ended starts afresh on its next event.
@@ -17,18 +19,21 @@ import dataclasses
 import datetime
 import logging
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
+from gradio.state_holder import SessionState
 from gradio.utils import get_upload_folder
 
+from studio import allocator
 from studio.session_files import ROOT, remove_session
 from studio.upload_gate import bound_cache
 
 IDLE = 30 * 60                # seconds without an event after which a session ends
-BUDGET = 512 << 20            # bytes all sessions together may hold
-SESSION_BASE = 600_000        # what Gradio keeps for any session (measured: 570 kB for a trivial one)
+BUDGET = 256 << 20            # bytes all sessions together may hold: 19 with 8 photos each, or 4,000 trivial ones
+SESSION_BASE = 60_000         # what Gradio keeps for any session (measured: 50 kB for a trivial one, lean)
 MAX_SESSIONS = BUDGET // SESSION_BASE  # Gradio's own bound on sessions (launch's state_session_capacity)
 SWEEP_EVERY = 30.0            # seconds between passes
 RECENT = 60.0                 # seconds: a session this recent is never ended for the budget's sake
@@ -55,6 +60,57 @@ def footprint(value, seen: set | None = None) -> int:
     if hasattr(value, "__dict__") and type(value).__module__.split(".")[0] in ("gan_core", "studio"):
         return footprint(vars(value), seen)
     return 0
+
+
+class LazyConfigs(dict):
+    """A session's config of each block (Gradio's SessionState.config_values), each made the first
+    time it is asked for; iterating makes them all (Gradio does so only for deep links)."""
+
+    def __init__(self, blocks_config, page_blocks: dict):
+        super().__init__()
+        self.blocks_config, self.page_blocks = blocks_config, page_blocks
+
+    def __missing__(self, key):
+        block = self.blocks_config.blocks.get(key)
+        if block is None or key not in self.page_blocks:
+            raise KeyError(key)
+        self[key] = self.blocks_config.config_for_block(key, [], block)
+        return self[key]
+
+    def fill(self) -> "LazyConfigs":
+        for key in list(self.blocks_config.blocks):
+            if key in self.page_blocks and not dict.__contains__(self, key):
+                self[key]
+        return self
+
+    def items(self):
+        return dict.items(self.fill())
+
+    def values(self):
+        return dict.values(self.fill())
+
+    def __iter__(self):
+        return dict.__iter__(self.fill())
+
+
+def lean_sessions() -> None:
+    """Make Gradio's new sessions build each block's config when it is first used, not all at once
+    (0.6 MB a session on this page). Idempotent; a Gradio whose SessionState needs more of the
+    Blocks than its config and blocks keeps its own way."""
+    if getattr(SessionState.__init__, "lean", False):
+        return
+    eager = SessionState.__init__
+
+    def __init__(self, blocks):
+        try:
+            eager(self, SimpleNamespace(default_config=blocks.default_config, blocks={}))
+        except AttributeError:
+            eager(self, blocks)
+            return
+        self.config_values = LazyConfigs(self.blocks_config, blocks.blocks)
+
+    __init__.lean = True
+    SessionState.__init__ = __init__
 
 
 def sweep(holder, idle: float = IDLE, budget: int = BUDGET, now: datetime.datetime | None = None) -> list[str]:
@@ -95,6 +151,7 @@ def start_sweeper(demo, every: float = SWEEP_EVERY) -> threading.Thread:
                 if holder is not None:
                     sweep(holder)
                 bound_cache(get_upload_folder())  # Gradio's copies of uploads and outputs
+                allocator.give_back()  # what ended sessions and finished renders freed
             except Exception:  # never let one bad pass end the sweeping
                 log.exception("session sweep failed")
 

@@ -246,6 +246,9 @@ def test_an_uploaded_photo_is_read_once_and_its_file_deleted(tmp_path):
     kept = read_photos(Session(), paths, None).photos
     assert [(p.number, p.image.shape) for p in kept] == [(1, (120, 90, 3)), (2, (120, 90, 3))]
     assert not any((tmp_path / n).exists() for n in ("a.png", "b.jpg"))  # only the session's memory has them
+    Image.fromarray(np.full((50, 60, 3), 90, np.uint8)).save(tmp_path / "same.png")
+    twice = read_photos(Session(), [str(tmp_path / "same.png")] * 2, None)  # one upload sent twice: one photo
+    assert [p.number for p in twice.photos] == [1] and not (tmp_path / "same.png").exists()
     batch = []
     for i in range(9):
         Image.fromarray(np.full((40, 40, 3), 9 * i, np.uint8)).save(tmp_path / f"x{i}.png")
@@ -287,6 +290,29 @@ def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "new"]  # their files went with them
     assert session_bounds.sweep(holder, idle=3600, budget=0, now=now) == ["middle"]  # the recent one stays
     assert list(holder.time_last_used) == ["new"]
+
+
+def test_a_new_session_builds_its_blocks_configs_only_as_it_uses_them():
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    from studio.session_bounds import lean_sessions
+
+    with gr.Blocks() as demo:
+        state = gr.State(5)
+        boxes = [gr.Textbox(f"box {i}") for i in range(30)]
+        gr.Dropdown(["a", "b"], value="a")
+    eager = SessionState(demo)
+    lean_sessions()
+    lean_sessions()  # twice is once
+    session = SessionState(demo)
+    assert dict.__len__(session.config_values) == 0  # nothing built yet (Gradio builds all: 0.6 MB on our page)
+    session._update_value_in_config(boxes[3]._id, "typed")  # an event's output
+    session[state._id] = 6
+    assert session[state._id] == 6 and dict.__len__(session.config_values) == 2
+    shown = {c["id"]: c for c in session.components}  # deep links: every block, as Gradio would list them
+    assert shown.keys() == {c["id"] for c in eager.components}
+    assert shown[boxes[3]._id]["props"]["value"] == "typed" and shown[boxes[4]._id]["props"]["value"] == "box 4"
 
 
 def test_each_studio_owns_its_temp_folder_and_cleans_what_dead_ones_left(tmp_path):
