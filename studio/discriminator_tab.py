@@ -169,7 +169,7 @@ def probability_table(probs: list[float]):
     return pd.DataFrame({"step": list(range(len(probs))), "D(image)": probs})
 
 
-@friendly
+@friendly(private=True)
 def ask_discriminator(session: Session, source: str, d_seed, upload):
     """(the session, what D saw, the verdict, where D looks, which way): every input checked and D
     asked before the session changes. An upload without a face (faces model) gets no number: the

@@ -163,7 +163,7 @@ def _find(session: Session, photos: list[Photo], notes: list[str], progress):
     return _found(session, aligned, crops, notes, progress)
 
 
-@friendly
+@friendly(private=True)
 def read_photos(session: Session, files, camera) -> Session:
     """The photos in the files box and the camera's, as the session's (new ones read once, checked,
     shrunk and kept in memory; their uploaded files deleted). For "Find" and API clients."""
@@ -175,7 +175,7 @@ def read_photos(session: Session, files, camera) -> Session:
     return session
 
 
-@friendly
+@friendly(private=True)
 def find_photos(session: Session, progress=gr.Progress()):
     """Every photo of the session found anew -> (session, big face, readout, results, info)."""
     if not session.photos:
@@ -183,7 +183,7 @@ def find_photos(session: Session, progress=gr.Progress()):
     return _find(session, session.photos, [], progress)
 
 
-@friendly
+@friendly(private=True)
 def photos_changed(session: Session, files, camera, progress=gr.Progress()):
     """The files box or the camera changed: new photos read and found at once (the first becomes
     the current face); a photo taken out of the box dropped. Outputs as find_photos's."""
@@ -221,14 +221,14 @@ def _which(session: Session, number) -> Photo:
     return photo
 
 
-@friendly
+@friendly(private=True)
 def preview_crop(session: Session, number, x, y, side):
     photo = _which(session, number)
     crop = hand_crop(photo.image, x, y, side, session.gan.config.image_size)
     return upscale(crop, CONFIG.display // 2, smooth=True)
 
 
-@friendly
+@friendly(private=True)
 def find_cropped(session: Session, number, x, y, side, progress=gr.Progress()):
     """The hand-made square crop found in the model, as find_photos does for aligned ones."""
     if STORE.encoder(session.model) is None:
@@ -238,7 +238,7 @@ def find_cropped(session: Session, number, x, y, side, progress=gr.Progress()):
     return _found(session, [photo], [crop], [say("cropped_by_hand")], progress)
 
 
-@friendly
+@friendly(private=True)
 def pick_photo(session: Session, event: gr.SelectData):
     """A picture of the results clicked: its photo becomes the current face."""
     row = event.index // 3 if isinstance(event.index, int) else -1
@@ -251,7 +251,7 @@ def pick_photo(session: Session, event: gr.SelectData):
     return session, big(image), readout(session.model, image)
 
 
-@friendly
+@friendly(private=True)
 def photos_to_keyframes(session: Session):
     """The found photos as a morph's keyframes (from the first to the last, and back)."""
     from gan_core.editing.face import faces_text

@@ -113,12 +113,21 @@ def lean_sessions() -> None:
     SessionState.__init__ = __init__
 
 
-def sweep(holder, idle: float = IDLE, budget: int = BUDGET, now: datetime.datetime | None = None) -> list[str]:
+def busy_sessions(demo) -> set[str]:
+    """The sessions with an event queued or running (a render waiting its turn, say)."""
+    queue = getattr(demo, "_queue", None)
+    events = list(getattr(queue, "event_ids_to_events", {}).values())
+    return {event.session_hash for event in events if getattr(event, "session_hash", None)}
+
+
+def sweep(holder, idle: float = IDLE, budget: int = BUDGET, now: datetime.datetime | None = None,
+          busy: set[str] = frozenset()) -> list[str]:
     """End the sessions of Gradio's state `holder` idle for `idle` seconds, then the least recently
-    used ones while all of them hold more than `budget` bytes. Returns the ended sessions' ids."""
+    used ones while all of them hold more than `budget` bytes; a `busy` session (busy_sessions) is
+    never ended: its event would lose its files. Returns the ended sessions' ids."""
     now = now or datetime.datetime.now()
     with holder.lock:
-        last = {sid: holder.time_last_used.get(sid, now) for sid in holder.session_data}
+        last = {sid: holder.time_last_used.get(sid, now) for sid in holder.session_data if sid not in busy}
     ages = {sid: (now - when).total_seconds() for sid, when in last.items()}
     ended = [sid for sid, age in ages.items() if age > idle]
     kept = sorted((sid for sid in ages if sid not in ended), key=lambda sid: -ages[sid])  # oldest first
@@ -149,7 +158,7 @@ def start_sweeper(demo, every: float = SWEEP_EVERY) -> threading.Thread:
             holder = getattr(demo, "state_holder", None)
             try:
                 if holder is not None:
-                    sweep(holder)
+                    sweep(holder, busy=busy_sessions(demo))
                 bound_cache(get_upload_folder())  # Gradio's copies of uploads and outputs
                 allocator.give_back()  # what ended sessions and finished renders freed
             except Exception:  # never let one bad pass end the sweeping

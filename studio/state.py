@@ -7,6 +7,7 @@ import html
 import inspect
 import logging
 import re
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +67,16 @@ DEFAULT_MODEL = STORE.names[0] if STORE.names else ""
 
 
 # --- errors ------------------------------------------------------------------------------------
-def friendly(fn):
+def friendly(fn=None, *, private: bool = False):
     """Errors by type: a user's mistake (gan_core's UserError: a bad seed, an unreadable upload, a
     checkpoint that is not one) becomes a message in the page, by its key in the page's language
     (English for API clients); gr.Error, the studio's own refusals (already in the page's language),
     passes through; anything else, ValueError included, is a bug: logged with its traceback and
-    shown as a short internal-error note."""
+    shown as a short internal-error note. `private` (@friendly(private=True)): the handler reads a
+    person's photo; a bug's log keeps the traceback's frames and the error's type, not its message,
+    which may name the photo's file."""
+    if fn is None:
+        return functools.partial(friendly, private=private)
     signature = inspect.signature(fn)
     texts = [name for name, p in signature.parameters.items() if p.annotation in ("str", str)]
 
@@ -86,8 +91,12 @@ def friendly(fn):
             raise escaped(err) from None
         except UserError as err:
             raise escaped(error(err)) from None
-        except Exception:
-            log.exception("internal error in %s", fn.__name__)
+        except Exception as err:
+            if private:
+                log.error("internal error in %s: %s (its message withheld: it may name a photo)\n%s", fn.__name__,
+                          type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
+            else:
+                log.exception("internal error in %s", fn.__name__)
             raise gr.Error(say("internal_error")) from None
     return wrapper
 

@@ -167,6 +167,31 @@ def test_errors_by_type_a_user_error_is_a_message_and_a_bug_is_logged(caplog):
         in_language("zh-CN", buggy)
 
 
+def test_nothing_about_a_photo_is_logged_not_even_by_a_bug(tmp_path, caplog):
+    import numpy as np
+    from PIL import Image
+
+    from studio.photos import read_photos
+    from studio.session import Session
+    from studio.state import friendly
+
+    @friendly(private=True)
+    def photo_bug(path):
+        raise OSError(f"cannot read {path}")
+
+    Image.fromarray(np.full((40, 40, 3), 9, np.uint8)).save(tmp_path / "alice-smith.png")
+    (tmp_path / "bob-jones.png").write_bytes(b"\x89PNG not really")
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(gr.Error, match="Internal error"):
+            photo_bug(str(tmp_path / "carol-white.jpg"))
+        with pytest.raises(gr.Error, match="bob-jones.png"):  # told to its sender, on the page
+            read_photos(Session(), [str(tmp_path / "alice-smith.png"), str(tmp_path / "bob-jones.png")], None)
+        with pytest.raises(gr.Error, match="alice-smith.png is no longer on the server"):
+            read_photos(Session(), [str(tmp_path / "alice-smith.png")], None)  # read once, then deleted
+    assert "internal error in photo_bug: OSError" in caplog.text and "raise OSError" in caplog.text  # the frames
+    assert not any(name in caplog.text for name in ("alice", "bob", "carol", str(tmp_path)))
+
+
 def test_errors_quote_a_short_excerpt_escaped_and_long_texts_are_refused_before_work():
     from gan_core.errors import MAX_QUOTE, UserError
     from gan_core.model.latent import check_seed
@@ -288,8 +313,12 @@ def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monk
     ended = session_bounds.sweep(holder, idle=3600, budget=2 * each + 1, now=now)
     assert ended == ["idle", "old"] and list(holder.session_data) == ["middle", "new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "new"]  # their files went with them
+    assert session_bounds.sweep(holder, idle=3600, budget=0, now=now, busy={"middle"}) == []  # its render runs on
     assert session_bounds.sweep(holder, idle=3600, budget=0, now=now) == ["middle"]  # the recent one stays
     assert list(holder.time_last_used) == ["new"]
+    event = SimpleNamespace(session_hash="new")
+    assert session_bounds.busy_sessions(SimpleNamespace(_queue=SimpleNamespace(event_ids_to_events={"e": event}))) == {"new"}
+    assert session_bounds.busy_sessions(SimpleNamespace()) == set()
 
 
 def test_a_new_session_builds_its_blocks_configs_only_as_it_uses_them():
