@@ -97,7 +97,7 @@ def friendly(fn=None, *, private: bool = False):
                           type(err).__name__, "".join(traceback.format_tb(err.__traceback__)).rstrip())
             else:
                 log.exception("internal error in %s", fn.__name__)
-            raise gr.Error(say("internal_error")) from None
+            raise escaped(gr.Error(say("internal_error"))) from None  # logged above, once
     return wrapper
 
 
@@ -130,9 +130,10 @@ def as_texts(signature: inspect.Signature, texts: list[str], args, kwargs) -> tu
 
 def escaped(err: gr.Error) -> gr.Error:
     """The error with its message as plain text: a toast renders HTML, and a message may quote
-    what a user typed (a direction's name, a keyframe)."""
+    what a user typed (a direction's name, a keyframe). It is told to the user alone: Gradio
+    would print it in the server's log, with a photo's file name or whatever was typed."""
     return gr.Error(html.escape(str(err.message), quote=False), duration=err.duration, visible=err.visible,
-                    title=err.title, print_exception=err.print_exception)
+                    title=err.title, print_exception=False)
 
 
 def md(text) -> str:
