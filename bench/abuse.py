@@ -9,13 +9,16 @@ go through gradio_client and plain HTTP, one after another:
   texts     20 keyframe texts of 10 MB each, with the page's language set to Chinese
   camera    4 camera pictures at once, each a 13000x13000 PNG header (the pixels would take 676 MB)
   sessions  N trivial API sessions (one /face call each) that never close
-  photos    M sessions with 8 photos each, found in the model (tuned weights kept in the session)
-  renders   K largest renders (MAX_SIZE px, as many frames as a render may hold) at once across /morph, /morph_mp4, /morph_gif and /walk, while 16
-            normal clients call /face; their p95 against the same clients without the flood
+  photos    M sessions with 8 photos each, found in the model (tuned weights kept in the session);
+            then a broken photo, and one photo sent twice in one batch
+  renders   K of the largest renders (600 frames at MAX_SIZE px) at once across /morph, /morph_mp4,
+            /morph_gif and /walk, while 16 normal clients call /face; their p95 against the same
+            clients without the flood
   uploads   30 uploads of 9.7 MB as fast as they go, calling no endpoint
   html      face math with HTML in its text: what the error message shows
 Measured: the app's resident memory (idle, peak, after), what its temp folders and Gradio's cache
-hold against their bounds, and that it still answers. The training files' checks (a bad log line,
+hold against their bounds, that it still answers, and how often the photos' file names appear in
+its log (never, is the promise). The training files' checks (a bad log line,
 edited or partial checkpoints, --batch-size, a full disk) are covered by tests/test_training.py.
 """
 from __future__ import annotations

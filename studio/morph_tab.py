@@ -10,6 +10,7 @@ from gan_core.editing.morph import (MAX_KEYFRAMES, MAX_SIZE, MorphSettings, film
 from gan_core.errors import UserError
 from studio.i18n import T, choices, say
 from studio.page import HEAVY, PRIVATE, QUIET, Page, reveal
+from studio.priority import lowered
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import direction_choices, direction_label, friendly, md
@@ -67,6 +68,7 @@ def finish_morph(frames, settings: MorphSettings, request, progress, walking: st
 
 
 @friendly
+@lowered
 def make_morph(session: Session, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool, size,
                smooth: bool, request: gr.Request, progress=gr.Progress()):
     settings = MorphSettings(frames_per_segment, fps, mode, easing, loop, size, smooth)
@@ -75,6 +77,7 @@ def make_morph(session: Session, keyframes: str, frames_per_segment, fps, mode: 
 
 
 @friendly
+@lowered
 def make_walk(session: Session, name, span, frames_per_segment, fps, easing: str, loop: bool, size, smooth: bool,
               request: gr.Request, progress=gr.Progress()):
     settings = MorphSettings(frames_per_segment, fps, "lerp", easing, loop, size, smooth)
@@ -92,6 +95,7 @@ def make_walk(session: Session, name, span, frames_per_segment, fps, easing: str
 def morph_file(fmt: str):
     """An API-only morph endpoint that renders one format (MP4 or GIF)."""
     @friendly
+    @lowered
     def render(session: Session, keyframes: str, frames_per_segment, fps, mode: str, easing: str, loop: bool, size,
                smooth: bool, request: gr.Request, progress=gr.Progress()):
         settings = MorphSettings(frames_per_segment, fps, mode, easing, loop, size, smooth)

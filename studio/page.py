@@ -28,7 +28,7 @@ QUIET = dict(show_progress="hidden")  # a refused input leaves the face shown, w
 LIVE = dict(trigger_mode="always_last", show_progress="hidden", queue=False)  # follows a drag, outside the queue
 # Renders (morphs, walks, time-lapses) share one budget for the whole server, whichever event starts
 # them: at most RENDERS at once, the rest wait in the queue, and the light events (the face, the
-# sliders, the gallery) keep their own workers.
+# sliders, the gallery) keep their own workers; a render runs at a lower CPU priority (studio/priority.py).
 RENDERS = 2
 HEAVY = dict(concurrency_id="render", concurrency_limit=RENDERS)
 

@@ -12,6 +12,7 @@ from gan_core.training.live import MAX_MINUTES, MAX_STEPS
 from studio.equilibrium import Equilibrium
 from studio.i18n import LANGUAGES, WORDS, T, choices, labelled, say, word
 from studio.page import HEAVY, PRIVATE, QUIET, Page, reveal
+from studio.priority import lowered
 from studio.session import Session
 from studio.session_files import session_folder
 from studio.state import CONFIG, LIVE, STORE, friendly
@@ -123,6 +124,7 @@ def step_slider(last: int):
 
 
 @friendly
+@lowered
 def make_timelapse(which: str, fps, request: gr.Request):
     folder = session_folder(request, "timelapse")
     return str(timelapse(run_of(which), folder / "timelapse.mp4", fps=float(fps)))

@@ -396,3 +396,34 @@ def test_uploads_are_bounded_by_a_clients_rate_and_the_caches_total(tmp_path, mo
     assert not upload_gate.CACHE.full
     assert upload_gate.bound_cache(tmp_path, limit=500) == 1000 and upload_gate.CACHE.full  # too new to go
     assert upload_gate.bound_cache(tmp_path, limit=500, grace=0) == 0 and not upload_gate.CACHE.full
+
+
+def test_a_render_runs_in_its_own_thread_at_a_lower_priority_and_keeps_its_context():
+    import contextvars
+    import os
+    import sys
+    import threading
+
+    from studio.priority import NICE, lowered
+
+    asked = contextvars.ContextVar("asked", default="")
+
+    @lowered
+    def render(frames, *, size):
+        tid = threading.get_native_id()
+        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, tid), asked.get(), frames * size
+
+    @lowered
+    def broken():
+        raise ValueError("a render's own error")
+
+    asked.set("progress bar")
+    here = threading.get_native_id()
+    mine = os.getpriority(os.PRIO_PROCESS, here)
+    tid, nice, seen, out = render(3, size=2)
+    assert out == 6 and seen == "progress bar" and tid != here  # Gradio's progress bar lives in the context
+    if sys.platform.startswith("linux"):
+        assert nice == min(19, mine + NICE)
+    assert os.getpriority(os.PRIO_PROCESS, here) == mine  # the server's worker keeps its priority
+    with pytest.raises(ValueError, match="own error"):
+        broken()
