@@ -100,3 +100,35 @@ def test_nothing_of_a_photo_is_written_anywhere(tiny_gan, photo, files_written):
         found = invert(tiny_gan, photo[None], None, Settings(steps=5, tune=TuneSettings(steps=5)))
         Face(z=found.z[0].tolist(), name="photo 1", tuned=found.tuned[0]).render(tiny_gan)
     assert paths == []
+
+
+def test_a_photos_weights_never_reach_another_visitors_face(tiny_gan, photo):
+    """Drawing with a photo's tuned G while another thread draws with the shipped G (two visitors):
+    the shipped G is never changed, not even for a moment, and autograd beside it still works."""
+    import threading
+
+    from gan_core.photos.tuning import Tuned
+
+    z = z_from_seeds(range(4), 16)
+    plain = tiny_gan.generate(z)
+    t = tune(tiny_gan, photo, z[0], TuneSettings(steps=2))
+    loud = Tuned({name: offset + 0.5 for name, offset in t.offsets.items()})  # a very different G
+    stop, wrong = threading.Event(), []
+
+    def photo_visitor():
+        while not stop.is_set():
+            generate(tiny_gan, z, [loud] * 4)
+
+    drawer = threading.Thread(target=photo_visitor)
+    drawer.start()
+    try:
+        for _ in range(200):
+            if not np.array_equal(tiny_gan.generate(z), plain):
+                wrong.append(1)
+            with torch.inference_mode(False), torch.enable_grad():  # Ask D's steps on z, beside it
+                zz = z[:1].clone().requires_grad_(True)
+                tiny_gan.G(zz).sum().backward()
+    finally:
+        stop.set()
+        drawer.join()
+    assert not wrong and all(not p.is_inference() for p in tiny_gan.G.parameters())

@@ -22,6 +22,7 @@ two photos and face math with photos do (`mix`).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -105,6 +106,7 @@ def generate(gan: GAN, z: torch.Tensor, tuned: Sequence[Tuned | None] | None = N
     for i, t in enumerate(tuned):
         groups.setdefault(id(t), []).append(i)
     G = gan.G.eval()
+    head, tail = split(G)
     with torch.inference_mode():
         for rows in groups.values():
             t = tuned[rows[0]]
@@ -112,18 +114,26 @@ def generate(gan: GAN, z: torch.Tensor, tuned: Sequence[Tuned | None] | None = N
             if t is None:
                 out[rows] = gan.generate(chunk, batch_size)
             else:
-                weights = t.weights(G)
-                out[rows] = np.concatenate([to_uint8(functional_call(G, weights, (part,)))
+                weights = {name.removeprefix("main."): value for name, value in t.weights(G).items()}
+                out[rows] = np.concatenate([to_uint8(functional_call(tail, weights, (head(part.view(len(part), -1, 1, 1)),)))
                                             for part in chunk.split(batch_size)])
     return out
+
+
+def split(G: nn.Module) -> tuple[nn.Sequential, nn.Sequential]:
+    """G's untuned head (the shared layers, only read) and a private copy of its tuned tail.
+    torch.func.functional_call swaps a module's parameters while it runs, so it must never run on
+    the shared G: another visitor's face drawn at that moment would be drawn with these weights."""
+    start = first_tuned(G)
+    with torch.inference_mode(False):  # plain tensors, which autograd may save (tune runs inside the app's inference mode)
+        return G.main[:start], copy.deepcopy(G.main[start:])
 
 
 def tune(gan: GAN, crop: np.ndarray, z: torch.Tensor, settings: TuneSettings = TuneSettings(),
          progress: Callable[[float], None] | None = None) -> Tuned:
     """G's last layers tuned so that G(z) draws `crop` (uint8 [S, S, C], aligned), z: [nz]."""
     G, D, cfg = gan.G.eval(), gan.D, gan.config
-    start = first_tuned(G)
-    head, tail = G.main[:start], G.main[start:]
+    head, tail = split(G)
     locality_z = torch.randn(LOCALITY, cfg.nz, generator=torch.Generator().manual_seed(LOCALITY_SEED))
     perceptual = settings.perceptual if D is not None else 0.0
     with torch.inference_mode(False), torch.no_grad():
