@@ -175,7 +175,7 @@ A photo's face is found in two stages (`gan_core/photos/`): z, the encoder's gue
 add nothing once G is tuned, and cost time); then the last three layers of G are tuned to the
 photo around that z for 40 Adam steps (pivotal tuning, Roich et al. 2021: pixels + D's first two
 feature maps), with a locality term that keeps the tuned G drawing what the shipped G draws for
-other faces. The tuned offsets (about 2.6 MB) live in the session's memory only. The "z alone"
+other faces. The tuned offsets (1.3 MB, in half precision) live in the session's memory only. The "z alone"
 column is the studio before tuning (the encoder's guess refined by 60 steps on z), on the first
 faces only.
 
