@@ -427,3 +427,24 @@ def test_a_render_runs_in_its_own_thread_at_a_lower_priority_and_keeps_its_conte
     assert os.getpriority(os.PRIO_PROCESS, here) == mine  # the server's worker keeps its priority
     with pytest.raises(ValueError, match="own error"):
         broken()
+
+
+def test_memory_a_render_frees_leaves_the_process():
+    import numpy as np
+
+    from studio import allocator
+
+    if allocator.LIBC is None:
+        pytest.skip("glibc's allocator only")
+    assert allocator.tune()
+
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    before = resident()
+    frames = [np.ones((512, 512, 3), np.uint8) for _ in range(120)]  # 94 MB of frames, each touched
+    assert resident() - before > 80e6
+    del frames
+    allocator.give_back()
+    assert resident() - before < 20e6
