@@ -8,10 +8,12 @@ rest is bounded for the whole server.
 Gradio keeps every session (its gr.State values and the config of each block it used) until its
 tab closes, and an API client's never closes. Gradio would also make, for every new session, the
 config of all the page's 340 blocks (0.6 MB) though a session uses a few of them: lean_sessions()
-makes each one when it is first used (a trivial session then holds SESSION_BASE). A pass ends (removes from Gradio's state
-holder, and deletes its files) each session idle for IDLE seconds, then, while the sessions'
-memory (SESSION_BASE each, plus the pictures, photos and tuned weights their state holds) is over
-BUDGET, the least recently used ones. A session that was ended starts afresh on its next event.
+makes each one when it is first used (a trivial session then holds SESSION_BASE).
+
+A pass ends (removes from Gradio's state holder, and deletes its files) each session idle for
+IDLE seconds, then, while the sessions' memory (SESSION_BASE each, plus the pictures, photos and
+tuned weights their state holds) is over BUDGET, the least recently used ones; never a session
+with an event queued or running. A session that was ended starts afresh on its next event.
 """
 from __future__ import annotations
 
@@ -127,9 +129,9 @@ def sweep(holder, idle: float = IDLE, budget: int = BUDGET, now: datetime.dateti
     never ended: its event would lose its files. Returns the ended sessions' ids."""
     now = now or datetime.datetime.now()
     with holder.lock:
-        last = {sid: holder.time_last_used.get(sid, now) for sid in holder.session_data if sid not in busy}
+        last = {sid: holder.time_last_used.get(sid, now) for sid in holder.session_data}
     ages = {sid: (now - when).total_seconds() for sid, when in last.items()}
-    ended = [sid for sid, age in ages.items() if age > idle]
+    ended = [sid for sid, age in ages.items() if age > idle and sid not in busy]
     kept = sorted((sid for sid in ages if sid not in ended), key=lambda sid: -ages[sid])  # oldest first
     sizes = {sid: SESSION_BASE + footprint(dict(getattr(holder.session_data.get(sid), "state_data", {})))
              for sid in kept}
@@ -137,6 +139,8 @@ def sweep(holder, idle: float = IDLE, budget: int = BUDGET, now: datetime.dateti
     for sid in kept:
         if total <= budget or ages[sid] < RECENT:
             break
+        if sid in busy:  # counted, never ended
+            continue
         ended.append(sid)
         total -= sizes[sid]
     for sid in ended:

@@ -315,6 +315,7 @@ def test_idle_sessions_end_and_all_sessions_hold_at_most_a_budget(tmp_path, monk
     assert ended == ["idle", "old"] and list(holder.session_data) == ["middle", "new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "new"]  # their files went with them
     assert session_bounds.sweep(holder, idle=3600, budget=0, now=now, busy={"middle"}) == []  # its render runs on
+    assert session_bounds.sweep(holder, idle=0, budget=0, now=now, busy={"middle", "new"}) == []  # idle, but busy
     assert session_bounds.sweep(holder, idle=3600, budget=0, now=now) == ["middle"]  # the recent one stays
     assert list(holder.time_last_used) == ["new"]
     event = SimpleNamespace(session_hash="new")
