@@ -64,8 +64,7 @@ def build(real_faces: str | None = None) -> gr.Blocks:
             tab.wire()
         demo.unload(end_session)
     in_both_languages(demo, middleware=(Middleware(UploadGate),), photos=MAX_PHOTOS, mb=MAX_BYTES >> 20,
-                      page=CONFIG.scan_page, frames=MAX_FRAMES, size=MAX_SIZE,
-                      round=ROUND, balance=BALANCE)
+                      page=CONFIG.scan_page, frames=MAX_FRAMES, size=MAX_SIZE, round=ROUND, balance=BALANCE)
     STORE.warm_up()
     start_sweeper(demo)  # idle sessions end; all of them together hold at most a budget of memory
     return demo

@@ -101,9 +101,9 @@ def morph_frames(gan: GAN, keyframes: torch.Tensor, settings: MorphSettings = Mo
                  progress: Callable[[float], None] | None = None, batch_size: int = 64,
                  tuned: Sequence[Tuned | None] | None = None) -> list[np.ndarray]:
     """Frames (uint8 [h, w, C], at the generator's size; sized() brings them to settings.size) through
-    the keyframe latents [K, nz]. `tuned`: each keyframe's
-    generator tuned to its photo (None: the shipped G); between two keyframes the tuned weights are
-    blended as z is, at the same pace (a lerp of their offsets)."""
+    the keyframe latents [K, nz]. `tuned`: each keyframe's generator tuned to its photo (None: the
+    shipped G); between two keyframes the tuned weights are blended as z is, at the same pace (a
+    lerp of their offsets)."""
     settings.frame_count(len(keyframes))
     path = interpolation_path(keyframes.cpu(), settings.frames_per_segment, settings.mode, settings.easing,
                               settings.loop)

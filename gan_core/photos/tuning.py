@@ -17,8 +17,8 @@ and the locality z; a step runs only the tuned layers (about a fifth of G's work
 
 A Tuned holds only the offsets of the tuned weights from the shipped ones, in half precision
 (OFFSET_DTYPE: 1.3 MB at 64x64, where float32 took 2.6 MB; an offset is small, so half keeps it to
-about 1/1000 of itself), in memory: nothing here writes them anywhere. Offsets mix linearly, which is what a morph between
-two photos and face math with photos do (`mix`).
+about 1/1000 of itself), in memory: nothing here writes them anywhere. Offsets mix linearly,
+which is what a morph between two photos and face math with photos do (`mix`).
 """
 from __future__ import annotations
 
@@ -115,8 +115,9 @@ def generate(gan: GAN, z: torch.Tensor, tuned: Sequence[Tuned | None] | None = N
                 out[rows] = gan.generate(chunk, batch_size)
             else:
                 weights = {name.removeprefix("main."): value for name, value in t.weights(G).items()}
-                out[rows] = np.concatenate([to_uint8(functional_call(tail, weights, (head(part.view(len(part), -1, 1, 1)),)))
-                                            for part in chunk.split(batch_size)])
+                drawn = (functional_call(tail, weights, (head(part.view(len(part), -1, 1, 1)),))
+                         for part in chunk.split(batch_size))
+                out[rows] = np.concatenate([to_uint8(images) for images in drawn])
     return out
 
 
@@ -125,7 +126,7 @@ def split(G: nn.Module) -> tuple[nn.Sequential, nn.Sequential]:
     torch.func.functional_call swaps a module's parameters while it runs, so it must never run on
     the shared G: another visitor's face drawn at that moment would be drawn with these weights."""
     start = first_tuned(G)
-    with torch.inference_mode(False):  # plain tensors, which autograd may save (tune runs inside the app's inference mode)
+    with torch.inference_mode(False):  # plain tensors, which autograd may save (tune runs in the app's inference mode)
         return G.main[:start], copy.deepcopy(G.main[start:])
 
 
