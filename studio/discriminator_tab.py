@@ -160,7 +160,7 @@ def no_number_text() -> str:
 
 
 def cleared_steps(session: Session):
-    """The step panel with nothing in it (D gave no number): as reset_steps lays it out."""
+    """The step panel with nothing in it (D gave no number): as show_steps lays it out."""
     return session, None, None, None, say("verdict_nothing_to_step"), [], gr.skip()
 
 
@@ -187,7 +187,7 @@ def ask_discriminator(session: Session, source: str, d_seed, upload):
         text = sentences(text, say("ask_photo_hint", source=word(SOURCES[3])))
     shown = (big(subject["image"], smooth=False), text,
              verdict.heat_map(side), verdict.signed_map(side))
-    session.subject, session.steps = subject, {"images": [subject["image"]], "probs": [verdict.probability]}
+    session.subject, session.steps = subject, first_path(subject, verdict.probability)
     return (session, *shown)
 
 
@@ -206,6 +206,14 @@ def show_feature_maps(session: Session, layer, top):
 def new_path(image: np.ndarray, p: float) -> dict:
     """A path of steps from `image` (D says `p`): no steps yet, no kind chosen."""
     return {"images": [image], "probs": [p], "how": None, "walk": None, "note": ""}
+
+
+def first_path(subject: dict, p: float) -> dict:
+    """The path from the picture D was asked about; a picture G did not make says it takes pixel steps only."""
+    path = new_path(subject["image"], p)
+    if subject.get("z") is None:
+        path["note"] = sentences(say("teach_start", p=p), say("teach_pixels_only"))
+    return path
 
 
 def rms_change(path: dict) -> float:
@@ -300,6 +308,23 @@ def take_steps(session: Session, how: str, count, size):
     return (*steps_outputs(session), gr.skip())
 
 
+def path_outputs(session: Session):
+    """The step panel as the session's path is, with the step kind turned to pixels for a picture G did not make."""
+    kind = gr.update(value=KIND_WORDS["pixels"]) if session.subject.get("z") is None else gr.skip()
+    return (*steps_outputs(session), kind)
+
+
+@friendly
+def show_steps(session: Session):
+    """The step panel after D was asked: the path ask_discriminator began, or the steps already taken
+    from it (a quick Step click may come first; showing never undoes it)."""
+    if not session.subject or not session.steps:
+        if nothing_judged(session):  # after an upload without a face: the panel cleared
+            return cleared_steps(session)
+        raise ask_first(session)
+    return path_outputs(session)
+
+
 @friendly
 def reset_steps(session: Session):
     """The path back to its first picture (the one D was asked about). A picture G did not make
@@ -309,11 +334,8 @@ def reset_steps(session: Session):
         if nothing_judged(session):  # after an upload without a face: the panel cleared
             return cleared_steps(session)
         raise ask_first(session)
-    session.steps = new_path(path["images"][0], path["probs"][0])
-    if subject.get("z") is None:
-        session.steps["note"] = sentences(say("teach_start", p=path["probs"][0]), say("teach_pixels_only"))
-        return (*steps_outputs(session), gr.update(value=KIND_WORDS["pixels"]))
-    return (*steps_outputs(session), gr.skip())
+    session.steps = first_path(subject, path["probs"][0])
+    return path_outputs(session)
 
 
 def size_box(model: str, kind: str):
@@ -411,7 +433,7 @@ class AskTab:
         maps = dict(fn=show_feature_maps, inputs=[session, self.layer, self.top], outputs=self.maps)
         self.ask_btn.click(ask_discriminator, [session, self.source, self.seed, self.upload], asked,
                            api_name="ask").success(**maps, **PRIVATE).success(
-            reset_steps, session, [*steps, self.step_how], **PRIVATE)  # the step panel starts from the new face
+            show_steps, session, [*steps, self.step_how], **PRIVATE)  # the step panel starts from the new face
         first_look_outputs = [*asked, *steps[1:], self.maps]
         page.first_visit(self.tab, first_look, [self.layer, self.top], first_look_outputs)
         page.follow_model(follow_model, [session, self.top],

@@ -13,7 +13,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core.training import distributed
 from gan_core.training.distributed import Ranks, SharedRandom, SyncBatchNorm2d, convert_sync_batchnorm
 from gan_core.model.networks import Generator
 from gan_core.model.config import GANConfig

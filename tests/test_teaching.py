@@ -86,13 +86,13 @@ def test_three_default_clicks_change_the_shipped_models_picture_while_d_rises(fo
 @pytest.fixture
 def asked():
     """A session whose D was asked about the current face (through the tab's own handlers)."""
-    from studio.discriminator_tab import SOURCES, ask_discriminator, reset_steps
+    from studio.discriminator_tab import SOURCES, ask_discriminator, show_steps
     from studio.session import Session
 
     def ask(model=FACES_MODEL, source=SOURCES[0], seed=0):
         session = Session.opening(model)
         session = ask_discriminator(session, source, seed, None)[0]
-        reset_steps(session)  # as the Ask button's chain does
+        show_steps(session)  # as the Ask button's chain does
         return session
     return ask
 
@@ -118,6 +118,17 @@ def test_the_default_steps_go_through_g_and_carry_on(asked):
         assert len(out[5]) == min(7, len(probs))  # the strip along the path
     assert changes[-1] >= VISIBLE and probs[-1] > probs[0]
     assert out[-1] == gr.skip()  # the kind stays
+
+
+def test_a_quick_step_click_is_not_undone_by_the_ask_chain():
+    """Step clicked before the Ask chain's last event ran: the chain shows the steps, it keeps them."""
+    from studio.discriminator_tab import KIND_WORDS, SOURCES, ask_discriminator, show_steps, take_steps
+    from studio.session import Session
+
+    session = ask_discriminator(Session.opening(FACES_MODEL), SOURCES[1], 3, None)[0]
+    taken = take_steps(session, KIND_WORDS["z"], 2, 0.05)  # before the chain's show_steps
+    shown = show_steps(session)
+    assert len(plotted(shown)) == 3 and shown[4] == taken[4] and "step(s) through G" in shown[4]
 
 
 def test_the_same_starting_value_everywhere(asked):

@@ -139,7 +139,7 @@ def upload(tmp_path, name: str) -> str:
 
 
 def test_the_tab_says_why_a_picture_without_a_face_has_no_number(faces, tmp_path):
-    from studio.discriminator_tab import SOURCES, ask_discriminator, reset_steps, show_feature_maps, take_steps
+    from studio.discriminator_tab import SOURCES, ask_discriminator, show_feature_maps, show_steps, take_steps
     from studio.session import Session
 
     session = Session.opening(FACES)
@@ -155,7 +155,7 @@ def test_the_tab_says_why_a_picture_without_a_face_has_no_number(faces, tmp_path
         assert not Path(path).exists()
         # what the click runs next: no message, the maps and the step panel cleared
         assert show_feature_maps(session, 0, 4) == []
-        _, stepped, difference, plot, note, strip, _ = reset_steps(session)
+        _, stepped, difference, plot, note, strip, _ = show_steps(session)
         assert stepped is None and difference is None and plot is None and not strip and "no number" in note
         for how in ("z", "pixels"):
             with pytest.raises(gr.Error, match="no number"):
