@@ -309,7 +309,12 @@ def take_steps(session: Session, how: str, count, size):
 
 
 def path_outputs(session: Session):
-    """The step panel as the session's path is, with the step kind turned to pixels for a picture G did not make."""
+    """The step panel as the session's path is, with the step kind turned to pixels for a picture G
+    did not make; cleared after an upload without a face."""
+    if not session.subject or not session.steps:
+        if nothing_judged(session):
+            return cleared_steps(session)
+        raise ask_first(session)
     kind = gr.update(value=KIND_WORDS["pixels"]) if session.subject.get("z") is None else gr.skip()
     return (*steps_outputs(session), kind)
 
@@ -318,10 +323,6 @@ def path_outputs(session: Session):
 def show_steps(session: Session):
     """The step panel after D was asked: the path ask_discriminator began, or the steps already taken
     from it (a quick Step click may come first; showing never undoes it)."""
-    if not session.subject or not session.steps:
-        if nothing_judged(session):  # after an upload without a face: the panel cleared
-            return cleared_steps(session)
-        raise ask_first(session)
     return path_outputs(session)
 
 
@@ -329,12 +330,8 @@ def show_steps(session: Session):
 def reset_steps(session: Session):
     """The path back to its first picture (the one D was asked about). A picture G did not make
     can only take pixel steps: the kind turns to pixels, and the note says why."""
-    subject, path = session.subject, session.steps
-    if not subject or not path:
-        if nothing_judged(session):  # after an upload without a face: the panel cleared
-            return cleared_steps(session)
-        raise ask_first(session)
-    session.steps = first_path(subject, path["probs"][0])
+    if session.subject and session.steps:
+        session.steps = first_path(session.subject, session.steps["probs"][0])
     return path_outputs(session)
 
 
