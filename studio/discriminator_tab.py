@@ -18,7 +18,7 @@ from gan_core.data.uploads import load_photo
 from gan_core.errors import UserError
 from gan_core.photos.align import MIN_FACE
 from studio.i18n import T, choices, say, sentences, word
-from studio.page import PRIVATE, Page
+from studio.page import PRIVATE, QUIET, Page
 from studio.photos import KEPT_SIDE, finds_faces
 from studio.session import Session
 from studio.state import CONFIG, STORE, big, draws_digits, friendly, log
@@ -274,15 +274,26 @@ def step_note(kind: str, count: int, path: dict, before: float, restarted: bool)
     return said
 
 
+def check_steps(session: Session, how: str, count, size) -> tuple[str, int, float]:
+    """(kind, count, size) of a click, each checked, or the first mistake as a message."""
+    if not session.subject or not session.steps:
+        raise ask_first(session)
+    kind = kind_of(how)
+    return kind, check_count(count), check_size(kind, size)
+
+
+@friendly
+def check_step_click(session: Session, how: str, count, size):
+    """A click's settings checked before anything in the step panel changes (its pictures stay in view)."""
+    check_steps(session, how, count, size)
+
+
 @friendly
 def take_steps(session: Session, how: str, count, size):
     """One click: `count` more steps of kind `how` (through G's z, a copy of G's weights, or on the
     pixels), carrying on from the last click; a new kind starts again from the first picture."""
+    kind, count, size = check_steps(session, how, count, size)
     subject, path = session.subject, session.steps
-    if not subject or not path:
-        raise ask_first(session)
-    kind, count = kind_of(how), check_count(count)
-    size = check_size(kind, size)
     if kind != "pixels" and subject.get("z") is None:  # an upload or a photo crop: G has no z for it
         path["note"] = say("teach_pixels_only")
         return (*steps_outputs(session), gr.update(value=KIND_WORDS["pixels"]))
@@ -411,7 +422,7 @@ class AskTab:
                     self.step_plot = gr.LinePlot(x="step", y="D(image)", y_lim=[0, 1], label=T("step_plot"),
                                                  height=260, x_title=T("axis_step"), y_title=T("axis_d_image"),
                                                  elem_id="step-plot")
-                self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, height=190,
+                self.step_strip = gr.Gallery(label=T("teach_strip"), columns=STRIP, fit_columns=False, height=190,
                                              object_fit="contain", allow_preview=False, elem_id="step-strip")
             with gr.Accordion(T("maps"), open=True):
                 with gr.Row(equal_height=True):
@@ -419,7 +430,7 @@ class AskTab:
                     self.layer = gr.Dropdown(layers, value=0, label=T("d_layer"), scale=2)
                     self.top = gr.Slider(1, 12, 6, step=1, label=T("d_top"), scale=2, min_width=200)
                     self.maps_btn = gr.Button(T("show_maps"), scale=1)
-                self.maps = page.tell(gr.Gallery(columns=6, height=220, allow_preview=False, elem_id="d-maps"),
+                self.maps = page.tell(gr.Gallery(columns=6, fit_columns=False, height=220, allow_preview=False, elem_id="d-maps"),
                                       label="d_maps")
             self.units = UnitsPanel(page)
 
@@ -436,8 +447,9 @@ class AskTab:
         page.follow_model(follow_model, [session, self.top],
                           [self.layer, self.step_how, self.step_count, self.step_size, self.source,
                            *first_look_outputs])
-        self.step_btn.click(take_steps, [session, self.step_how, self.step_count, self.step_size],
-                            [*steps, self.step_how], api_name="steps")
+        step_inputs = [session, self.step_how, self.step_count, self.step_size]
+        self.step_btn.click(check_step_click, step_inputs, None, **PRIVATE, **QUIET).success(
+            take_steps, step_inputs, [*steps, self.step_how], api_name="steps")
         self.reset_steps_btn.click(reset_steps, session, [*steps, self.step_how], **PRIVATE)
         self.step_how.change(step_size_for, [session, self.step_how], self.step_size, **PRIVATE)
         self.maps_btn.click(**maps, api_name="feature_maps")

@@ -178,10 +178,13 @@ def test_a_picture_g_did_not_make_gets_pixel_steps_only(asked):
     assert len(plotted(out)) == 4 and "adversarial example" in out[4]
 
 
-def test_careless_inputs_are_refused_clearly(asked):
-    from studio.discriminator_tab import KIND_WORDS, take_steps
+@pytest.mark.parametrize("click", ["check_step_click", "take_steps"])  # the page's quiet check first, the API's
+def test_careless_inputs_are_refused_clearly(asked, click):
+    from studio import discriminator_tab
+    from studio.discriminator_tab import KIND_WORDS
     from studio.session import Session
 
+    take_steps = getattr(discriminator_tab, click)
     with pytest.raises(gr.Error, match="ask D about a face first"):
         take_steps(Session.opening(FACES_MODEL), KIND_WORDS["z"], 1, 0.05)
     session = asked()
